@@ -1,0 +1,60 @@
+# ndc: one command for each thing a user does. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NDC := $(BIN)/ndc
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+MANIFEST := dbt_project/target/manifest.json
+
+.PHONY: help install demo up down test test-fast lint bench services clean
+
+help:
+	@echo "make demo   - the whole flow end to end on the embedded default, then the summary"
+	@echo "make test   - every test (starts the services it needs)"
+	@echo "make up     - start Airflow (UI on http://localhost:8080); make down stops it"
+	@echo "make bench  - benchmarks"
+	@echo "make lint   - ruff"
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ndc needs Python 3.11+"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Cosmos renders the transform DAG from dbt's manifest (fast DAG parsing); dbt parse needs
+# no database.
+$(MANIFEST): $(STAMP) $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v target/)
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	@touch $@
+
+install: $(STAMP) $(MANIFEST)
+
+demo: install
+	$(NDC) demo
+
+up: install
+	$(NDC) airflow up
+
+down:
+	-$(NDC) airflow down
+	-$(NDC) db down
+
+services:
+	bash scripts/services.sh
+
+test: install services
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest tests/unit tests/dags
+
+lint: install
+	$(BIN)/ruff check include dags tests
+
+bench: install
+	$(NDC) bench
+
+clean: down
+	rm -rf .ndc dbt_project/target dbt_project/logs

@@ -1,0 +1,77 @@
+"""
+### ingest_&lt;source&gt;: extract a source system to the landing zone and load it to raw
+
+One DAG per file in `include/sources/` (the source registry), generated here.
+
+1. **extract**: reads the source named by the registry's `connection_id` in bounded chunks and
+   lands Parquet batches with manifests in the landing zone (files: each new file once; SQL:
+   rows past the last watermark, or a full snapshot).
+2. **load**: COPYs every landed batch the warehouse does not hold yet into
+   `raw.<source>__<entity>` (one transaction per batch, recorded in `ops.load_ledger`) and
+   updates the source's raw Asset, which triggers `transform`.
+
+**Owner:** ndc data engineering. **When it fails:** the task log names the source, file and
+row. Fix the source (or the registry file) and clear the failed task: landing and loading
+are idempotent, nothing is duplicated. Other sources are not affected.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import BaseHook, dag, get_current_context, task
+from ndc.assets import raw_asset
+from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
+from ndc.registry import Source, load_registry
+from ndc.settings import WAREHOUSE_CONN_ID
+
+
+def build_ingest_dag(source: Source):
+    @dag(
+        dag_id=f"ingest_{source.name}",
+        schedule=source.schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=["ingest", source.kind.value, source.name],
+        doc_md=f"{__doc__}\n\n**Source:** {source.title}, owned by {source.owner_agency}. "
+        f"**Legal basis:** {source.legal_basis}.",
+    )
+    def ingest():
+        @task
+        def extract() -> dict:
+            """Land new batches of every entity; fail after landing the good ones if any is bad."""
+            from ndc.connections import source_location
+            from ndc.extract import ExtractError, extract_source
+            from ndc.landing import landing_from_settings
+
+            # The landing day is the run's, so a retry of the run lands the same keys.
+            day = get_current_context()["dag_run"].run_after.date().isoformat()
+            location = source_location(BaseHook.get_connection(source.connection_id))
+            result = extract_source(source, location, landing_from_settings(), day)
+            print(result.summary())
+            if result.errors:
+                raise ExtractError("\n".join(result.errors))
+            return {"batches": [m.batch_id for m in result.landed], "rows": result.rows}
+
+        @task(outlets=[raw_asset(source.name)])
+        def load(extracted: dict) -> dict:
+            """COPY every landed batch not yet in the warehouse into the raw tables."""
+            from ndc.connections import postgres_url
+            from ndc.landing import landing_from_settings
+            from ndc.load import load_source
+            from ndc.registry import load_registry
+            from ndc.warehouse import bootstrap
+
+            warehouse = postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID))
+            bootstrap(warehouse, load_registry())
+            result = load_source(warehouse, landing_from_settings(), source)
+            print(result.summary())
+            return {"batches": [b for b, _ in result.loaded], "rows": result.rows}
+
+        load(extract())
+
+    return ingest()
+
+
+for _source in load_registry().values():
+    globals()[f"ingest_{_source.name}"] = build_ingest_dag(_source)

@@ -1,0 +1,49 @@
+"""
+### sync_population: upsert the citizens mart into the population database
+
+Runs when `transform` publishes a balanced `marts.citizens` (the `marts__citizens` Asset).
+Streams the mart out of the warehouse with COPY and upserts it into the population database's
+`citizen` table, keyed by the personal ID number, in one transaction: new citizens inserted,
+changed ones updated (a registered death sets the date of death), unchanged ones untouched.
+Re-running it changes nothing.
+
+**Owner:** ndc data engineering. **When it fails:** check that the population database
+(connection `ndc_population`) is reachable; the transaction was rolled back, so clear the task
+to retry.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import BaseHook, dag, task
+from ndc.assets import MART_CITIZENS, POPULATION_CITIZENS
+from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
+from ndc.settings import POPULATION_CONN_ID, WAREHOUSE_CONN_ID
+
+
+@dag(
+    schedule=[MART_CITIZENS],
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["sync", "population"],
+    doc_md=__doc__,
+)
+def sync_population():
+    @task(outlets=[POPULATION_CITIZENS])
+    def sync() -> dict:
+        """Upsert marts.citizens into the population database's citizen table."""
+        from ndc.connections import postgres_url
+        from ndc.population import sync_citizens
+
+        result = sync_citizens(
+            postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID)),
+            postgres_url(BaseHook.get_connection(POPULATION_CONN_ID)),
+        )
+        print(result.summary())
+        return {"inserted": result.inserted, "updated": result.updated, "citizens": result.citizens}
+
+    sync()
+
+
+sync_population()

@@ -1,0 +1,24 @@
+{#- Conforming text to the dictionary. -#}
+
+{#- A code or identifier as received, trimmed; empty becomes null. -#}
+{% macro conform_text(column) -%}
+    nullif(trim({{ column }}), '')
+{%- endmacro %}
+
+{#- A name: Unicode NFC (Windows-1258 sources decode to base letter + combining mark),
+    whitespace trimmed and collapsed to single spaces; empty becomes null. Case and marks are
+    kept as received. -#}
+{% macro conform_name(column) -%}
+    nullif(trim(regexp_replace(normalize(trim({{ column }}), nfc), '[[:space:]]+', ' ', 'g')), '')
+{%- endmacro %}
+
+{#- The row's load date in local time: the "today" a source date is compared with. -#}
+{% macro local_load_date(loaded_at='_loaded_at') -%}
+    ({{ loaded_at }} at time zone '{{ var("ndc_local_timezone") }}')::date
+{%- endmacro %}
+
+{#- The row's load time in local time (timestamp without time zone), comparable with source
+    timestamps such as social insurance updated_at. -#}
+{% macro local_load_timestamp(loaded_at='_loaded_at') -%}
+    ({{ loaded_at }} at time zone '{{ var("ndc_local_timezone") }}')
+{%- endmacro %}

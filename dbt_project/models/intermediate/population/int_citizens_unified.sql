@@ -1,0 +1,53 @@
+-- One row per personal ID from the conformed rows of every source. Survivorship for name,
+-- date of birth and sex: civil registration births, then the latest social insurance row,
+-- then deaths; within a source the most recent record wins.
+with
+
+births as (
+    select * from {{ ref('stg_civil_registration__births') }}
+    where quarantine_reason_code is null
+),
+
+insured_persons as (
+    select * from {{ ref('int_insured_persons_deduplicated') }}
+),
+
+deaths as (
+    select * from {{ ref('stg_civil_registration__deaths') }}
+    where quarantine_reason_code is null
+),
+
+records as (
+    select
+        personal_id, full_name, date_of_birth, sex_code, null::date as date_of_death,
+        'civil_registration' as source_system, 1 as survivorship_rank,
+        {{ local_load_timestamp() }} as recorded_at, _batch_id, _source_row
+    from births
+    union all
+    select
+        personal_id, full_name, date_of_birth, sex_code, null::date as date_of_death,
+        'social_insurance' as source_system, 2 as survivorship_rank,
+        source_updated_at as recorded_at, _batch_id, _source_row
+    from insured_persons
+    union all
+    select
+        personal_id, full_name, date_of_birth, null::text as sex_code, date_of_death,
+        'civil_registration' as source_system, 3 as survivorship_rank,
+        {{ local_load_timestamp() }} as recorded_at, _batch_id, _source_row
+    from deaths
+),
+
+final as (
+    select
+        personal_id,
+        {{ survivor('full_name') }} as full_name,
+        {{ survivor('date_of_birth') }} as date_of_birth,
+        {{ survivor('sex_code') }} as sex_code,
+        {{ survivor('date_of_death') }} as date_of_death,
+        string_agg(distinct source_system, ',' order by source_system) as source_systems,
+        count(*) as record_count
+    from records
+    group by personal_id
+)
+
+select * from final

@@ -1,0 +1,39 @@
+-- The latest conformed version of each insured person: extraction is incremental, so a
+-- social insurance code reappears in every batch where the person changed.
+with
+
+insured_persons as (
+    select * from {{ ref('stg_social_insurance__insured_persons') }}
+    where quarantine_reason_code is null
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            -- A row without a code cannot be matched to another version: keep it on its own.
+            partition by coalesce(social_insurance_code, _batch_id || '#' || _source_row)
+            order by source_updated_at desc nulls last, _loaded_at desc, _batch_id desc, _source_row desc
+        ) as version_rank
+    from insured_persons
+),
+
+final as (
+    select
+        _batch_id,
+        _source_row,
+        _loaded_at,
+        record_key,
+        personal_id,
+        full_name,
+        full_name_raw,
+        date_of_birth,
+        sex_code,
+        social_insurance_code,
+        employer_code,
+        source_updated_at
+    from ranked
+    where version_rank = 1
+)
+
+select * from final

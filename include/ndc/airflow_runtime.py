@@ -1,0 +1,336 @@
+"""Run Airflow on this machine for ndc: environment, components, and a small REST client.
+
+``make up`` and the end-to-end tests start the same four components (api-server, scheduler,
+dag-processor, triggerer) with :func:`up`; ``make demo`` drives them through the REST API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import requests
+
+from ndc.settings import (
+    DAGS_DIR,
+    POPULATION_CONN_ID,
+    REPO_ROOT,
+    WAREHOUSE_CONN_ID,
+    Settings,
+    postgres_connection_json,
+)
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+ADMIN_USER = "admin"
+TERMINAL_STATES = {"success", "failed"}
+
+
+class AirflowError(RuntimeError):
+    """Airflow did not start, or a DAG run did not succeed."""
+
+
+def _secrets(home: Path) -> dict:
+    """Secrets shared by the components (JWT, API), generated once per NDC_HOME."""
+    path = home / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {
+        "jwt_secret": secrets.token_urlsafe(32),
+        "secret_key": secrets.token_urlsafe(32),
+        "admin_password": secrets.token_urlsafe(9),
+    }
+    home.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def admin_password(settings: Settings) -> str:
+    return _secrets(settings.airflow_home)["admin_password"]
+
+
+def airflow_env(settings: Settings, sources: Iterable[str]) -> dict[str, str]:
+    """The environment every Airflow component and `airflow` CLI call of ndc runs with."""
+    home = settings.airflow_home
+    sec = _secrets(home)
+    passwords = home / "passwords.json"
+    if not passwords.exists():
+        passwords.write_text(json.dumps({ADMIN_USER: sec["admin_password"]}))
+    port = settings.airflow_port
+    venv_bin = str(Path(sys.executable).parent)
+    env = dict(os.environ)
+    env.update(
+        {
+            "PATH": venv_bin + os.pathsep + env.get("PATH", ""),
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            # Sized for a small machine (2 cores): a few tasks at a time.
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy(settings.airflow_db_url),
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__HOST": "0.0.0.0",
+            "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API__SECRET_KEY": sec["secret_key"],
+            "AIRFLOW__API_AUTH__JWT_SECRET": sec["jwt_secret"],
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # Nothing leaves this machine: no usage telemetry from Airflow, Cosmos or dbt.
+            "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            "DO_NOT_TRACK": "1",
+            "SCARF_NO_ANALYTICS": "true",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "NDC_HOME": str(settings.home),
+            "NDC_LANDING_URL": settings.landing_url,
+            f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}": postgres_connection_json(
+                settings.warehouse_url
+            ),
+            f"AIRFLOW_CONN_{POPULATION_CONN_ID.upper()}": postgres_connection_json(
+                settings.population_url
+            ),
+        }
+    )
+    for name in sources:
+        key = f"AIRFLOW_CONN_NDC_SRC_{name.upper()}"
+        if key not in os.environ:  # a connection set by the operator wins
+            env[key] = settings.source_connection(name)
+    return env
+
+
+def _sqlalchemy(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return f"postgresql+psycopg2{sep}{rest}" if scheme in ("postgres", "postgresql") else url
+
+
+def _pidfile(settings: Settings, component: str) -> Path:
+    return settings.airflow_home / "run" / f"{component}.pid"
+
+
+def running(settings: Settings) -> dict[str, int]:
+    """Components with a live process, by name."""
+    alive = {}
+    for component in COMPONENTS:
+        path = _pidfile(settings, component)
+        if path.exists():
+            pid = int(path.read_text())
+            try:
+                os.kill(pid, 0)
+                alive[component] = pid
+            except ProcessLookupError:
+                path.unlink()
+    return alive
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Create or upgrade Airflow's metadata database."""
+    proc = subprocess.run(
+        [shutil.which("airflow", path=env["PATH"]) or "airflow", "db", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise AirflowError(
+            f"airflow db migrate failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+
+
+def up(settings: Settings, env: dict[str, str], log: Callable[[str], None] = print) -> str:
+    """Start the components that are not running; returns the UI URL once it answers."""
+    (settings.airflow_home / "run").mkdir(parents=True, exist_ok=True)
+    logs = settings.airflow_home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    alive = running(settings)
+    if len(alive) < len(COMPONENTS):
+        log("airflow: migrating the metadata database")
+        migrate(env)
+    airflow = shutil.which("airflow", path=env["PATH"]) or "airflow"
+    for component in COMPONENTS:
+        if component in alive:
+            continue
+        out = open(logs / f"{component}.log", "ab")  # noqa: SIM115 (owned by the child)
+        proc = subprocess.Popen(
+            [airflow, component],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=settings.airflow_home,
+        )
+        _pidfile(settings, component).write_text(str(proc.pid))
+        log(f"airflow: started {component} (pid {proc.pid}, log {logs / (component + '.log')})")
+    url = f"http://localhost:{settings.airflow_port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/api/v2/monitor/health", timeout=3).ok:
+                return url
+        except requests.RequestException:
+            pass
+        dead = [c for c in COMPONENTS if c not in running(settings)]
+        if dead:
+            raise AirflowError(f"airflow {', '.join(dead)} exited; see {logs}")
+        time.sleep(2)
+    raise AirflowError(f"airflow api-server did not answer on {url} within 180 s; see {logs}")
+
+
+def down(settings: Settings, log: Callable[[str], None] = print) -> None:
+    """Stop every component (their whole process groups)."""
+    for component, pid in running(settings).items():
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        for _ in range(40):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.25)
+        else:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _pidfile(settings, component).unlink(missing_ok=True)
+        log(f"airflow: stopped {component}")
+
+
+class AirflowClient:
+    """The few calls of Airflow's REST API (v2) that ndc needs."""
+
+    def __init__(self, url: str, username: str, password: str):
+        self.url = url.rstrip("/")
+        self.session = requests.Session()
+        r = self.session.post(
+            f"{self.url}/auth/token", json={"username": username, "password": password}, timeout=30
+        )
+        if not r.ok:
+            raise AirflowError(
+                f"login to {self.url} as {username} failed: {r.status_code} {r.text}"
+            )
+        self.session.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        r = self.session.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+        if not r.ok:
+            raise AirflowError(f"{method} {path}: {r.status_code} {r.text[:500]}")
+        return r.json()
+
+    def dag_ids(self) -> list[str]:
+        return [d["dag_id"] for d in self._call("GET", "/dags", params={"limit": 100})["dags"]]
+
+    def import_errors(self) -> list[dict]:
+        return self._call("GET", "/importErrors")["import_errors"]
+
+    def unpause(self, dag_id: str) -> None:
+        self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str) -> str:
+        return self._call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None})[
+            "dag_run_id"
+        ]
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self._call(
+            "GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": 50}
+        )["dag_runs"]
+
+    def run(self, dag_id: str, run_id: str) -> dict:
+        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+
+    def failed_tasks(self, dag_id: str, run_id: str) -> list[str]:
+        tis = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        return [t["task_id"] for t in tis if t["state"] in ("failed", "upstream_failed")]
+
+    def wait_for_dags(self, expected: Iterable[str], timeout: float = 180) -> None:
+        """Wait until the dag-processor has parsed every expected DAG."""
+        expected = set(expected)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            errors = self.import_errors()
+            if errors:
+                raise AirflowError(
+                    "DAG import errors:\n"
+                    + "\n".join(f"{e['filename']}: {e['stack_trace']}" for e in errors)
+                )
+            if expected <= set(self.dag_ids()):
+                return
+            time.sleep(2)
+        raise AirflowError(
+            f"DAGs not parsed within {timeout} s: {sorted(expected - set(self.dag_ids()))}"
+        )
+
+    def wait_run(
+        self, dag_id: str, run_id: str, timeout: float = 900, log: Callable[[str], None] = print
+    ) -> dict:
+        """Wait for a DAG run to finish; raise naming the failed tasks unless it succeeded."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            run = self.run(dag_id, run_id)
+            if run["state"] != last:
+                log(f"  {dag_id} {run_id}: {run['state']}")
+                last = run["state"]
+            if run["state"] in TERMINAL_STATES:
+                if run["state"] != "success":
+                    raise AirflowError(
+                        f"{dag_id} run {run_id} {run['state']}; failed tasks: "
+                        f"{self.failed_tasks(dag_id, run_id)} (see the task logs in the UI)"
+                    )
+                return run
+            time.sleep(3)
+        raise AirflowError(f"{dag_id} run {run_id} did not finish within {timeout} s")
+
+    def wait_triggered_run(
+        self, dag_id: str, after: str, timeout: float = 900, log: Callable[[str], None] = print
+    ) -> dict:
+        """Wait for the next Asset-triggered run of a DAG queued after ``after`` (ISO time)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = [
+                r
+                for r in self.runs(dag_id)
+                if r["run_type"] == "asset_triggered" and (r.get("queued_at") or "") >= after
+            ]
+            if runs:
+                oldest = min(runs, key=lambda r: r["queued_at"])
+                return self.wait_run(dag_id, oldest["dag_run_id"], deadline - time.monotonic(), log)
+            time.sleep(3)
+        raise AirflowError(f"no Asset-triggered {dag_id} run appeared within {timeout} s")
+
+    def wait_idle(self, dag_ids: Iterable[str], timeout: float = 900) -> None:
+        """Wait until no run of these DAGs is queued or running."""
+        dag_ids = list(dag_ids)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = [
+                (d, r["dag_run_id"])
+                for d in dag_ids
+                for r in self.runs(d)
+                if r["state"] not in TERMINAL_STATES
+            ]
+            if not busy:
+                return
+            time.sleep(3)
+        raise AirflowError(f"runs still active after {timeout} s")

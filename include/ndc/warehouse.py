@@ -1,0 +1,120 @@
+"""Warehouse bootstrap: databases, schemas, the raw tables of the registry and ops tables."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from ndc.registry import Source, raw_table
+from ndc.settings import libpq_url
+
+SCHEMAS = ("raw", "ops")
+RAW_META_COLUMNS = (
+    "_batch_id text not null",
+    "_source_row bigint not null",
+    "_loaded_at timestamptz not null default now()",
+)
+
+OPS_DDL = """
+create table if not exists ops.load_ledger (
+    batch_id text primary key,
+    source text not null,
+    entity text not null,
+    landing_key text not null,
+    source_file text,
+    sha256 text not null,
+    rows_extracted bigint not null,
+    rows_landed bigint not null,
+    rows_loaded bigint not null,
+    watermark_from text,
+    watermark_to text,
+    extracted_at text,
+    loaded_at timestamptz not null default now()
+);
+create table if not exists ops.reconciliation (
+    batch_id text primary key references ops.load_ledger (batch_id),
+    source text not null,
+    entity text not null,
+    rows_extracted bigint not null,
+    rows_landed bigint not null,
+    rows_loaded bigint not null,
+    rows_conformed bigint not null,
+    rows_quarantined bigint not null,
+    balanced boolean not null,
+    checked_at timestamptz not null default now()
+);
+"""
+
+
+def connect(url: str, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(libpq_url(url), **kwargs)
+
+
+def ensure_database(database_url: str) -> bool:
+    """Create the database named in the URL if it does not exist; True if created."""
+    base, _, name = libpq_url(database_url).rpartition("/")
+    name = name.split("?")[0]
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+        if exists:
+            return False
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        return True
+
+
+def drop_database(database_url: str) -> None:
+    base, _, name = libpq_url(database_url).rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+
+
+def raw_table_ddl(source: str, entity: str, columns: list[str]) -> sql.Composed:
+    body = [sql.SQL("{} text").format(sql.Identifier(c)) for c in columns]
+    body += [sql.SQL(c) for c in RAW_META_COLUMNS]
+    return sql.SQL("create table if not exists raw.{} ({})").format(
+        sql.Identifier(raw_table(source, entity)), sql.SQL(", ").join(body)
+    )
+
+
+def ensure_raw_table(
+    conn: psycopg.Connection, source: str, entity: str, columns: list[str]
+) -> None:
+    """Create the raw table, or add the columns a newer batch brings (never drops any)."""
+    table = raw_table(source, entity)
+    conn.execute(raw_table_ddl(source, entity, columns))
+    conn.execute(
+        sql.SQL("create index if not exists {} on raw.{} (_batch_id)").format(
+            sql.Identifier(f"{table}__batch_idx"), sql.Identifier(table)
+        )
+    )
+    have = {
+        r[0]
+        for r in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_name = %s",
+            (table,),
+        )
+    }
+    for column in columns:
+        if column not in have:
+            conn.execute(
+                sql.SQL("alter table raw.{} add column {} text").format(
+                    sql.Identifier(table), sql.Identifier(column)
+                )
+            )
+
+
+def bootstrap(warehouse_url: str, sources: dict[str, Source]) -> None:
+    """Schemas, ops tables and one raw table per registry entity (idempotent)."""
+    ensure_database(warehouse_url)
+    with connect(warehouse_url) as conn:
+        # One bootstrap at a time: parallel tasks may call this together.
+        conn.execute("select pg_advisory_xact_lock(hashtext('ndc.warehouse.bootstrap'))")
+        for schema in SCHEMAS:
+            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+        conn.execute(OPS_DDL)
+        for source in sources.values():
+            for entity in source.entities:
+                ensure_raw_table(conn, source.name, entity.name, entity.columns)

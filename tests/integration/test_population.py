@@ -1,0 +1,60 @@
+"""The population database sync: upsert by personal ID number, deaths, idempotence."""
+
+import pytest
+from ndc.population import sync_citizens
+from ndc.warehouse import connect, drop_database, ensure_database
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def databases(pg_database):
+    population = pg_database + "_pop"
+    ensure_database(population)
+    with connect(pg_database) as conn:
+        conn.execute("""
+            create schema marts;
+            create table marts.citizens (personal_id varchar(12) primary key, full_name text,
+                date_of_birth date, sex_code varchar(1), date_of_death date, is_deceased boolean,
+                source_systems text, record_count integer);
+            insert into marts.citizens values
+              ('001085000001', 'Nguyễn Văn An', '1985-03-02', '1', null, false, 'social_insurance', 1),
+              ('001190000002', 'Trần Thị Bình', '1990-12-31', '2', null, false, 'social_insurance', 1);
+        """)
+    yield pg_database, population
+    drop_database(population)
+
+
+def _citizens(url):
+    with connect(url) as conn:
+        return conn.execute(
+            "select personal_id, full_name, date_of_death::text from citizen order by 1"
+        ).fetchall()
+
+
+def test_sync_inserts_then_changes_nothing(databases):
+    warehouse, population = databases
+    first = sync_citizens(warehouse, population)
+    assert (first.incoming, first.inserted, first.updated, first.citizens) == (2, 2, 0, 2)
+    again = sync_citizens(warehouse, population)
+    assert (again.inserted, again.updated, again.unchanged, again.citizens) == (0, 0, 2, 2)
+    assert _citizens(population) == [
+        ("001085000001", "Nguyễn Văn An", None),
+        ("001190000002", "Trần Thị Bình", None),
+    ]
+
+
+def test_a_death_sets_the_date_of_death_and_is_not_undone(databases):
+    warehouse, population = databases
+    sync_citizens(warehouse, population)
+    with connect(warehouse) as conn:
+        conn.execute(
+            "update marts.citizens set date_of_death = '2025-06-02', is_deceased = true "
+            "where personal_id = '001085000001'"
+        )
+    assert sync_citizens(warehouse, population).updated == 1
+    assert _citizens(population)[0] == ("001085000001", "Nguyễn Văn An", "2025-06-02")
+    with connect(warehouse) as conn:  # a later mart without the death keeps it
+        conn.execute("update marts.citizens set date_of_death = null")
+    assert sync_citizens(warehouse, population).updated == 0
+    assert _citizens(population)[0][2] == "2025-06-02"

@@ -1,0 +1,110 @@
+"""Landing provincial file drops: encodings, once-only landing, clear errors."""
+
+import pyarrow.parquet as pq
+import pytest
+from ndc.extract import ExtractError, detect_encoding, extract_source
+from ndc.landing import LocalLandingZone
+
+from tests.conftest import write_csv
+
+HEADER = [
+    "so_dang_ky",
+    "ngay_dang_ky",
+    "so_dinh_danh",
+    "ho_ten",
+    "ngay_sinh",
+    "gioi_tinh",
+    "noi_sinh_tinh",
+    "ho_ten_me",
+    "so_dinh_danh_me",
+]
+ROW = [
+    "KS-01-1",
+    "1/6/2025",
+    "001225000001",
+    "Nguyễn Văn An",
+    "28/5/2025",
+    "Nam",
+    "01",
+    "Trần Thị Bình",
+    "001190000002",
+]
+# Windows-1258 keeps tone marks as combining characters (DOMAIN.md): "Đặng Thị Hà" as cp1258 can
+# only be written in its decomposed form.
+CP1258_NAME = "\u0110\u0103\u0323ng Thi\u0323 Ha\u0300"
+
+
+@pytest.fixture
+def inbox(tmp_path):
+    return tmp_path / "inbox"
+
+
+@pytest.fixture
+def landing(tmp_path):
+    return LocalLandingZone(tmp_path / "landing")
+
+
+def _read(landing, manifest):
+    with landing.local_path(manifest.key) as path:
+        return pq.read_table(path).to_pylist()
+
+
+def test_file_lands_once_with_manifest(registry, inbox, landing):
+    write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW, ROW[:2] + [""] + ROW[3:]])
+    source = registry["civil_registration"]
+    first = extract_source(source, str(inbox), landing, "2025-06-01")
+    assert [m.rows_landed for m in first.landed] == [2]
+    manifest = first.landed[0]
+    assert manifest.rows_extracted == 2 and manifest.source_file == "births_01_20250601.csv"
+    assert manifest.key.startswith("civil_registration/birth/2025-06-01/births_01_20250601-")
+    assert landing.exists(manifest.manifest_key)
+    rows = _read(landing, manifest)
+    assert rows[0]["ho_ten"] == "Nguyễn Văn An" and rows[0]["_source_row"] == 1
+    assert rows[1]["so_dinh_danh"] is None  # an empty field lands as NULL
+    second = extract_source(source, str(inbox), landing, "2025-06-02")
+    assert second.landed == [] and second.skipped == [manifest.batch_id]
+
+
+def test_changed_file_with_same_name_is_a_new_batch(registry, inbox, landing):
+    source = registry["civil_registration"]
+    write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW])
+    first = extract_source(source, str(inbox), landing, "2025-06-01").landed[0]
+    write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW, ROW])
+    second = extract_source(source, str(inbox), landing, "2025-06-01").landed
+    assert len(second) == 1 and second[0].batch_id != first.batch_id
+    assert second[0].rows_landed == 2
+
+
+def test_windows_1258_file_is_detected_and_decoded(registry, inbox, landing):
+    row = ROW[:3] + [CP1258_NAME] + ROW[4:7] + [CP1258_NAME, ROW[8]]
+    path = write_csv(inbox / "births_79_20250601.csv", HEADER, [row], encoding="cp1258")
+    assert detect_encoding(path, ["utf-8", "cp1258"]) == "cp1258"
+    manifest = extract_source(registry["civil_registration"], str(inbox), landing, "d").landed[0]
+    assert manifest.encoding == "cp1258"
+    assert _read(landing, manifest)[0]["ho_ten"] == CP1258_NAME
+
+
+def test_missing_column_names_source_and_file_and_other_files_still_land(registry, inbox, landing):
+    write_csv(inbox / "births_02_20250601.csv", HEADER[:-1], [ROW[:-1]])
+    write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW])
+    result = extract_source(registry["civil_registration"], str(inbox), landing, "d")
+    assert [m.source_file for m in result.landed] == ["births_01_20250601.csv"]
+    assert len(result.errors) == 1
+    assert "civil_registration" in result.errors[0]
+    assert "births_02_20250601.csv" in result.errors[0]
+    assert "so_dinh_danh_me" in result.errors[0]
+    assert landing.landed_batch_ids("civil_registration", "birth") == {result.landed[0].batch_id}
+
+
+def test_malformed_row_names_file_and_row(registry, inbox, landing):
+    write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW, ROW + ["extra"]])
+    result = extract_source(registry["civil_registration"], str(inbox), landing, "d")
+    assert result.landed == []
+    assert "births_01_20250601.csv: row 2" in result.errors[0]
+    # Nothing half-written: no manifest, so the batch is not landed.
+    assert landing.landed_batch_ids("civil_registration", "birth") == set()
+
+
+def test_missing_inbox_is_a_clear_error(registry, tmp_path, landing):
+    with pytest.raises(ExtractError, match="civil_registration: inbox folder .* does not exist"):
+        extract_source(registry["civil_registration"], str(tmp_path / "nope"), landing, "d")

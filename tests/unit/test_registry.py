@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+from ndc.registry import Mode, RegistryError, SourceKind, load_registry, load_source
+from ndc.settings import SOURCES_DIR
+
+
+def test_registry_holds_both_sources_with_their_entities():
+    sources = load_registry()
+    assert set(sources) >= {"civil_registration", "social_insurance"}
+    civil = sources["civil_registration"]
+    assert civil.kind is SourceKind.FILES
+    assert [e.name for e in civil.entities] == ["birth", "death"]
+    insured = sources["social_insurance"].entity("insured_person")
+    assert insured.mode is Mode.INCREMENTAL and insured.watermark_column == "updated_at"
+
+
+def _broken(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    text = (SOURCES_DIR / f"{name}.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def test_invalid_kind_names_file_and_field(tmp_path):
+    path = _broken(tmp_path, "social_insurance", "kind: sql", "kind: ftp")
+    with pytest.raises(RegistryError) as err:
+        load_source(path)
+    assert str(path) in str(err.value)
+    assert "kind" in str(err.value)
+
+
+def test_watermark_not_in_columns_is_rejected(tmp_path):
+    path = _broken(
+        tmp_path, "social_insurance", "watermark_column: updated_at", "watermark_column: modified"
+    )
+    with pytest.raises(
+        RegistryError, match=r"entities\.0.*watermark_column 'modified' not in columns"
+    ):
+        load_source(path)
+
+
+def test_unknown_field_is_rejected(tmp_path):
+    path = _broken(tmp_path, "civil_registration", "schedule:", "shedule:")
+    with pytest.raises(RegistryError, match="shedule"):
+        load_source(path)
+
+
+def test_file_name_must_match_source_name(tmp_path):
+    path = tmp_path / "other.yaml"
+    path.write_text(
+        (SOURCES_DIR / "civil_registration.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    with pytest.raises(RegistryError, match="must match the file name"):
+        load_source(path)
