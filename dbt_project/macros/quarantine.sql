@@ -20,6 +20,14 @@
     ]) }}
 {%- endmacro %}
 
+{#- An optional date: empty is fine, a value that does not parse is not. -#}
+{% macro check_optional_date_parsed(column, parsed) -%}
+    {{ return([
+        {"when": conform_text(column) ~ " is not null and " ~ parsed ~ " is null",
+         "reason": "DATE_UNPARSEABLE", "field": column},
+    ]) }}
+{%- endmacro %}
+
 {% macro check_not_future(column, parsed) -%}
     {{ return([
         {"when": parsed ~ " > " ~ local_load_date(), "reason": "DATE_IN_FUTURE", "field": column},

@@ -107,20 +107,9 @@ def db() -> None:
 
 
 def _db_up(s: settings_mod.Settings) -> None:
-    from ndc import embedded
-    from ndc.population import ensure_population_db
-    from ndc.warehouse import bootstrap, ensure_database
+    from ndc.stack import databases_up
 
-    if s.embedded:
-        log(f"postgres: starting the embedded server on 127.0.0.1:{s.pg_port} ({s.pgdata})")
-        embedded.start(s.pgdata, s.pg_port)
-    else:
-        log(f"postgres: using {s.server_url}")
-    for role in ("warehouse", "population", "airflow"):
-        ensure_database(s.database_url(role))
-    bootstrap(s.warehouse_url, _sources())
-    ensure_population_db(s.population_url)
-    log("postgres: databases ready (warehouse, population, airflow)")
+    databases_up(s, _sources(), log=log)
 
 
 @db.command("up")

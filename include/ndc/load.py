@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from ndc.landing import LandingZone, Manifest
 from ndc.registry import Source, raw_table
@@ -52,14 +53,16 @@ def copy_parquet(conn: psycopg.Connection, path: Path, table: sql.Composable, ba
     """Stream a Parquet file into ``table`` with COPY; returns the rows copied.
 
     Record batches are converted to CSV by Arrow (C++) and written straight into the COPY
-    stream, so memory stays bounded by one record batch.
+    stream, so memory stays bounded by a few record batches.
     """
     parquet = pq.ParquetFile(path)
     names = parquet.schema_arrow.names
     columns = sql.SQL(", ").join(sql.Identifier(n) for n in [*names, "_batch_id"])
     copy = sql.SQL("copy {} ({}) from stdin (format csv)").format(table, columns)
     with conn.cursor() as cur:
-        with cur.copy(copy) as out:
+        # The queued writer sends to the server from a thread while Arrow converts the next
+        # record batch, so conversion and transfer overlap.
+        with cur.copy(copy, writer=QueuedLibpqWriter(cur)) as out:
             for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS):
                 batch = batch.append_column(
                     "_batch_id", pa.array([batch_id] * batch.num_rows, pa.string())

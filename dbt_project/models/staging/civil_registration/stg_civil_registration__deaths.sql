@@ -13,7 +13,8 @@ conformed as (
         {{ conform_text('so_dinh_danh') }} as personal_id,
         {{ conform_name('ho_ten') }} as full_name,
         ho_ten as full_name_raw,
-        -- Optional on a death record: unparseable gives null, not quarantine.
+        -- Optional on a death record: may be empty, but a value that does not parse is
+        -- quarantined like any other unparseable date.
         {{ parse_dmy_date('ngay_sinh') }} as date_of_birth,
         {{ parse_dmy_date('ngay_mat') }} as date_of_death,
         {{ conform_text('so_dang_ky') }} as registration_number,
@@ -33,6 +34,7 @@ checked as (
             check_personal_id('so_dinh_danh')
             + check_date_parsed('ngay_mat', 'date_of_death')
             + check_date_parsed('ngay_dang_ky', 'registration_date')
+            + check_optional_date_parsed('ngay_sinh', 'date_of_birth')
             + check_not_future('ngay_sinh', 'date_of_birth')
             + check_not_future('ngay_mat', 'date_of_death')
             + check_not_future('ngay_dang_ky', 'registration_date')
