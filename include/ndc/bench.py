@@ -36,7 +36,9 @@ def synthetic_births(rows: int, seed: int = 1) -> pa.Table:
         "so_dang_ky": np.char.add("KS-01-", n.astype(str)),
         "ngay_dang_ky": np.char.add(np.char.add(day, "/"), np.char.add(month, "/2025")),
         "so_dinh_danh": np.char.zfill((rng.integers(0, 10**12, rows)).astype(str), 12),
-        "ho_ten": np.char.add(np.char.add(rng.choice(family, rows), " Văn "), rng.choice(given, rows)),
+        "ho_ten": np.char.add(
+            np.char.add(rng.choice(family, rows), " Văn "), rng.choice(given, rows)
+        ),
         "ngay_sinh": np.char.add(np.char.add(day, "/"), np.char.add(month, "/2025")),
         "gioi_tinh": rng.choice(np.array(["Nam", "Nữ"]), rows),
         "noi_sinh_tinh": rng.choice(np.array(["01", "79", "48", "31"]), rows),
@@ -75,7 +77,12 @@ def run_load_benchmark(settings: Settings, rows: int, log: Callable[[str], None]
             log("bench: ndc landing (Parquet + manifest)")
             t = time.perf_counter()
             manifest = land_batch(
-                landing, SOURCE, entity, "2025-06-01", "bench", data.to_batches(max_chunksize=50_000)
+                landing,
+                SOURCE,
+                entity,
+                "2025-06-01",
+                "bench",
+                data.to_batches(max_chunksize=50_000),
             )
             results["ndc landing"] = time.perf_counter() - t
 
@@ -92,9 +99,11 @@ def run_load_benchmark(settings: Settings, rows: int, log: Callable[[str], None]
                 log("bench: raw COPY of the same rows from a CSV file")
                 columns = ", ".join(with_batch.column_names)
                 t = time.perf_counter()
-                with conn.cursor() as cur, cur.copy(
-                    f"copy raw.{table} ({columns}) from stdin (format csv)"
-                ) as copy, open(csv_path, "rb") as fh:
+                with (
+                    conn.cursor() as cur,
+                    cur.copy(f"copy raw.{table} ({columns}) from stdin (format csv)") as copy,
+                    open(csv_path, "rb") as fh,
+                ):
                     while block := fh.read(1 << 20):
                         copy.write(block)
                 results["raw COPY"] = time.perf_counter() - t
@@ -107,7 +116,9 @@ def run_load_benchmark(settings: Settings, rows: int, log: Callable[[str], None]
             frame["_batch_id"] = "bench"
             engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1))
             t = time.perf_counter()
-            frame.to_sql(table, engine, schema="raw", if_exists="append", index=False, chunksize=10_000)
+            frame.to_sql(
+                table, engine, schema="raw", if_exists="append", index=False, chunksize=10_000
+            )
             results["pandas to_sql"] = time.perf_counter() - t
             engine.dispose()
     finally:

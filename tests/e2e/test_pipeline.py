@@ -9,7 +9,6 @@ import uuid
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-
 from ndc import settings as settings_mod
 from ndc.airflow_runtime import ADMIN_USER, AirflowClient, admin_password, airflow_env, down, up
 from ndc.flow import run_flow
@@ -18,6 +17,7 @@ from ndc.report import build_report
 from ndc.stack import databases_up
 from ndc.synthetic import generate
 from ndc.warehouse import connect, drop_database
+
 from tests.conftest import MYSQL_URL, PG_URL, free_port
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +43,9 @@ def stack(tmp_path_factory):
     settings = settings_mod.load()
     sources = load_registry()
     databases_up(settings, sources)
-    generate(settings.data_dir, persons=600, seed=7, days=2, targets={"social_insurance": mysql_source})
+    generate(
+        settings.data_dir, persons=600, seed=7, days=2, targets={"social_insurance": mysql_source}
+    )
     try:
         url = up(settings, airflow_env(settings, sources))
         client = AirflowClient(url, ADMIN_USER, admin_password(settings))
@@ -66,15 +68,25 @@ def _population(settings) -> pd.DataFrame:
             "from citizen order by personal_id"
         ).fetchall()
     return pd.DataFrame(
-        rows, columns=["personal_id", "full_name", "date_of_birth", "sex_code", "date_of_death", "updated_at"]
+        rows,
+        columns=[
+            "personal_id",
+            "full_name",
+            "date_of_birth",
+            "sex_code",
+            "date_of_death",
+            "updated_at",
+        ],
     )
 
 
 def _quarantine(settings) -> set[tuple]:
     with connect(settings.warehouse_url) as conn:
-        return set(conn.execute(
-            "select source, entity, record_key, reason_code from quarantine.quarantined_rows"
-        ).fetchall())
+        return set(
+            conn.execute(
+                "select source, entity, record_key, reason_code from quarantine.quarantined_rows"
+            ).fetchall()
+        )
 
 
 def test_pipeline_end_to_end_then_idempotent(stack):
@@ -83,7 +95,12 @@ def test_pipeline_end_to_end_then_idempotent(stack):
     defects = pd.read_csv(settings.data_dir / "truth" / "defects.csv", dtype=str)
 
     runs = run_flow(client, list(sources))
-    assert set(runs) == {"ingest_civil_registration", "ingest_social_insurance", "transform", "sync_population"}
+    assert set(runs) == {
+        "ingest_civil_registration",
+        "ingest_social_insurance",
+        "transform",
+        "sync_population",
+    }
 
     report = build_report(settings.warehouse_url, settings.population_url, sources)
     for source, entities in report["sources"].items():
@@ -96,7 +113,8 @@ def test_pipeline_end_to_end_then_idempotent(stack):
     # Every row the generator made unconformable is quarantined with the expected reason code.
     expected = {
         (d.source, d.entity, d.record_key, d.reason_code)
-        for d in defects.itertuples() if d.expected_handling == "quarantine"
+        for d in defects.itertuples()
+        if d.expected_handling == "quarantine"
     }
     assert expected and _quarantine(settings) == expected
 
@@ -105,15 +123,20 @@ def test_pipeline_end_to_end_then_idempotent(stack):
     assert citizens.personal_id.is_unique
     # Every insured person without a quarantine defect reached the population DB with the
     # ground truth's date of birth and sex.
-    quarantined_bhxh = {d.record_key for d in defects.itertuples()
-                        if d.source == "social_insurance" and d.expected_handling == "quarantine"}
+    quarantined_bhxh = {
+        d.record_key
+        for d in defects.itertuples()
+        if d.source == "social_insurance" and d.expected_handling == "quarantine"
+    }
     insured = truth[truth.in_social_insurance & ~truth.ma_so_bhxh.isin(quarantined_bhxh)]
     merged = insured.merge(citizens, on="personal_id", how="left", suffixes=("_truth", ""))
     assert merged.full_name.notna().all(), "insured persons missing from the population DB"
     assert (merged.date_of_birth == merged.date_of_birth_truth).all()
     assert (merged.sex_code == merged.sex.map({"male": "1", "female": "2"})).all()
     # Registered deaths set the date of death, and only true deaths do.
-    dead = citizens[citizens.date_of_death.notna()].merge(truth, on="personal_id", suffixes=("", "_truth"))
+    dead = citizens[citizens.date_of_death.notna()].merge(
+        truth, on="personal_id", suffixes=("", "_truth")
+    )
     assert len(dead) > 0 and (dead.date_of_death == dead.date_of_death_truth).all()
 
     # Trigger everything again: nothing new lands, no count changes, no citizen is rewritten.

@@ -5,10 +5,10 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-
 from ndc import embedded
 from ndc.cli import main
 from ndc.warehouse import connect, drop_database
+
 from tests.conftest import PG_URL, free_port
 
 pytestmark = pytest.mark.integration
@@ -47,7 +47,11 @@ def test_db_up_then_report_json_has_the_documented_shape(ndc_env):
     assert report["population"] == {"citizens": 0}
     entry = report["sources"]["civil_registration"]["birth"]
     assert {k: entry[k] for k in ("extracted", "landed", "loaded", "conformed", "quarantined")} == {
-        "extracted": 0, "landed": 0, "loaded": 0, "conformed": 0, "quarantined": 0
+        "extracted": 0,
+        "landed": 0,
+        "loaded": 0,
+        "conformed": 0,
+        "quarantined": 0,
     }
     assert set(report["sources"]) == {"civil_registration", "social_insurance"}
 
