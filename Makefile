@@ -10,6 +10,7 @@ MANIFEST := dbt_project/target/manifest.json
 
 help:
 	@echo "make demo   - the whole flow end to end on the embedded default, then the summary"
+	@echo "              (PERSONS=100000 make demo for a larger country)"
 	@echo "make test   - every test (starts the services it needs)"
 	@echo "make up     - start Airflow (UI on http://localhost:8080); make down stops it"
 	@echo "make bench  - benchmarks"
@@ -31,14 +32,16 @@ $(MANIFEST): $(STAMP) $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o
 
 install: $(STAMP) $(MANIFEST)
 
+PERSONS ?= 2000
 demo: install
-	$(NDC) demo
+	$(NDC) demo --persons $(PERSONS)
 
 up: install
 	$(NDC) airflow up
 
 down:
 	-$(NDC) airflow down
+	-$(NDC) sources down
 	-$(NDC) db down
 
 services:

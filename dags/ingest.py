@@ -18,6 +18,7 @@ are idempotent, nothing is duplicated. Other sources are not affected.
 from __future__ import annotations
 
 from airflow.sdk import BaseHook, dag, get_current_context, task
+
 from ndc.assets import raw_asset
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
 from ndc.registry import Source, load_registry

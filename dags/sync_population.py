@@ -15,6 +15,7 @@ to retry.
 from __future__ import annotations
 
 from airflow.sdk import BaseHook, dag, task
+
 from ndc.assets import MART_CITIZENS, POPULATION_CITIZENS
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
 from ndc.settings import POPULATION_CONN_ID, WAREHOUSE_CONN_ID

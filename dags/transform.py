@@ -25,6 +25,7 @@ from airflow.sdk import BaseHook, dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
+
 from ndc.assets import MART_CITIZENS, raw_assets
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
 from ndc.registry import load_registry

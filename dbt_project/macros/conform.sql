@@ -22,3 +22,22 @@
 {% macro local_load_timestamp(loaded_at='_loaded_at') -%}
     ({{ loaded_at }} at time zone '{{ var("ndc_local_timezone") }}')
 {%- endmacro %}
+
+{#- A code from a closed list given in the model: the trimmed value when listed, else null
+    (then quarantined as CODE_UNKNOWN). For lists with labels, use a seed and a join. -#}
+{% macro conform_code(column, codes) -%}
+    case
+        when trim({{ column }}) in ({% for code in codes %}'{{ code }}'{% if not loop.last %}, {% endif %}{% endfor %})
+            then trim({{ column }})
+    end
+{%- endmacro %}
+
+{#- Ethnicity codes of the list the education source declares (code_lists.ethnicity:
+    ethnicity_2008): the 54 ethnic groups, '01' .. '54'. -#}
+{% macro ethnicity_2008_codes() -%}
+    {%- set codes = [] -%}
+    {%- for number in range(1, 55) -%}
+        {%- do codes.append('%02d' % number) -%}
+    {%- endfor -%}
+    {{ return(codes) }}
+{%- endmacro %}

@@ -60,3 +60,46 @@
         ) as parsed (part)
     )
 {%- endmacro %}
+
+{#- 'MM/YYYY' (a month, as social insurance writes contribution periods): the first day of
+    that month. -#}
+{% macro parse_month(column) -%}
+    (
+        select {{ make_date_or_null('part[2]::int', 'part[1]::int', '1') }}
+        from (select regexp_match(trim({{ column }}), '^([0-9]{2})/([0-9]{4})$')) as parsed (part)
+    )
+{%- endmacro %}
+
+{#- An Excel date serial number ('45123', or '45123.0' from a float cell): days since
+    1899-12-30, accepted between 1 and 80000 (1900-01-01 .. 2119). -#}
+{% macro parse_excel_serial_date(column) -%}
+    (
+        select case when part[1]::int between 1 and 80000 then date '1899-12-30' + part[1]::int end
+        from (select regexp_match(trim({{ column }}), '^([0-9]{1,5})(?:[.]0+)?$')) as parsed (part)
+    )
+{%- endmacro %}
+
+{#- A date from a spreadsheet cell read as text: an ISO date, an ISO date-time (a date cell
+    read as a datetime: its date is kept), an Excel serial number, or d/m/yyyy typed as text.
+    The formats cannot overlap, so the order only matters for speed. -#}
+{% macro parse_spreadsheet_date(column) -%}
+    coalesce(
+        {{ parse_iso_date(column) }},
+        ({{ parse_iso_timestamp(column) }})::date,
+        {{ parse_excel_serial_date(column) }},
+        {{ parse_dmy_date(column) }}
+    )
+{%- endmacro %}
+
+{#- ISO 8601 in UTC with a 'Z' ('2025-06-28T08:15:00Z', as REST APIs send): the local
+    (Asia/Ho_Chi_Minh) timestamp without time zone, comparable with the other sources'
+    updated_at. Anything without the 'Z' gives null. -#}
+{% macro parse_utc_timestamp(column) -%}
+    (
+        case
+            when trim({{ column }}) like '%Z'
+                then {{ parse_iso_timestamp("left(trim(" ~ column ~ "), -1)") }}
+                    at time zone 'UTC' at time zone '{{ var("ndc_local_timezone") }}'
+        end
+    )
+{%- endmacro %}

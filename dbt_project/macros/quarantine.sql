@@ -1,48 +1,75 @@
 {#- Quarantine rules shared by the staging models.
 
     A check is a dict: `when` (SQL that is true when the row fails), `reason` (a reason code
-    of include/dictionary/reason_codes.yaml), `field` (the source column at fault). The check
-    macros return lists of checks; `quarantine_columns` turns an ordered list into the three
-    quarantine columns, the first failing check winning. The value reported is the source
-    column as received. -#}
+    of include/dictionary/reason_codes.yaml), `field` (the source column at fault) and `value`
+    (the SQL column holding that source value as received). The check macros return lists of
+    checks; `quarantine_columns` turns an ordered list into the three quarantine columns, the
+    first failing check winning.
 
-{% macro check_personal_id(column) -%}
+    `column` is the raw column as the model carries it. When a source column's name is also
+    the name of its conformed column (education sends `date_of_birth`), the model carries the
+    raw value as `<name>_raw` and passes `field='<name>'` so the report names the source
+    column. -#}
+
+{% macro check_personal_id(column, field=none) -%}
     {{ return([
-        {"when": conform_text(column) ~ " is null", "reason": "PID_MISSING", "field": column},
-        {"when": "trim(" ~ column ~ ") !~ '^[0-9]{12}$'", "reason": "PID_MALFORMED", "field": column},
+        {"when": conform_text(column) ~ " is null", "reason": "PID_MISSING", "field": field or column, "value": column},
+    ] + check_optional_personal_id(column, field)) }}
+{%- endmacro %}
+
+{#- A personal ID that may be absent (a young student, an enterprise's representative): only
+    a value that is present and not 12 digits fails. -#}
+{% macro check_optional_personal_id(column, field=none) -%}
+    {{ return([
+        {"when": conform_text(column) ~ " !~ '^[0-9]{12}$'", "reason": "PID_MALFORMED", "field": field or column, "value": column},
     ]) }}
 {%- endmacro %}
 
-{#- A required date: `parsed` is the conformed column, null when `column` did not parse. -#}
-{% macro check_date_parsed(column, parsed) -%}
+{#- A personal ID that may be replaced by an old 9-digit ID card number (CMND): missing only
+    when both are empty; a personal ID that is present must be 12 digits. -#}
+{% macro check_personal_id_or_cmnd(column, cmnd_column) -%}
     {{ return([
-        {"when": parsed ~ " is null", "reason": "DATE_UNPARSEABLE", "field": column},
+        {"when": conform_text(column) ~ " is null and " ~ conform_text(cmnd_column) ~ " is null",
+         "reason": "PID_MISSING", "field": column, "value": column},
+    ] + check_optional_personal_id(column)) }}
+{%- endmacro %}
+
+{#- A required date: `parsed` is the conformed column, null when `column` did not parse. -#}
+{% macro check_date_parsed(column, parsed, field=none) -%}
+    {{ return([
+        {"when": parsed ~ " is null", "reason": "DATE_UNPARSEABLE", "field": field or column, "value": column},
     ]) }}
 {%- endmacro %}
 
 {#- An optional date: empty is fine, a value that does not parse is not. -#}
-{% macro check_optional_date_parsed(column, parsed) -%}
+{% macro check_optional_date_parsed(column, parsed, field=none) -%}
     {{ return([
         {"when": conform_text(column) ~ " is not null and " ~ parsed ~ " is null",
-         "reason": "DATE_UNPARSEABLE", "field": column},
+         "reason": "DATE_UNPARSEABLE", "field": field or column, "value": column},
     ]) }}
 {%- endmacro %}
 
-{% macro check_not_future(column, parsed) -%}
+{% macro check_not_future(column, parsed, field=none) -%}
     {{ return([
-        {"when": parsed ~ " > " ~ local_load_date(), "reason": "DATE_IN_FUTURE", "field": column},
+        {"when": parsed ~ " > " ~ local_load_date(), "reason": "DATE_IN_FUTURE", "field": field or column, "value": column},
     ]) }}
 {%- endmacro %}
 
 {#- A coded value: `mapped` is the dictionary code, null when the value is not in the
     source's declared mapping. -#}
-{% macro check_code_known(column, mapped) -%}
+{% macro check_code_known(column, mapped, field=none) -%}
     {{ return([
-        {"when": mapped ~ " is null", "reason": "CODE_UNKNOWN", "field": column},
+        {"when": mapped ~ " is null", "reason": "CODE_UNKNOWN", "field": field or column, "value": column},
     ]) }}
 {%- endmacro %}
 
+{#- With no checks (an entity without rules yet) every row conforms. -#}
 {% macro quarantine_columns(checks) -%}
+    {%- if checks | length == 0 -%}
+    null::text as quarantine_reason_code,
+    null::text as quarantine_field,
+    null::text as quarantine_value
+    {%- else -%}
     case
         {%- for check in checks %}
         when {{ check.when }} then '{{ check.reason }}'
@@ -55,9 +82,10 @@
     end as quarantine_field,
     case
         {%- for check in checks %}
-        when {{ check.when }} then {{ check.field }}
+        when {{ check.when }} then {{ check.value }}
         {%- endfor %}
     end as quarantine_value
+    {%- endif %}
 {%- endmacro %}
 
 {#- The quarantined rows of one staging relation, in the shape of quarantined_rows. -#}

@@ -1,6 +1,7 @@
 -- Scratch warehouse for developing and checking the dbt project by hand.
--- Creates what the load step normally creates (schemas raw and ops, the raw tables, the load
--- ledger) and fills them with a few realistic rows per table, one defective row per rule.
+-- Creates what the load step normally creates (schemas raw and ops, one raw table per registry
+-- entity of include/sources, the load ledger) and fills them with a few realistic rows per
+-- table, one defective row per rule.
 --
 --   dropdb -h 127.0.0.1 -U postgres --if-exists ndc_dbt_dev
 --   createdb -h 127.0.0.1 -U postgres -E UTF8 -T template0 ndc_dbt_dev
@@ -58,14 +59,126 @@ create table raw.civil_registration__death (
     _loaded_at timestamptz not null default now()
 );
 
+create table raw.civil_registration__marriage (
+    so_dang_ky text,
+    ngay_dang_ky text,
+    so_dinh_danh_chong text,
+    ho_ten_chong text,
+    ngay_sinh_chong text,
+    so_dinh_danh_vo text,
+    ho_ten_vo text,
+    ngay_sinh_vo text,
+    noi_dang_ky_tinh text,
+    _batch_id text not null,
+    _source_row bigint not null,
+    _loaded_at timestamptz not null default now()
+);
+
 create table raw.social_insurance__insured_person (
     ma_so_bhxh text,
     so_dinh_danh text,
+    so_cmnd text,
     ho_ten text,
     ngay_sinh text,
     gioi_tinh text,
     ma_don_vi text,
+    ma_so_thue_don_vi text,
+    so_dien_thoai text,
     updated_at text,
+    _batch_id text not null,
+    _source_row bigint not null,
+    _loaded_at timestamptz not null default now()
+);
+
+create table raw.social_insurance__contribution_period (
+    id text,
+    ma_so_bhxh text,
+    tu_thang text,
+    den_thang text,
+    muc_luong text,
+    ma_so_thue_don_vi text,
+    updated_at text,
+    _batch_id text not null,
+    _source_row bigint not null,
+    _loaded_at timestamptz not null default now()
+);
+
+create table raw.residence__residence_change (
+    id text,
+    so_dinh_danh text,
+    loai_bien_dong text,
+    ma_tinh text,
+    ma_huyen text,
+    ma_xa text,
+    dia_chi_chi_tiet text,
+    ngay_bien_dong text,
+    updated_at text,
+    _batch_id text not null,
+    _source_row bigint not null,
+    _loaded_at timestamptz not null default now()
+);
+
+create table raw.residence__household_member (
+    id text,
+    ma_ho text,
+    so_dinh_danh text,
+    quan_he_chu_ho text,
+    tu_ngay text,
+    den_ngay text,
+    updated_at text,
+    _batch_id text not null,
+    _source_row bigint not null,
+    _loaded_at timestamptz not null default now()
+);
+
+create table raw.education__student (
+    student_id text,
+    citizen_id text,
+    full_name text,
+    date_of_birth text,
+    gender text,
+    ethnicity_code text,
+    updated_at text,
+    _batch_id text not null,
+    _source_row bigint not null,
+    _loaded_at timestamptz not null default now()
+);
+
+create table raw.education__enrolment (
+    enrolment_id text,
+    student_id text,
+    school_code text,
+    school_year text,
+    grade text,
+    enrolled_on text,
+    updated_at text,
+    _batch_id text not null,
+    _source_row bigint not null,
+    _loaded_at timestamptz not null default now()
+);
+
+create table raw.education__graduation (
+    graduation_id text,
+    student_id text,
+    level text,
+    year text,
+    classification text,
+    updated_at text,
+    _batch_id text not null,
+    _source_row bigint not null,
+    _loaded_at timestamptz not null default now()
+);
+
+create table raw.business_registry__enterprise (
+    ma_so_thue text,
+    ten_doanh_nghiep text,
+    loai_hinh text,
+    ngay_thanh_lap text,
+    dia_chi_tru_so text,
+    ma_tinh text,
+    ho_ten_nguoi_dai_dien text,
+    so_dinh_danh_nguoi_dai_dien text,
+    trang_thai text,
     _batch_id text not null,
     _source_row bigint not null,
     _loaded_at timestamptz not null default now()
@@ -140,6 +253,105 @@ values
     -- A later version with a malformed ID: quarantined; the 9 June version survives.
     ('0123456702', '00109000020', 'Trần Văn Bình', '1990-07-20', '1', 'TD0004D', '2025-06-09 11:00:00', 'si-insured-20250610', 5, '2025-06-10 02:00:00+07');
 
+-- Insured persons with the columns the source added (so_cmnd, employer tax code, phone):
+-- a "CMND only" person conforms without a personal ID; neither ID -> PID_MISSING.
+insert into raw.social_insurance__insured_person
+    (ma_so_bhxh, so_dinh_danh, so_cmnd, ho_ten, ngay_sinh, gioi_tinh, ma_don_vi,
+     ma_so_thue_don_vi, so_dien_thoai, updated_at, _batch_id, _source_row, _loaded_at)
+values
+    ('0123456713', '001088000213', null, 'Kim Văn Tuấn', '1988-02-14', '1', 'TE0005E', '0101234567', '0912345678', '2025-06-10 09:00:00', 'si-insured-20250611', 1, '2025-06-11 02:00:00+07'),
+    ('0123456714', null, '012345678', 'TRINH VAN HAI', '1968-08-08', '1', 'TE0005E', '0101234567', '0987654321', '2025-06-10 09:05:00', 'si-insured-20250611', 2, '2025-06-11 02:00:00+07'),
+    ('0123456715', '', ' 023456789 ', 'Lưu Thị Gấm', '1970-04-04', '0', 'TE0005E', '0101234567', null, '2025-06-10 09:10:00', 'si-insured-20250611', 3, '2025-06-11 02:00:00+07'),
+    ('0123456716', null, null, 'Mạc Văn Khôi', '1972-05-05', '1', 'TE0005E', '0101234567', null, '2025-06-10 09:15:00', 'si-insured-20250611', 4, '2025-06-11 02:00:00+07');
+
+-- Marriages: Ha Noi file of 11 June.
+insert into raw.civil_registration__marriage
+    (so_dang_ky, ngay_dang_ky, so_dinh_danh_chong, ho_ten_chong, ngay_sinh_chong,
+     so_dinh_danh_vo, ho_ten_vo, ngay_sinh_vo, noi_dang_ky_tinh, _batch_id, _source_row, _loaded_at)
+values
+    ('KH-01-2025-000501', '5/6/2025', '001092000211', 'Đặng Quốc Việt', '24/12/1992', '001194000212', 'Hoàng Thị Mai', '10/10/1994', '01', 'cr-marriage-20250611-01', 1, '2025-06-11 08:10:00+07'),
+    ('KH-01-2025-000502', '6/6/2025', '001095000502', 'Lê Văn Quang', '', '001197000502', 'Phan Thị Thu', '', '01', 'cr-marriage-20250611-01', 2, '2025-06-11 08:10:00+07'),
+    ('KH-01-2025-000503', '6/6/2025', '001095000503', 'Trịnh Văn Hòa', '3/3/1995', '00119700050', 'Nghiêm Thị Vân', '4/4/1997', '01', 'cr-marriage-20250611-01', 3, '2025-06-11 08:10:00+07'),
+    ('KH-01-2025-000504', '7/6/2025', '', 'Khổng Văn Đạt', '5/5/1990', '001192000504', 'Tống Thị Yến', '6/6/1992', '01', 'cr-marriage-20250611-01', 4, '2025-06-11 08:10:00+07'),
+    ('KH-01-2025-000505', '7/6/2025', '001091000505', 'Âu Văn Sang', '31/4/1991', '001193000505', 'Từ Thị Lệ', '7/7/1993', '01', 'cr-marriage-20250611-01', 5, '2025-06-11 08:10:00+07'),
+    ('KH-01-2025-000506', '30/6/2025', '001090000506', 'Hà Văn Long', '8/8/1990', '001192000506', 'Mẫn Thị Sen', '9/9/1992', '01', 'cr-marriage-20250611-01', 6, '2025-06-11 08:10:00+07');
+
+-- Contribution periods: incremental extraction of 10 June.
+insert into raw.social_insurance__contribution_period
+    (id, ma_so_bhxh, tu_thang, den_thang, muc_luong, ma_so_thue_don_vi, updated_at,
+     _batch_id, _source_row, _loaded_at)
+values
+    ('900001', '0123456701', '01/2020', '12/2024', '8500000', '0101234567', '2025-06-09 08:00:00', 'si-contribution-20250610', 1, '2025-06-10 02:00:00+07'),
+    ('900002', '0123456701', '01/2025', null, '9200000', '0107654321', '2025-06-09 08:00:00', 'si-contribution-20250610', 2, '2025-06-10 02:00:00+07'),
+    ('900003', '0123456714', '03/2019', '', '6000000', '0101234567', '2025-06-09 08:05:00', 'si-contribution-20250610', 3, '2025-06-10 02:00:00+07'),
+    ('900004', '0123456703', '13/2024', null, '7000000', '0101234567', '2025-06-09 08:10:00', 'si-contribution-20250610', 4, '2025-06-10 02:00:00+07'),
+    ('900005', '0123456704', '02/2023', '2024-06', '7000000', '0101234567', '2025-06-09 08:15:00', 'si-contribution-20250610', 5, '2025-06-10 02:00:00+07');
+
+-- Residence changes: incremental extraction of 10 June.
+insert into raw.residence__residence_change
+    (id, so_dinh_danh, loai_bien_dong, ma_tinh, ma_huyen, ma_xa, dia_chi_chi_tiet,
+     ngay_bien_dong, updated_at, _batch_id, _source_row, _loaded_at)
+values
+    ('700001', '001092000211', 'DK_THUONG_TRU', '01', '001', '00001', 'Số 12  ngõ 34 phố Hàng Bông', '2025-06-02', '2025-06-09 10:00:00', 'rs-change-20250610', 1, '2025-06-10 03:00:00+07'),
+    ('700002', '001194000212', 'XOA_THUONG_TRU', '79', '760', '26734', '56 Lê Lợi', '2025-06-03', '2025-06-09 10:05:00', 'rs-change-20250610', 2, '2025-06-10 03:00:00+07'),
+    ('700003', '079185000204', 'DK_TAM_TRU', '01', '005', '00160', 'Phòng 305, ký túc xá', '2025-06-04', '2025-06-09 10:10:00', 'rs-change-20250610', 3, '2025-06-10 03:00:00+07'),
+    ('700004', '', 'DK_THUONG_TRU', '01', '001', '00001', '1 Tràng Tiền', '2025-06-04', '2025-06-09 10:15:00', 'rs-change-20250610', 4, '2025-06-10 03:00:00+07'),
+    ('700005', '001090000205', 'CHUYEN_KHAU', '01', '001', '00001', '2 Tràng Tiền', '2025-06-04', '2025-06-09 10:20:00', 'rs-change-20250610', 5, '2025-06-10 03:00:00+07'),
+    ('700006', '001090000206', 'DK_TAM_TRU', '01', '001', '00001', '3 Tràng Tiền', '04/06/2025', '2025-06-09 10:25:00', 'rs-change-20250610', 6, '2025-06-10 03:00:00+07'),
+    ('700007', '001090000207', 'DK_TAM_TRU', '01', '001', '00001', '4 Tràng Tiền', '2025-07-01', '2025-06-09 10:30:00', 'rs-change-20250610', 7, '2025-06-10 03:00:00+07');
+
+-- Household members: incremental extraction of 10 June.
+insert into raw.residence__household_member
+    (id, ma_ho, so_dinh_danh, quan_he_chu_ho, tu_ngay, den_ngay, updated_at,
+     _batch_id, _source_row, _loaded_at)
+values
+    ('800001', 'HO-01-000001', '001092000211', '01', '2020-01-15', null, '2025-06-09 11:00:00', 'rs-household-20250610', 1, '2025-06-10 03:00:00+07'),
+    ('800002', 'HO-01-000001', '001194000212', '02', '2025-06-06', null, '2025-06-09 11:00:00', 'rs-household-20250610', 2, '2025-06-10 03:00:00+07'),
+    ('800003', 'HO-01-000001', '001225000101', '03', '2025-06-06', '', '2025-06-09 11:00:00', 'rs-household-20250610', 3, '2025-06-10 03:00:00+07'),
+    ('800004', 'HO-01-000002', '001045000301', '04', '1990-01-01', '2025-06-02', '2025-06-09 11:05:00', 'rs-household-20250610', 4, '2025-06-10 03:00:00+07'),
+    ('800005', 'HO-01-000002', '001150000302', '7', '1990-01-01', null, '2025-06-09 11:05:00', 'rs-household-20250610', 5, '2025-06-10 03:00:00+07'),
+    ('800006', 'HO-01-000002', '0011500003', '99', '1990-01-01', null, '2025-06-09 11:05:00', 'rs-household-20250610', 6, '2025-06-10 03:00:00+07'),
+    ('800007', 'HO-01-000002', '001150000307', '06', '1990-01-01', '31/12/2024', '2025-06-09 11:05:00', 'rs-household-20250610', 7, '2025-06-10 03:00:00+07');
+
+-- Education: API extraction of 30 June (students, enrolments, graduations).
+insert into raw.education__student
+    (student_id, citizen_id, full_name, date_of_birth, gender, ethnicity_code, updated_at,
+     _batch_id, _source_row, _loaded_at)
+values
+    ('HS-0000001', null, 'Lò Văn Páo', '2018-09-05', 'M', '12', '2025-06-28T08:15:00Z', 'ed-student-20250630', 1, '2025-06-30 06:00:00+07'),
+    ('HS-0000002', '001209000002', 'Nguyễn Thu  Trang', '12/3/2009', 'F', '01', '2025-06-28T08:16:00Z', 'ed-student-20250630', 2, '2025-06-30 06:00:00+07'),
+    ('HS-0000003', '00120900000', 'Trần Minh Tú', '2009-04-01', 'M', '01', '2025-06-28T08:17:00Z', 'ed-student-20250630', 3, '2025-06-30 06:00:00+07'),
+    ('HS-0000004', null, 'Vàng Thị Dua', '2012-02-30', 'F', '13', '2025-06-28T08:18:00Z', 'ed-student-20250630', 4, '2025-06-30 06:00:00+07'),
+    ('HS-0000005', null, 'Phạm Gia Huy', '2012-02-03', 'Nam', '01', '2025-06-28T08:19:00Z', 'ed-student-20250630', 5, '2025-06-30 06:00:00+07'),
+    ('HS-0000006', null, 'Y Bhim Niê', '2011-07-07', 'M', '55', '2025-06-28T08:20:00Z', 'ed-student-20250630', 6, '2025-06-30 06:00:00+07');
+
+insert into raw.education__enrolment
+    (enrolment_id, student_id, school_code, school_year, grade, enrolled_on, updated_at,
+     _batch_id, _source_row, _loaded_at)
+values
+    ('GD-0000001', 'HS-0000001', '01001001', '2025-2026', '1', '2025-06-20', '2025-06-28T09:00:00Z', 'ed-enrolment-20250630', 1, '2025-06-30 06:00:00+07'),
+    ('GD-0000002', 'HS-0000002', '01001002', '2025-2026', '11', '2025-06-21', '2025-06-28T09:00:00Z', 'ed-enrolment-20250630', 2, '2025-06-30 06:00:00+07'),
+    ('GD-0000003', 'HS-0000006', '66001003', '2025-2026', '9', '20/6/2025', '2025-06-28T09:00:00Z', 'ed-enrolment-20250630', 3, '2025-06-30 06:00:00+07');
+
+insert into raw.education__graduation
+    (graduation_id, student_id, level, year, classification, updated_at,
+     _batch_id, _source_row, _loaded_at)
+values
+    ('TN-0000001', 'HS-0000002', 'THCS', '2024', 'Giỏi', '2025-06-28T10:00:00Z', 'ed-graduation-20250630', 1, '2025-06-30 06:00:00+07'),
+    ('TN-0000002', 'HS-0000006', 'THCS', '2025', 'Khá', '2025-06-28T10:00:00Z', 'ed-graduation-20250630', 2, '2025-06-30 06:00:00+07');
+
+-- Enterprises: the workbook of week 24, founding dates in every form an Excel cell gives.
+insert into raw.business_registry__enterprise
+    (ma_so_thue, ten_doanh_nghiep, loai_hinh, ngay_thanh_lap, dia_chi_tru_so, ma_tinh,
+     ho_ten_nguoi_dai_dien, so_dinh_danh_nguoi_dai_dien, trang_thai, _batch_id, _source_row, _loaded_at)
+values
+    ('0101234567', 'Công ty TNHH Thương mại An Phát', 'Công ty TNHH hai thành viên trở lên', '2015-03-20', '12 Hàng Bài, Hoàn Kiếm', '01', 'Kim Văn Tuấn', '001088000213', 'Đang hoạt động', 'br-enterprise-2025w24', 1, '2025-06-12 07:00:00+07'),
+    ('0107654321', 'Công ty Cổ phần Công nghệ Việt Số', 'Công ty cổ phần', '2016-11-02 00:00:00', '5 Duy Tân, Cầu Giấy', '01', 'Đặng Quốc Việt', '001092000211', 'Đang hoạt động', 'br-enterprise-2025w24', 2, '2025-06-12 07:00:00+07'),
+    ('0312345678', 'Công ty TNHH Một thành viên Sài Gòn Xanh', 'Công ty TNHH một thành viên', '45123', '20 Nguyễn Huệ, Quận 1', '79', 'John Smith', null, 'Đang hoạt động', 'br-enterprise-2025w24', 3, '2025-06-12 07:00:00+07'),
+    ('0318765432', 'Doanh nghiệp tư nhân Minh Châu', 'Doanh nghiệp tư nhân', '15/3/2019', '8 Lê Duẩn, Quận 1', '79', 'Phạm Thị Thu', '079185000204', 'Tạm ngừng kinh doanh', 'br-enterprise-2025w24', 4, '2025-06-12 07:00:00+07'),
+    ('0109999999', 'Công ty Cổ phần Đầu tư Hồng Hà', 'Công ty cổ phần', 'không rõ', '1 Tràng Thi, Hoàn Kiếm', '01', 'Bùi Văn Hải', '001080000999', 'Đang hoạt động', 'br-enterprise-2025w24', 5, '2025-06-12 07:00:00+07'),
+    ('0108888888', 'Công ty TNHH Đông Á', 'Công ty TNHH hai thành viên trở lên', '2020-01-01', '9 Kim Mã, Ba Đình', '01', 'Lê Thị Hoa', '07919100040', 'Đang hoạt động', 'br-enterprise-2025w24', 6, '2025-06-12 07:00:00+07');
+
 insert into ops.load_ledger
     (batch_id, source, entity, source_file, landing_key, rows_extracted, rows_landed, rows_loaded, loaded_at)
 select
@@ -155,8 +367,34 @@ from (
         count(*), max(_loaded_at)
     from raw.civil_registration__death group by _batch_id
     union all
+    select _batch_id, 'civil_registration', 'marriage',
+        'marriages_' || split_part(_batch_id, '-', 4) || '_' || split_part(_batch_id, '-', 3) || '.csv',
+        count(*), max(_loaded_at)
+    from raw.civil_registration__marriage group by _batch_id
+    union all
     select _batch_id, 'social_insurance', 'insured_person', null, count(*), max(_loaded_at)
     from raw.social_insurance__insured_person group by _batch_id
+    union all
+    select _batch_id, 'social_insurance', 'contribution_period', null, count(*), max(_loaded_at)
+    from raw.social_insurance__contribution_period group by _batch_id
+    union all
+    select _batch_id, 'residence', 'residence_change', null, count(*), max(_loaded_at)
+    from raw.residence__residence_change group by _batch_id
+    union all
+    select _batch_id, 'residence', 'household_member', null, count(*), max(_loaded_at)
+    from raw.residence__household_member group by _batch_id
+    union all
+    select _batch_id, 'education', 'student', null, count(*), max(_loaded_at)
+    from raw.education__student group by _batch_id
+    union all
+    select _batch_id, 'education', 'enrolment', null, count(*), max(_loaded_at)
+    from raw.education__enrolment group by _batch_id
+    union all
+    select _batch_id, 'education', 'graduation', null, count(*), max(_loaded_at)
+    from raw.education__graduation group by _batch_id
+    union all
+    select _batch_id, 'business_registry', 'enterprise', 'enterprises_2025w24.xlsx', count(*), max(_loaded_at)
+    from raw.business_registry__enterprise group by _batch_id
 ) as batches
 cross join lateral (
     select source || '/' || entity || '/' || to_char(loaded_at at time zone 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD')

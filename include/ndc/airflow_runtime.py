@@ -10,7 +10,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import requests
 
+from ndc.processes import Processes
+from ndc.registry import Source
 from ndc.settings import (
     DAGS_DIR,
     POPULATION_CONN_ID,
@@ -57,7 +58,7 @@ def admin_password(settings: Settings) -> str:
     return _secrets(settings.airflow_home)["admin_password"]
 
 
-def airflow_env(settings: Settings, sources: Iterable[str]) -> dict[str, str]:
+def airflow_env(settings: Settings, sources: dict[str, Source]) -> dict[str, str]:
     """The environment every Airflow component and `airflow` CLI call of ndc runs with."""
     home = settings.airflow_home
     sec = _secrets(home)
@@ -109,10 +110,10 @@ def airflow_env(settings: Settings, sources: Iterable[str]) -> dict[str, str]:
             ),
         }
     )
-    for name in sources:
-        key = f"AIRFLOW_CONN_NDC_SRC_{name.upper()}"
+    for source in sources.values():
+        key = f"AIRFLOW_CONN_{source.connection_id.upper()}"
         if key not in os.environ:  # a connection set by the operator wins
-            env[key] = settings.source_connection(name)
+            env[key] = settings.source_connection(source.name, source.kind.value)
     return env
 
 
@@ -121,23 +122,14 @@ def _sqlalchemy(url: str) -> str:
     return f"postgresql+psycopg2{sep}{rest}" if scheme in ("postgres", "postgresql") else url
 
 
-def _pidfile(settings: Settings, component: str) -> Path:
-    return settings.airflow_home / "run" / f"{component}.pid"
+def _processes(settings: Settings) -> Processes:
+    return Processes(settings.airflow_home / "run", settings.airflow_home / "logs")
 
 
 def running(settings: Settings) -> dict[str, int]:
     """Components with a live process, by name."""
-    alive = {}
-    for component in COMPONENTS:
-        path = _pidfile(settings, component)
-        if path.exists():
-            pid = int(path.read_text())
-            try:
-                os.kill(pid, 0)
-                alive[component] = pid
-            except ProcessLookupError:
-                path.unlink()
-    return alive
+    procs = _processes(settings)
+    return {c: pid for c in COMPONENTS if (pid := procs.pid(c)) is not None}
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -156,29 +148,15 @@ def migrate(env: dict[str, str]) -> None:
 
 def up(settings: Settings, env: dict[str, str], log: Callable[[str], None] = print) -> str:
     """Start the components that are not running; returns the UI URL once it answers."""
-    (settings.airflow_home / "run").mkdir(parents=True, exist_ok=True)
-    logs = settings.airflow_home / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    alive = running(settings)
-    if len(alive) < len(COMPONENTS):
+    procs = _processes(settings)
+    if len(running(settings)) < len(COMPONENTS):
         log("airflow: migrating the metadata database")
         migrate(env)
     airflow = shutil.which("airflow", path=env["PATH"]) or "airflow"
     for component in COMPONENTS:
-        if component in alive:
-            continue
-        out = open(logs / f"{component}.log", "ab")  # noqa: SIM115 (owned by the child)
-        proc = subprocess.Popen(
-            [airflow, component],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=settings.airflow_home,
-        )
-        _pidfile(settings, component).write_text(str(proc.pid))
-        log(f"airflow: started {component} (pid {proc.pid}, log {logs / (component + '.log')})")
+        if procs.pid(component) is None:
+            pid = procs.start(component, [airflow, component], env, cwd=settings.airflow_home)
+            log(f"airflow: started {component} (pid {pid}, log {procs.log_path(component)})")
     url = f"http://localhost:{settings.airflow_port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -187,33 +165,21 @@ def up(settings: Settings, env: dict[str, str], log: Callable[[str], None] = pri
                 return url
         except requests.RequestException:
             pass
-        dead = [c for c in COMPONENTS if c not in running(settings)]
+        dead = [c for c in COMPONENTS if procs.pid(c) is None]
         if dead:
-            raise AirflowError(f"airflow {', '.join(dead)} exited; see {logs}")
+            raise AirflowError(f"airflow {', '.join(dead)} exited; see {procs.log_dir}")
         time.sleep(2)
-    raise AirflowError(f"airflow api-server did not answer on {url} within 180 s; see {logs}")
+    raise AirflowError(
+        f"airflow api-server did not answer on {url} within 180 s; see {procs.log_dir}"
+    )
 
 
 def down(settings: Settings, log: Callable[[str], None] = print) -> None:
     """Stop every component (their whole process groups)."""
-    for component, pid in running(settings).items():
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        for _ in range(40):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.25)
-        else:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        _pidfile(settings, component).unlink(missing_ok=True)
-        log(f"airflow: stopped {component}")
+    procs = _processes(settings)
+    for component in COMPONENTS:
+        if procs.stop(component):
+            log(f"airflow: stopped {component}")
 
 
 class AirflowClient:

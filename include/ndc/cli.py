@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -98,6 +99,98 @@ def dictionary_seeds() -> None:
         click.echo(f"wrote {path}")
 
 
+@main.group()
+def population() -> None:
+    """The population database."""
+
+
+def _baseline(s: settings_mod.Settings, path: Path | None = None) -> None:
+    from ndc.population import citizen_count, load_baseline
+
+    path = path or s.data_dir / "population_db" / "baseline.parquet"
+    if not path.exists():
+        log(f"population: no baseline snapshot at {path}; starting empty")
+        return
+    loaded = load_baseline(s.population_url, path)
+    if loaded:
+        log(f"population: loaded the baseline snapshot, {loaded} citizens ({path})")
+    else:
+        log(
+            f"population: already holds {citizen_count(s.population_url)} citizens; "
+            "baseline left alone"
+        )
+
+
+@population.command("baseline")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(path_type=Path, exists=True),
+    default=None,
+    help="Parquet snapshot [default: the generated population_db/baseline.parquet].",
+)
+def population_baseline(path: Path | None) -> None:
+    """Load what the population database held before ndc ran (once, into an empty table)."""
+    s = settings_mod.load()
+    _db_up(s)
+    _baseline(s, path)
+
+
+# --- synthetic source systems ------------------------------------------------------------
+
+
+@main.group()
+def sources() -> None:
+    """The synthetic source systems that run as servers (the education REST API)."""
+
+
+def _source_processes(s: settings_mod.Settings):
+    from ndc.processes import Processes
+
+    return Processes(s.home / "run", s.home / "logs")
+
+
+def _sources_up(s: settings_mod.Settings) -> None:
+    import requests
+
+    url = f"http://127.0.0.1:{s.api_port}"
+    argv = [
+        sys.executable,
+        "-m",
+        "ndc.synthetic.education_api",
+        "--data",
+        str(s.data_dir),
+        "--port",
+        str(s.api_port),
+    ]
+    procs = _source_processes(s)
+    pid = procs.start("education_api", argv, dict(os.environ), cwd=s.home)
+    for _ in range(100):
+        try:
+            if requests.get(f"{url}/health", timeout=1).ok:
+                log(f"sources: education API on {url} (pid {pid})")
+                return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise click.ClickException(
+        f"the education API did not start; see {procs.log_path('education_api')}"
+    )
+
+
+@sources.command("up")
+def sources_up() -> None:
+    """Serve the synthetic education API (REST, paginated) from the generated data."""
+    _sources_up(settings_mod.load())
+
+
+@sources.command("down")
+def sources_down() -> None:
+    """Stop the synthetic education API."""
+    click.echo(
+        "stopped" if _source_processes(settings_mod.load()).stop("education_api") else "not running"
+    )
+
+
 # --- databases -------------------------------------------------------------------------
 
 
@@ -148,6 +241,11 @@ def airflow_up() -> None:
     """Start Airflow on the ndc databases and print how to log in."""
     s = settings_mod.load()
     _db_up(s)
+    if (
+        not os.environ.get("NDC_SOURCE_EDUCATION_URL")
+        and (s.data_dir / "education" / "education.sqlite").exists()
+    ):
+        _sources_up(s)  # the synthetic education API, so ingest_education can run
     _airflow_up(s)
     click.echo(
         "Every ndc DAG is listed in the UI; unpause one and press the trigger button to run it."
@@ -203,6 +301,8 @@ def demo(ctx: click.Context, persons: int, seed: int, days: int, keep_up: bool) 
     s = settings_mod.load()
     _db_up(s)
     ctx.invoke(generate, persons=persons, seed=seed, days=days, out=None, target=())
+    _baseline(s)
+    _sources_up(s)
     was_running = bool(running(s))
     _airflow_up(s)
     try:
@@ -210,6 +310,7 @@ def demo(ctx: click.Context, persons: int, seed: int, days: int, keep_up: bool) 
     finally:
         if not (keep_up or was_running):
             down(s, log=log)
+            _source_processes(s).stop("education_api")
     click.echo("")
     ctx.invoke(report, as_json=False)
 
@@ -218,14 +319,27 @@ def demo(ctx: click.Context, persons: int, seed: int, days: int, keep_up: bool) 
 
 
 @main.command()
-@click.option("--rows", default=1_000_000, show_default=True)
-def bench(rows: int) -> None:
-    """Benchmarks: ndc's landing + load path against raw COPY and pandas to_sql."""
-    from ndc.bench import run_load_benchmark
+@click.option("--rows", default=1_000_000, show_default=True, help="Rows for the load benchmark.")
+@click.option(
+    "--persons", default=1_000_000, show_default=True, help="Persons for the generation benchmark."
+)
+@click.option("--only", type=click.Choice(["load", "generate"]), default=None)
+def bench(rows: int, persons: int, only: str | None) -> None:
+    """Benchmarks: load (ndc vs raw COPY vs pandas to_sql) and synthetic generation."""
+    import tempfile
 
     s = settings_mod.load()
-    _db_up(s)
-    click.echo(run_load_benchmark(s, rows, log=log))
+    if only in (None, "load"):
+        from ndc.bench import run_load_benchmark
+
+        _db_up(s)
+        click.echo(run_load_benchmark(s, rows, log=log))
+        click.echo("")
+    if only in (None, "generate"):
+        from ndc.bench_generate import run_generate_benchmark
+
+        with tempfile.TemporaryDirectory(prefix="ndc-bench-generate-") as tmp:
+            click.echo(run_generate_benchmark(persons, Path(tmp), log=log))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,19 @@
-"""Sync the citizens mart into the population database (upsert keyed by personal ID number)."""
+"""The population database: its citizen table, its baseline, and the sync from the mart.
+
+The population database is the master of a citizen's identity (Decree 70/2024, once-only).
+The sync therefore inserts citizens it does not know (newly registered births, people first
+seen in a sectoral system), fills values it lacks and records deaths, but never overwrites a
+value it already holds: a sectoral system disagreeing with it is a discrepancy to report to
+that agency, not a correction of the master.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
 
 from ndc.warehouse import connect, ensure_database
 
@@ -17,9 +27,20 @@ create table if not exists citizen (
     sex_code varchar(1),
     date_of_death date,
     source_systems text,
+    cmnd varchar(9),
+    ethnicity_code varchar(2),
+    province_code varchar(2),
+    commune_code varchar(5),
+    household_id text,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now()
 );
+-- Columns added since the first release of the table.
+alter table citizen add column if not exists cmnd varchar(9);
+alter table citizen add column if not exists ethnicity_code varchar(2);
+alter table citizen add column if not exists province_code varchar(2);
+alter table citizen add column if not exists commune_code varchar(5);
+alter table citizen add column if not exists household_id text;
 """
 
 COLUMNS = (
@@ -31,8 +52,7 @@ COLUMNS = (
     "source_systems",
 )
 
-# A death is never undone by a later run that does not carry it: the date of death is only
-# set or corrected, not cleared.
+# Fill what the master lacks, never overwrite what it holds; a death is never undone.
 UPSERT = """
 with upserted as (
     insert into citizen as c (personal_id, full_name, date_of_birth, sex_code, date_of_death,
@@ -40,20 +60,37 @@ with upserted as (
     select personal_id, full_name, date_of_birth, sex_code, date_of_death, source_systems
     from citizen_incoming
     on conflict (personal_id) do update set
-        full_name = excluded.full_name,
-        date_of_birth = excluded.date_of_birth,
-        sex_code = excluded.sex_code,
-        date_of_death = coalesce(excluded.date_of_death, c.date_of_death),
+        full_name = coalesce(c.full_name, excluded.full_name),
+        date_of_birth = coalesce(c.date_of_birth, excluded.date_of_birth),
+        sex_code = coalesce(c.sex_code, excluded.sex_code),
+        date_of_death = coalesce(c.date_of_death, excluded.date_of_death),
         source_systems = excluded.source_systems,
         updated_at = now()
     where (c.full_name, c.date_of_birth, c.sex_code, c.date_of_death, c.source_systems)
-        is distinct from (excluded.full_name, excluded.date_of_birth, excluded.sex_code,
-                          coalesce(excluded.date_of_death, c.date_of_death),
-                          excluded.source_systems)
+        is distinct from (
+            coalesce(c.full_name, excluded.full_name),
+            coalesce(c.date_of_birth, excluded.date_of_birth),
+            coalesce(c.sex_code, excluded.sex_code),
+            coalesce(c.date_of_death, excluded.date_of_death),
+            excluded.source_systems)
     returning (xmax = 0) as inserted
 )
 select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted
 """
+
+BASELINE_COLUMNS = (
+    "personal_id",
+    "full_name",
+    "date_of_birth",
+    "sex_code",
+    "date_of_death",
+    "cmnd",
+    "ethnicity_code",
+    "province_code",
+    "commune_code",
+    "household_id",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +141,36 @@ def sync_citizens(
     result = SyncResult(incoming, inserted, updated, citizens)
     log.info("%s", result.summary())
     return result
+
+
+def load_baseline(population_url: str, path: Path) -> int:
+    """Load the population database's state before ndc ran (a Parquet snapshot), once.
+
+    Returns the rows loaded; 0 when the citizen table already holds data (never mixed in).
+    """
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    ensure_population_db(population_url)
+    with connect(population_url) as conn:
+        if conn.execute("select exists (select 1 from citizen)").fetchone()[0]:
+            log.info("population database already holds citizens; baseline not loaded")
+            return 0
+        snapshot = pq.ParquetFile(path)
+        columns = [c for c in BASELINE_COLUMNS if c in snapshot.schema_arrow.names]
+        options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+        rows = 0
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"copy citizen ({', '.join(columns)}) from stdin (format csv)") as copy,
+        ):
+            for batch in snapshot.iter_batches(batch_size=65_536, columns=columns):
+                sink = pa.BufferOutputStream()
+                pacsv.write_csv(batch, sink, options)
+                copy.write(sink.getvalue())
+                rows += batch.num_rows
+    log.info("population database: loaded %d citizens from the baseline %s", rows, path)
+    return rows
 
 
 def citizen_count(population_url: str) -> int:

@@ -33,9 +33,15 @@ class _Strict(BaseModel):
 
 
 class FilesConfig(_Strict):
-    format: Literal["csv"] = "csv"
-    delimiter: str = ","
-    encodings: list[str] = Field(default_factory=lambda: ["utf-8"], min_length=1)
+    format: Literal["csv", "xlsx"] = "csv"
+    delimiter: str = ","  # csv
+    encodings: list[str] = Field(default_factory=lambda: ["utf-8"], min_length=1)  # csv
+    sheet: str | None = None  # xlsx: the worksheet to read (default: the first)
+
+
+class ApiConfig(_Strict):
+    page_size: int = Field(default=500, ge=1, le=10_000)
+    updated_since_param: str = "updated_since"
 
 
 class Entity(_Strict):
@@ -45,6 +51,7 @@ class Entity(_Strict):
     columns: list[str] = Field(min_length=1)
     primary_key: list[str] = Field(min_length=1)
     table: str | None = None  # sql sources
+    endpoint: str | None = None  # api sources: path under the connection's base URL
     watermark_column: str | None = None  # incremental mode
     pattern: str | None = None  # file sources: glob in the inbox
 
@@ -72,6 +79,7 @@ class Source(_Strict):
     connection_id: str
     schedule: str | None = "@daily"
     files: FilesConfig | None = None
+    api: ApiConfig | None = None
     code_lists: dict[str, str] = Field(default_factory=dict)
     entities: list[Entity] = Field(min_length=1)
 
@@ -87,8 +95,15 @@ class Source(_Strict):
                     raise ValueError(f"entities.{entity.name}.mode: file mode needs kind: files")
                 if not entity.table:
                     raise ValueError(f"entities.{entity.name}.table: required for sql sources")
+            if self.kind is SourceKind.API:
+                if entity.mode is Mode.FILE:
+                    raise ValueError(f"entities.{entity.name}.mode: file mode needs kind: files")
+                if not entity.endpoint:
+                    raise ValueError(f"entities.{entity.name}.endpoint: required for api sources")
         if self.kind is SourceKind.FILES and self.files is None:
             raise ValueError("files: required for kind: files")
+        if self.kind is SourceKind.API and self.api is None:
+            raise ValueError("api: required for kind: api")
         return self
 
     def entity(self, name: str) -> Entity:

@@ -82,27 +82,33 @@ class Settings:
     def airflow_home(self) -> Path:
         return Path(_env("AIRFLOW_HOME", str(self.home / "airflow")))
 
-    def source_connection(self, source: str) -> str:
-        """Airflow connection (JSON form) for a source of the embedded default.
+    @property
+    def api_port(self) -> int:
+        """Port of the synthetic education API server of the embedded default."""
+        return int(_env("NDC_EDUCATION_API_PORT", "8765"))
 
-        ``NDC_SOURCE_<NAME>_URL`` overrides it: a SQLAlchemy URL for sql sources, a folder for
-        file sources.
+    def source_location(self, name: str, kind: str) -> str:
+        """Where a source system is: ``NDC_SOURCE_<NAME>_URL``, else the synthetic default.
+
+        A folder for file sources, a SQLAlchemy URL for sql sources, a base URL for api ones.
         """
-        override = _env(f"NDC_SOURCE_{source.upper()}_URL")
-        if source == "civil_registration":
-            path = override or str(self.data_dir / "civil_registration" / "inbox")
-            return connection_json("fs", extra={"path": path})
-        if source == "social_insurance":
-            url = (
-                override
-                or f"sqlite:///{self.data_dir / 'social_insurance' / 'social_insurance.sqlite'}"
-            )
-            return connection_json("generic", extra={"url": url})
+        override = _env(f"NDC_SOURCE_{name.upper()}_URL")
         if override:
-            return connection_json("generic", extra={"url": override})
-        raise KeyError(
-            f"no default connection for source {source!r}; set NDC_SOURCE_{source.upper()}_URL"
-        )
+            return override
+        if kind == "files":
+            return str(self.data_dir / name / "inbox")
+        if kind == "sql":
+            return f"sqlite:///{self.data_dir / name / (name + '.sqlite')}"
+        if kind == "api":
+            return f"http://127.0.0.1:{self.api_port}"
+        raise KeyError(f"no default location for {kind} source {name!r}")
+
+    def source_connection(self, name: str, kind: str) -> str:
+        """The Airflow connection (JSON form) of a source, from :meth:`source_location`."""
+        location = self.source_location(name, kind)
+        if kind == "files":
+            return connection_json("fs", extra={"path": location})
+        return connection_json("generic", extra={"url": location})
 
 
 def connection_json(conn_type: str, extra: dict | None = None, **fields: object) -> str:

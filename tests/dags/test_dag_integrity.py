@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 import pytest
+
 from ndc.registry import load_registry
 from ndc.settings import DAGS_DIR, REPO_ROOT
 

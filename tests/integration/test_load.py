@@ -1,12 +1,12 @@
 """COPY loads into the raw layer: batch replacement, the ledger, the reconciliation."""
 
 import pytest
+
 from ndc.extract import extract_source
 from ndc.landing import LocalLandingZone
 from ndc.load import LoadError, load_batch, load_source
 from ndc.reconcile import ReconciliationError, reconcile
 from ndc.warehouse import bootstrap, connect
-
 from tests.conftest import write_csv
 from tests.unit.test_extract_files import HEADER, ROW
 
@@ -74,21 +74,23 @@ def test_tampered_batch_is_refused_and_nothing_is_loaded(registry, pg_database, 
     assert _count(pg_database, "select count(*) from raw.civil_registration__birth") == 0
 
 
-def _fake_dbt_outputs(url: str, quarantine_ks: list[str]) -> None:
-    """Stand-ins for the dbt staging views and quarantine table that reconcile() counts."""
+def _fake_dbt_outputs(url: str, registry, quarantine_ks: list[str]) -> None:
+    """Stand-ins for the dbt staging views and quarantine table that reconcile() counts:
+    births whose key is in ``quarantine_ks`` are rejected, every other row conforms."""
     keys = ", ".join(f"'{k}'" for k in quarantine_ks) or "''"
     with connect(url) as conn:
         conn.execute("create schema staging; create schema quarantine")
-        for entity in ("birth", "death"):
-            conn.execute(
-                f"create view staging.stg_civil_registration__{entity}s as "
-                f"select _batch_id, case when so_dang_ky in ({keys}) then 'PID_MALFORMED' end "
-                f"as quarantine_reason_code from raw.civil_registration__{entity}"
-            )
-        conn.execute(
-            "create view staging.stg_social_insurance__insured_persons as select "
-            "_batch_id, null::text as quarantine_reason_code from raw.social_insurance__insured_person"
-        )
+        for source in registry.values():
+            for entity in source.entities:
+                rejected = (
+                    f"case when so_dang_ky in ({keys}) then 'PID_MALFORMED' end"
+                    if (source.name, entity.name) == ("civil_registration", "birth")
+                    else "null::text"
+                )
+                conn.execute(
+                    f"create view staging.stg_{source.name}__{entity.name}s as select _batch_id, "
+                    f"{rejected} as quarantine_reason_code from raw.{source.name}__{entity.name}"
+                )
         conn.execute(
             "create table quarantine.quarantined_rows as select 'civil_registration'::text as source, "
             "'birth'::text as entity, _batch_id from staging.stg_civil_registration__births "
@@ -100,7 +102,7 @@ def test_reconciliation_balances_and_is_stored(registry, pg_database, landed):
     landing, _ = landed
     bootstrap(pg_database, registry)
     load_source(pg_database, landing, registry["civil_registration"])
-    _fake_dbt_outputs(pg_database, ["KS-2"])
+    _fake_dbt_outputs(pg_database, registry, ["KS-2"])
     balances = reconcile(pg_database, registry)
     by_file = {b.batch_id[:9]: (b.loaded, b.conformed, b.quarantined) for b in balances}
     assert by_file == {"births_01": (3, 2, 1), "births_79": (1, 1, 0)}
@@ -111,7 +113,7 @@ def test_unbalanced_batch_fails_naming_it(registry, pg_database, landed):
     landing, manifests = landed
     bootstrap(pg_database, registry)
     load_source(pg_database, landing, registry["civil_registration"])
-    _fake_dbt_outputs(pg_database, [])
+    _fake_dbt_outputs(pg_database, registry, [])
     # A row lost between raw and staging: the view no longer sees one row of births_01.
     with connect(pg_database) as conn:
         conn.execute("delete from raw.civil_registration__birth where so_dang_ky = 'KS-2'")

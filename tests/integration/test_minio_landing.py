@@ -4,11 +4,11 @@ import uuid
 
 import pyarrow.parquet as pq
 import pytest
+
 from ndc.extract import extract_source
 from ndc.landing import open_landing_zone
 from ndc.load import load_source
 from ndc.warehouse import bootstrap, connect
-
 from tests.conftest import write_csv
 from tests.unit.test_extract_files import HEADER, ROW
 

@@ -1,7 +1,12 @@
 """The population database sync: upsert by personal ID number, deaths, idempotence."""
 
+from datetime import date, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
-from ndc.population import sync_citizens
+
+from ndc.population import CITIZEN_DDL, load_baseline, sync_citizens
 from ndc.warehouse import connect, drop_database, ensure_database
 
 pytestmark = pytest.mark.integration
@@ -58,3 +63,46 @@ def test_a_death_sets_the_date_of_death_and_is_not_undone(databases):
         conn.execute("update marts.citizens set date_of_death = null")
     assert sync_citizens(warehouse, population).updated == 0
     assert _citizens(population)[0][2] == "2025-06-02"
+
+
+def test_the_master_is_never_overwritten_only_filled(databases):
+    warehouse, population = databases
+    with connect(population) as conn:
+        conn.execute(CITIZEN_DDL)
+        conn.execute(
+            "insert into citizen (personal_id, full_name, date_of_birth) "
+            "values ('001085000001', 'Nguyễn Văn An', null)"
+        )
+    with connect(warehouse) as conn:  # a sectoral system spells the name its own way
+        conn.execute("update marts.citizens set full_name = 'NGUYEN VAN AN'")
+    result = sync_citizens(warehouse, population)
+    assert (result.inserted, result.updated) == (1, 1)
+    with connect(population) as conn:
+        row = conn.execute(
+            "select full_name, date_of_birth::text, sex_code from citizen "
+            "where personal_id = '001085000001'"
+        ).fetchone()
+    assert row == ("Nguyễn Văn An", "1985-03-02", "1")  # name kept, missing values filled
+
+
+def test_baseline_loads_once(databases, tmp_path):
+    _, population = databases
+    snapshot = tmp_path / "baseline.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "personal_id": ["079190000001", "001085000009"],
+                "full_name": ["Lê Thị Hoa", "Phạm Văn Bình"],
+                "date_of_birth": [date(1990, 1, 2), date(1985, 5, 6)],
+                "sex_code": ["2", "1"],
+                "date_of_death": pa.array([None, None], pa.date32()),
+                "cmnd": ["025000001", None],
+                "updated_at": [datetime(2020, 1, 1, 8, 0), datetime(2021, 2, 3, 9, 30)],
+            }
+        ),
+        snapshot,
+    )
+    assert load_baseline(population, snapshot) == 2
+    assert load_baseline(population, snapshot) == 0  # already holds citizens: not mixed in
+    with connect(population) as conn:
+        assert conn.execute("select count(*), count(cmnd) from citizen").fetchone() == (2, 1)

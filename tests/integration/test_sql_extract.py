@@ -3,12 +3,20 @@
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
+
 from ndc.extract import ExtractError, extract_source
 from ndc.landing import LocalLandingZone
 
 pytestmark = pytest.mark.integration
 
 COLUMNS = "ma_so_bhxh, so_dinh_danh, ho_ten, ngay_sinh, gioi_tinh, ma_don_vi, updated_at"
+
+
+@pytest.fixture
+def insured_only(registry):
+    """The social insurance source with just its insured_person entity."""
+    source = registry["social_insurance"]
+    return source.model_copy(update={"entities": [source.entity("insured_person")]})
 
 
 def _create(url: str, rows: list[tuple]) -> None:
@@ -19,7 +27,8 @@ def _create(url: str, rows: list[tuple]) -> None:
             sa.text(
                 "create table insured_person (ma_so_bhxh varchar(10) primary key, "
                 "so_dinh_danh varchar(12), ho_ten varchar(100), ngay_sinh date, gioi_tinh integer, "
-                "ma_don_vi varchar(10), updated_at timestamp)"
+                "ma_don_vi varchar(10), updated_at timestamp, so_cmnd varchar(9), "
+                "ma_so_thue_don_vi varchar(13), so_dien_thoai varchar(15))"
             )
         )
         _insert(conn, rows)
@@ -79,11 +88,11 @@ def _sqlalchemy(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
-def test_incremental_extraction_lands_only_new_rows(registry, source_url, tmp_path):
+def test_incremental_extraction_lands_only_new_rows(insured_only, source_url, tmp_path):
     url = _sqlalchemy(source_url)
     _create(url, ROWS)
     landing = LocalLandingZone(tmp_path / "landing")
-    source = registry["social_insurance"]
+    source = insured_only
 
     first = extract_source(source, url, landing, "2025-06-01")
     assert [m.rows_landed for m in first.landed] == [2]

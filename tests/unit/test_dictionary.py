@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from ndc import dictionary
 
 DBT_PROJECT = dictionary.REPO_ROOT / "dbt_project"

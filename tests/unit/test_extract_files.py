@@ -2,9 +2,10 @@
 
 import pyarrow.parquet as pq
 import pytest
+
+from ndc import textcodecs
 from ndc.extract import ExtractError, detect_encoding, extract_source
 from ndc.landing import LocalLandingZone
-
 from tests.conftest import write_csv
 
 HEADER = [
@@ -32,6 +33,8 @@ ROW = [
 # Windows-1258 keeps tone marks as combining characters (DOMAIN.md): "Đặng Thị Hà" as cp1258 can
 # only be written in its decomposed form.
 CP1258_NAME = "\u0110\u0103\u0323ng Thi\u0323 Ha\u0300"
+
+textcodecs.register()  # the tcvn3 codec, to write test files
 
 
 @pytest.fixture
@@ -108,3 +111,21 @@ def test_malformed_row_names_file_and_row(registry, inbox, landing):
 def test_missing_inbox_is_a_clear_error(registry, tmp_path, landing):
     with pytest.raises(ExtractError, match="civil_registration: inbox folder .* does not exist"):
         extract_source(registry["civil_registration"], str(tmp_path / "nope"), landing, "d")
+
+
+def test_tcvn3_file_is_told_apart_from_windows_1258(registry, inbox, landing):
+    """TCVN3 bytes also decode as Windows-1258; the Vietnamese-looking reading wins."""
+    row = ROW[:3] + ["Nguyễn Văn Đức"] + ROW[4:7] + ["Hà Nội", ROW[8]]
+    path = write_csv(inbox / "births_45_20250601.csv", HEADER, [row], encoding="tcvn3")
+    assert detect_encoding(path, ["utf-8", "cp1258", "tcvn3"]) == "tcvn3"
+    manifest = extract_source(registry["civil_registration"], str(inbox), landing, "d").landed[0]
+    assert manifest.encoding == "tcvn3"
+    assert _read(landing, manifest)[0]["ho_ten"] == "Nguyễn Văn Đức"
+    # And a Windows-1258 file stays Windows-1258 with TCVN3 among the candidates.
+    cp = write_csv(
+        inbox / "births_79_20250601.csv",
+        HEADER,
+        [ROW[:3] + [CP1258_NAME] + ROW[4:7] + [CP1258_NAME, ROW[8]]],
+        encoding="cp1258",
+    )
+    assert detect_encoding(cp, ["utf-8", "cp1258", "tcvn3"]) == "cp1258"

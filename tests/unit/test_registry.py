@@ -1,16 +1,25 @@
 from pathlib import Path
 
 import pytest
+
 from ndc.registry import Mode, RegistryError, SourceKind, load_registry, load_source
 from ndc.settings import SOURCES_DIR
 
 
-def test_registry_holds_both_sources_with_their_entities():
+def test_registry_holds_the_five_sources_with_their_entities():
     sources = load_registry()
-    assert set(sources) >= {"civil_registration", "social_insurance"}
+    assert {name: s.kind.value for name, s in sources.items()} == {
+        "business_registry": "files",
+        "civil_registration": "files",
+        "education": "api",
+        "residence": "sql",
+        "social_insurance": "sql",
+    }
     civil = sources["civil_registration"]
     assert civil.kind is SourceKind.FILES
-    assert [e.name for e in civil.entities] == ["birth", "death"]
+    assert [e.name for e in civil.entities] == ["birth", "death", "marriage"]
+    assert sources["business_registry"].files.format == "xlsx"
+    assert sources["education"].entity("student").endpoint == "/api/v1/students"
     insured = sources["social_insurance"].entity("insured_person")
     assert insured.mode is Mode.INCREMENTAL and insured.watermark_column == "updated_at"
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
+from ndc import textcodecs
 from ndc.synthetic import DEFAULT_DEFECT_RATES, GenerationSummary, generate
 from ndc.synthetic.encodings import decode_cp1258, encode_cp1258
 from ndc.synthetic.names import legacy_upper
@@ -25,9 +27,16 @@ BIRTH_HEADER = (
     "ho_ten_me,so_dinh_danh_me"
 )
 DEATH_HEADER = "so_dang_ky,ngay_dang_ky,so_dinh_danh,ho_ten,ngay_sinh,ngay_mat,noi_mat_tinh"
-FILE_RE = re.compile(r"^(births|deaths)_(\d{2})_(\d{8})\.csv$")
+MARRIAGE_HEADER = (
+    "so_dang_ky,ngay_dang_ky,so_dinh_danh_chong,ho_ten_chong,ngay_sinh_chong,"
+    "so_dinh_danh_vo,ho_ten_vo,ngay_sinh_vo,noi_dang_ky_tinh"
+)
+HEADERS = {"births": BIRTH_HEADER, "deaths": DEATH_HEADER, "marriages": MARRIAGE_HEADER}
+FILE_RE = re.compile(r"^(births|deaths|marriages)_(\d{2})_(\d{8})\.csv$")
 DMY_RE = re.compile(r"^([1-9]|[12]\d|3[01])/([1-9]|1[0-2])/\d{4}$")
-DATES = {f"202506{d:02d}" for d in range(1, 5)}
+BASELINE = date(2025, 6, 28)
+DATES = {"20250628", "20250629", "20250630", "20250701"}
+DUPLICATES = ("duplicate_exact", "duplicate_near")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -38,19 +47,26 @@ def _parse_dmy(value: str) -> date:
     return datetime.strptime(value, "%d/%m/%Y").date()
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    """Decode a source file the way the pipeline would: UTF-8 first, then cp1258."""
+def _decode(data: bytes, encoding: str = "utf-8") -> tuple[str, str]:
+    """Decode a source file: UTF-8 first, then the province's legacy encoding."""
     try:
         return "utf-8", data.decode("utf-8")
     except UnicodeDecodeError:
+        if encoding == "tcvn3":
+            textcodecs.register()
+            return "tcvn3", data.decode("tcvn3")
         return "cp1258", decode_cp1258(data)
 
 
 def _inbox(out: Path) -> dict[str, tuple[str, str, list[dict[str, str]]]]:
     """Return file name -> (encoding, raw text, rows) for every inbox file."""
+    from ndc.synthetic.civil_registration import encodings_for
+
+    encodings = encodings_for(42)
     result = {}
     for path in sorted((out / "civil_registration" / "inbox").glob("*.csv")):
-        encoding, text = _decode(path.read_bytes())
+        province = FILE_RE.match(path.name).group(2)
+        encoding, text = _decode(path.read_bytes(), encodings.get(province, "utf-8"))
         result[path.name] = (encoding, text, list(csv.DictReader(io.StringIO(text))))
     return result
 
@@ -216,28 +232,33 @@ def test_layout_and_headers(run: GenerationSummary) -> None:
         assert province in run.encodings and day in DATES
         assert rows, f"{name} is empty"
         header = text.split("\n", 1)[0]
-        assert header == (BIRTH_HEADER if kind == "births" else DEATH_HEADER)
+        assert header == HEADERS[kind]
         assert "\r" not in text and text.endswith("\n")
 
 
 def test_sizes_are_modest_and_weighted(run: GenerationSummary) -> None:
     births, deaths = _rows(run.out, "births"), _rows(run.out, "deaths")
-    assert run.rows["civil_registration"] == {"birth": len(births), "death": len(deaths)}
+    marriages = _rows(run.out, "marriages")
+    assert run.rows["civil_registration"] == {
+        "birth": len(births),
+        "death": len(deaths),
+        "marriage": len(marriages),
+    }
     assert 50 <= len(births) <= 150
     assert 10 <= len(deaths) <= 40
     per_province = pd.Series([r["_file"].split("_")[1] for r in births]).value_counts()
     assert set(per_province.index[:2]) == {"01", "79"}
-    assert 10 <= len(run.encodings) <= 15
+    assert 14 <= len(run.encodings) <= 16  # 14 legacy office codes and the 2025 codes they become
     insured = run.rows["social_insurance"]["insured_person"]
-    adults = (_truth(run.out)["date_of_birth"] <= date(2007, 6, 1)).sum()
+    adults = (_truth(run.out)["date_of_birth"] <= date(2007, 6, 28)).sum()
     assert 0.35 * adults <= insured <= 0.55 * adults
 
 
 def test_days_zero_gives_baseline_only(tmp_path: Path) -> None:
     summary = generate(tmp_path, persons=300, days=0)
-    assert summary.dates == [date(2025, 6, 1)]
-    assert {FILE_RE.match(n).group(3) for n in _inbox(tmp_path)} == {"20250601"}
-    assert set(_si(tmp_path)["updated_at"].str[:10]) == {"2025-06-01"}
+    assert summary.dates == [BASELINE]
+    assert {FILE_RE.match(n).group(3) for n in _inbox(tmp_path)} == {"20250628"}
+    assert set(_si(tmp_path)["updated_at"].str[:10]) == {"2025-06-28"}
 
 
 def test_summary_table(run: GenerationSummary) -> None:
@@ -284,11 +305,15 @@ def test_rewrite_into_existing_directory(tmp_path: Path) -> None:
 
 def test_file_encodings(run: GenerationSummary) -> None:
     legacy = {c for c, e in run.encodings.items() if e == "cp1258"}
-    assert len(legacy) == 3 and not legacy & {"01", "79"}
+    tcvn3 = {c for c, e in run.encodings.items() if e == "tcvn3"}
+    assert 3 <= len(legacy) <= 4 and not (legacy | tcvn3) & {"01", "79"}
+    assert 1 <= len(tcvn3) <= 2 and not legacy & tcvn3
     seen_legacy = 0
     for path in sorted((run.out / "civil_registration" / "inbox").glob("*.csv")):
         province = FILE_RE.match(path.name).group(2)
         data = path.read_bytes()
+        if province in tcvn3:
+            continue  # checked in test_synthetic_country.py
         if province in legacy:
             seen_legacy += 1
             with pytest.raises(UnicodeDecodeError):
@@ -316,19 +341,19 @@ def test_clean_birth_rows_are_consistent(run: GenerationSummary) -> None:
     keys = set()
     for row in _rows(run.out, "births"):
         key = row["so_dang_ky"]
-        assert key not in keys
+        assert key not in keys or key in flagged  # an exact duplicate repeats its key
         keys.add(key)
         _, province, day = FILE_RE.match(row["_file"]).groups()
         assert re.fullmatch(rf"KS-{province}-{day}-\d{{6}}", key)
         registered = _parse_dmy(row["ngay_dang_ky"])
         assert DMY_RE.match(row["ngay_dang_ky"]) and f"{registered:%Y%m%d}" == day
         assert row["noi_sinh_tinh"] == province
-        assert row["gioi_tinh"] in ("Nam", "Nữ")
         mother = decode_personal_id(row["so_dinh_danh_me"])
         assert mother["sex"] == "female" and 1975 <= mother["birth_year"] <= 2007
         assert unicodedata.is_normalized("NFC", row["ho_ten"]) and len(row["ho_ten"].split()) >= 3
         if key in flagged:
             continue
+        assert row["gioi_tinh"] in ("Nam", "Nữ")
         born = _parse_dmy(row["ngay_sinh"])
         assert DMY_RE.match(row["ngay_sinh"]) and 0 < (registered - born).days <= 14
         decoded = decode_personal_id(row["so_dinh_danh"])
@@ -344,11 +369,11 @@ def test_clean_death_rows_are_consistent(run: GenerationSummary) -> None:
         _, province, day = FILE_RE.match(row["_file"]).groups()
         assert re.fullmatch(rf"KT-{province}-{day}-\d{{6}}", row["so_dang_ky"])
         assert row["noi_mat_tinh"] == province
+        if row["so_dang_ky"] in flagged:
+            continue
         registered = _parse_dmy(row["ngay_dang_ky"])
         died = _parse_dmy(row["ngay_mat"])
         assert 0 <= (registered - died).days <= 3
-        if row["so_dang_ky"] in flagged:
-            continue
         person = truth.loc[row["so_dinh_danh"]]
         born = _parse_dmy(row["ngay_sinh"])
         decoded = decode_personal_id(row["so_dinh_danh"])
@@ -360,10 +385,11 @@ def test_clean_death_rows_are_consistent(run: GenerationSummary) -> None:
 
 def test_clean_social_insurance_rows_are_consistent(run: GenerationSummary) -> None:
     si = _si(run.out)
-    flagged = set(_defects(run.out).query("defect_class == 'pid_malformed'")["record_key"])
+    defects = _defects(run.out)
+    flagged = set(defects.query("not defect_class.str.startswith('name_')")["record_key"])
     assert si["ma_so_bhxh"].is_unique and si["ma_so_bhxh"].str.fullmatch(r"\d{10}").all()
     assert si["ma_don_vi"].str.fullmatch(r"[A-Z]{2}\d{4}[A-Z]").all()
-    assert si["updated_at"].str.fullmatch(r"2025-06-0[1-4] \d{2}:\d{2}:\d{2}").all()
+    assert si["updated_at"].str.fullmatch(r"2025-(06-2[89]|06-30|07-01) \d{2}:\d{2}:\d{2}").all()
     assert si["ngay_sinh"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
     assert set(si["gioi_tinh"]) <= {0, 1}
     assert si["updated_at"].str[:10].nunique() == 4  # baseline plus changes on each day
@@ -390,10 +416,13 @@ def test_social_insurance_schema(run: GenerationSummary) -> None:
     assert [c[1] for c in cols] == [
         "ma_so_bhxh",
         "so_dinh_danh",
+        "so_cmnd",
         "ho_ten",
         "ngay_sinh",
         "gioi_tinh",
         "ma_don_vi",
+        "ma_so_thue_don_vi",
+        "so_dien_thoai",
         "updated_at",
     ]
     assert [c[1] for c in cols if c[5]] == ["ma_so_bhxh"]
@@ -403,8 +432,13 @@ def test_social_insurance_schema(run: GenerationSummary) -> None:
 
 def test_ground_truth(run: GenerationSummary) -> None:
     truth = _truth(run.out)
-    births, deaths = _rows(run.out, "births"), _rows(run.out, "deaths")
+    defects = _defects(run.out)
+    dups = defects[defects["defect_class"].isin(DUPLICATES)]
+    n_dup = dups.groupby("entity").size()
+    births = _rows(run.out, "births")[: -int(n_dup.get("birth", 0)) or None]
+    deaths = _rows(run.out, "deaths")[: -int(n_dup.get("death", 0)) or None]
     si = _si(run.out)
+    si = si[~si["ma_so_bhxh"].isin(dups.query("source == 'social_insurance'")["record_key"])]
     assert list(truth.columns[:9]) == [
         "person_id",
         "personal_id",
@@ -424,7 +458,7 @@ def test_ground_truth(run: GenerationSummary) -> None:
     assert set(truth["sex"]) == {"male", "female"}
     assert set(truth["birth_province_code"]) <= set(LEGACY_PROVINCES)
     assert truth["date_of_death"].notna().sum() == len(deaths)
-    ages = truth["date_of_birth"].map(lambda d: (date(2025, 6, 1) - d).days / 365.25)
+    ages = truth["date_of_birth"].map(lambda d: (BASELINE - d).days / 365.25)
     assert ages.min() >= -0.1 and ages.max() < 96
     young, old = ((ages >= 20) & (ages < 40)).sum(), ((ages >= 60) & (ages < 80)).sum()
     assert young > 1.5 * old > 0
@@ -456,11 +490,17 @@ def test_every_defect_is_present(run: GenerationSummary) -> None:
     }
     civil = {r["so_dang_ky"]: r for r in _rows(run.out, "births") + _rows(run.out, "deaths")}
     si = _si(run.out).set_index("ma_so_bhxh")
+    old_classes = ("pid_malformed", "pid_missing", "date_unparseable", "name_upper_no_diacritics")
+    defects = defects[
+        defects["defect_class"].isin(old_classes)
+        & defects["entity"].isin(["birth", "death", "insured_person"])
+    ]  # every class and source: tests/unit/test_synthetic_country.py
     for d in defects.itertuples():
         if d.source == "civil_registration":
             assert civil[d.record_key][d.field] == d.raw_value
         else:
-            assert si.loc[d.record_key, d.field] == d.raw_value
+            value = si.loc[d.record_key, d.field]
+            assert ("" if pd.isna(value) else value) == d.raw_value
         assert d.raw_value != d.clean_value
         if d.defect_class == "pid_malformed":
             assert not re.fullmatch(r"\d{12}", d.raw_value) and re.fullmatch(
@@ -483,36 +523,41 @@ def test_every_defect_is_present(run: GenerationSummary) -> None:
 
 def test_unflagged_names_keep_diacritics(run: GenerationSummary) -> None:
     si = _si(run.out)
-    upper = set(_defects(run.out).query("defect_class == 'name_upper_no_diacritics'")["record_key"])
+    upper = set(
+        _defects(run.out).query("defect_class in ('name_upper_no_diacritics', 'duplicate_near')")[
+            "record_key"
+        ]
+    )
     proper = si[~si["ma_so_bhxh"].isin(upper)]
     assert (proper["ho_ten"] != proper["ho_ten"].str.upper()).all()
 
 
-def test_defect_rates_default(tmp_path: Path) -> None:
-    summary = generate(tmp_path, persons=3000, seed=3)
-    defects = _defects(tmp_path)
-    counts = defects.groupby(["source", "defect_class"]).size()
-    n_civil = sum(summary.rows["civil_registration"].values())
-    n_si = summary.rows["social_insurance"]["insured_person"]
-    for source, n in (("civil_registration", n_civil), ("social_insurance", n_si)):
-        for cls, rate in DEFAULT_DEFECT_RATES[source].items():
+def _check_rates(summary: GenerationSummary, rates: dict[str, dict[str, float]]) -> None:
+    """Each class's count is within binomial tolerance of (eligible rows) x (rate)."""
+    counts = _defects(summary.out).groupby(["source", "defect_class"]).size()
+    for source, by_class in rates.items():
+        for cls, rate in by_class.items():
+            n = summary.defect_eligible.get(f"{source}.{cls}", 0)
             k = int(counts.get((source, cls), 0))
             assert _within(k, n, rate), (source, cls, k, n, rate)
+
+
+def test_defect_rates_default(tmp_path: Path) -> None:
+    summary = generate(tmp_path, persons=3000, seed=3)
+    _check_rates(summary, DEFAULT_DEFECT_RATES)
 
 
 def test_defect_rates_configurable(tmp_path: Path) -> None:
     rates = {
         "civil_registration": {"pid_malformed": 0.1, "pid_missing": 0.05, "date_unparseable": 0.15},
-        "social_insurance": {"name_upper_no_diacritics": 0.0, "pid_malformed": 0.1},
+        "social_insurance": {
+            "name_upper_no_diacritics": 0.0,
+            "pid_malformed": 0.1,
+            "duplicate_near": 0.0,
+        },
     }
     summary = generate(tmp_path, persons=3000, seed=5, defect_rates=rates)
-    counts = _defects(tmp_path).groupby(["source", "defect_class"]).size()
-    n_civil = sum(summary.rows["civil_registration"].values())
-    n_si = summary.rows["social_insurance"]["insured_person"]
-    for source, n in (("civil_registration", n_civil), ("social_insurance", n_si)):
-        for cls, rate in rates[source].items():
-            k = int(counts.get((source, cls), 0))
-            assert _within(k, n, rate), (source, cls, k, n, rate)
+    _check_rates(summary, rates)
     assert (_si(tmp_path)["ho_ten"] != _si(tmp_path)["ho_ten"].str.upper()).all()
 
 

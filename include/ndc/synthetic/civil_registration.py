@@ -1,23 +1,39 @@
-"""Civil registration source: births and deaths as one CSV file per province per day."""
+"""Civil registration (Ministry of Justice): births, deaths and marriages, one CSV file per
+province per day. Most provinces write UTF-8; three write Windows-1258 and one TCVN3 (ABC).
+Files dated before 2025-07-01 carry legacy province codes, later files 2025 codes."""
 
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 
-from ndc.synthetic.defects import Defect, make_defect, malform_pid, unparseable_date
-from ndc.synthetic.encodings import encode_text
-from ndc.synthetic.names import sample_names
-from ndc.synthetic.pid import assign_personal_ids
-from ndc.synthetic.population import BASELINE, ages_at
-from ndc.synthetic.provinces import reporting_codes, reporting_weights
+from ndc import textcodecs
+from ndc.synthetic import admin
+from ndc.synthetic.defects import (
+    DefectLog,
+    conflicting_date,
+    future_date,
+    malform_pid,
+    pick_classes,
+    sex_year_mismatch_pid,
+    unknown_province_pid,
+    unparseable_date,
+)
+from ndc.synthetic.encodings import encode_cp1258
+from ndc.synthetic.names import strip_marks
+from ndc.synthetic.population import REFORM
+from ndc.synthetic.provinces import (
+    REPORTING_PROVINCES,
+    legacy_encoding_provinces,
+    reporting_codes,
+    tcvn3_province,
+)
+from ndc.synthetic.world import DayEvents, World, office_code, to_date
 
 SOURCE = "civil_registration"
 BIRTH_COLUMNS = [
@@ -40,38 +56,56 @@ DEATH_COLUMNS = [
     "ngay_mat",
     "noi_mat_tinh",
 ]
-# Registrations per person per day (deliberately high so small runs have data to test).
-BIRTHS_PER_PERSON_DAY = 0.025
-DEATHS_PER_PERSON_DAY = 0.006
+MARRIAGE_COLUMNS = [
+    "so_dang_ky",
+    "ngay_dang_ky",
+    "so_dinh_danh_chong",
+    "ho_ten_chong",
+    "ngay_sinh_chong",
+    "so_dinh_danh_vo",
+    "ho_ten_vo",
+    "ngay_sinh_vo",
+    "noi_dang_ky_tinh",
+]
 SEX_LABEL = {"male": "Nam", "female": "Nữ"}
-ENTITY_FILES = {"birth": (BIRTH_COLUMNS, "births"), "death": (DEATH_COLUMNS, "deaths")}
-QUARANTINE_CLASSES = ("pid_malformed", "pid_missing", "date_unparseable")
-
-
-@dataclass
-class CivilRegistrationOutput:
-    """What the civil-registration writer produced."""
-
-    files: list[Path] = field(default_factory=list)
-    rows: dict[str, int] = field(default_factory=lambda: {"birth": 0, "death": 0})
-    defects: list[Defect] = field(default_factory=list)
-
-
-class _Row(NamedTuple):
-    """One registration row before defects: its province, true birth date and values."""
-
-    province: str
-    dob: date
-    values: dict[str, str]
-
-
-@dataclass
-class _Slot:
-    """One (day, province) cell of the event plan with its registration numbers."""
-
-    day: date
-    province: str
-    keys: list[str]
+UNKNOWN_SEX_LABELS = ("Khác", "X", "Không rõ")
+ENTITIES = {
+    "birth": (BIRTH_COLUMNS, "births", "KS", "noi_sinh_tinh"),
+    "death": (DEATH_COLUMNS, "deaths", "KT", "noi_mat_tinh"),
+    "marriage": (MARRIAGE_COLUMNS, "marriages", "KH", "noi_dang_ky_tinh"),
+}
+# Row-level defect classes per entity (mutually exclusive per row), in draw order.
+ROW_CLASSES = {
+    "birth": (
+        "pid_missing",
+        "pid_malformed",
+        "pid_unknown_province",
+        "pid_sex_year_mismatch",
+        "date_unparseable",
+        "date_in_future",
+        "code_unknown",
+        "duplicate_exact",
+        "duplicate_near",
+    ),
+    "death": (
+        "pid_missing",
+        "pid_malformed",
+        "pid_unknown_province",
+        "pid_sex_year_mismatch",
+        "date_unparseable",
+        "date_in_future",
+        "date_year_only",
+        "dob_conflict",
+        "duplicate_exact",
+        "duplicate_near",
+    ),
+    "marriage": ("pid_missing", "pid_malformed", "pid_unknown_province", "date_unparseable"),
+}
+NAME_FIELDS = {
+    "birth": ("ho_ten", "ho_ten_me"),
+    "death": ("ho_ten",),
+    "marriage": ("ho_ten_chong", "ho_ten_vo"),
+}
 
 
 def dmy(d: date) -> str:
@@ -79,277 +113,231 @@ def dmy(d: date) -> str:
     return f"{d.day}/{d.month}/{d.year}"
 
 
-def _plan(
-    rng: np.random.Generator, dates: list[date], rate: float, n_persons: int, prefix: str
-) -> list[_Slot]:
-    """Draw event counts per day and province and number the registrations."""
-    codes = reporting_codes()
-    weights = reporting_weights()
-    counters = {c: int(rng.integers(100, 2000)) for c in codes}
-    slots: list[_Slot] = []
-    for day in dates:
-        total = int(rng.poisson(rate * n_persons))
-        counts = rng.multinomial(total, weights)
-        for code, count in zip(codes, counts, strict=True):
-            if count == 0:
+def encodings_for(seed: int) -> dict[str, str]:
+    """File encoding of every office code: the legacy codes, and the 2025 codes they become.
+
+    A 2025 province formed from several reporting provinces keeps the encoding of the largest
+    (74 Bình Dương joins 79 TP Hồ Chí Minh, UTF-8).
+    """
+    cp1258 = set(legacy_encoding_provinces(seed))
+    tcvn3 = tcvn3_province(seed)
+    legacy = {
+        c: "cp1258" if c in cp1258 else "tcvn3" if c == tcvn3 else "utf-8"
+        for c in reporting_codes()
+    }
+    out = dict(legacy)
+    p25 = admin.load().province_2025
+    for c in sorted(legacy, key=lambda c: -REPORTING_PROVINCES[c]):
+        out.setdefault(p25[c], legacy[c])
+    return dict(sorted(out.items()))
+
+
+def encode_file_text(text: str, encoding: str) -> bytes:
+    """Encode a whole file as utf-8 (NFC), cp1258 or tcvn3."""
+    if encoding == "cp1258":
+        return encode_cp1258(text)
+    if encoding == "tcvn3":
+        textcodecs.register()
+        return text.encode("tcvn3")
+    return text.encode("utf-8")
+
+
+def misread(name: str, encoding: str) -> str:
+    """What a reader that does not know the legacy encoding sees (the defect's raw value)."""
+    if encoding == "cp1258":
+        return encode_cp1258(name).decode("cp1258")
+    return encode_file_text(name, "tcvn3").decode("latin-1")
+
+
+@dataclass
+class CivilRegistration:
+    """The civil-registration writer: keeps registration counters from day to day."""
+
+    seed: int
+    inbox: Path
+    rates: dict[str, float]
+    log: DefectLog
+    encodings: dict[str, str] = field(init=False)
+    counters: dict[tuple[str, str], int] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=lambda: {e: 0 for e in ENTITIES})
+    code_systems: list[tuple] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.encodings = encodings_for(self.seed)
+        rng = np.random.default_rng([self.seed, 30])
+        for prefix in ("KS", "KT", "KH"):
+            for code in sorted(self.encodings):
+                self.counters[(prefix, code)] = int(rng.integers(100, 2000))
+
+    def _key(self, prefix: str, code: str, day: date) -> str:
+        i = self.counters[(prefix, code)]
+        self.counters[(prefix, code)] = i + 1
+        return f"{prefix}-{code}-{day:%Y%m%d}-{i:06d}"
+
+    def write_day(self, world: World, ev: DayEvents) -> None:
+        """Write day ev.day's births, deaths and marriages files."""
+        day = ev.day
+        p = world.persons
+        pid = p["personal_id"]
+        name = p["full_name"]
+        dob = p["date_of_birth"]
+        sex = p["sex"]
+        dod = p["date_of_death"]
+        per_entity: dict[str, list[tuple[str, dict[str, str], date, str]]] = {}
+
+        births = []
+        codes = office_code(world.legacy_province(ev.mothers), day)
+        for mother, child, code in zip(ev.mothers, ev.children, codes, strict=True):
+            d = to_date(dob[child])
+            row = {
+                "so_dang_ky": self._key("KS", code, day),
+                "ngay_dang_ky": dmy(day),
+                "so_dinh_danh": pid[child],
+                "ho_ten": name[child],
+                "ngay_sinh": dmy(d),
+                "gioi_tinh": SEX_LABEL[sex[child]],
+                "noi_sinh_tinh": code,
+                "ho_ten_me": name[mother],
+                "so_dinh_danh_me": pid[mother],
+            }
+            births.append((code, row, d, sex[child]))
+        per_entity["birth"] = births
+
+        deaths = []
+        codes = office_code(world.legacy_province(ev.deaths), day)
+        for person, code in zip(ev.deaths, codes, strict=True):
+            d = to_date(dob[person])
+            row = {
+                "so_dang_ky": self._key("KT", code, day),
+                "ngay_dang_ky": dmy(day),
+                "so_dinh_danh": pid[person],
+                "ho_ten": name[person],
+                "ngay_sinh": dmy(d),
+                "ngay_mat": dmy(to_date(dod[person])),
+                "noi_mat_tinh": code,
+            }
+            deaths.append((code, row, d, sex[person]))
+        per_entity["death"] = deaths
+
+        marriages = []
+        codes = office_code(world.legacy_province(ev.grooms), day)
+        for g, b, code in zip(ev.grooms, ev.brides, codes, strict=True):
+            row = {
+                "so_dang_ky": self._key("KH", code, day),
+                "ngay_dang_ky": dmy(day),
+                "so_dinh_danh_chong": pid[g],
+                "ho_ten_chong": name[g],
+                "ngay_sinh_chong": dmy(to_date(dob[g])),
+                "so_dinh_danh_vo": pid[b],
+                "ho_ten_vo": name[b],
+                "ngay_sinh_vo": dmy(to_date(dob[b])),
+                "noi_dang_ky_tinh": code,
+            }
+            marriages.append((code, row, to_date(dob[g]), "male"))
+        per_entity["marriage"] = marriages
+
+        rng = np.random.default_rng([self.seed, 31, ev.index])
+        system = "legacy" if day < REFORM else "2025"
+        for entity, rows in per_entity.items():
+            columns, file_prefix, key_prefix, place = ENTITIES[entity]
+            out_rows = self._inject(rng, entity, rows, day, key_prefix)
+            files: dict[str, list[dict[str, str]]] = {}
+            for code, row in out_rows:
+                files.setdefault(code, []).append(row)
+            for code, file_rows in sorted(files.items()):
+                encoding = self.encodings.get(code, "utf-8")
+                path = self.inbox / f"{file_prefix}_{code}_{day:%Y%m%d}.csv"
+                buf = io.StringIO()
+                writer = csv.writer(buf, lineterminator="\n")
+                writer.writerow(columns)
+                writer.writerows([r[c] for c in columns] for r in file_rows)
+                path.write_bytes(encode_file_text(buf.getvalue(), encoding))
+                self.files.append(path)
+                self.rows[entity] += len(file_rows)
+                seen = set()
+                for r in file_rows:
+                    key = r["so_dang_ky"]
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    self.code_systems.append(
+                        (SOURCE, entity, key, place, path.name, system, code,
+                         office_code(code, REFORM) if system == "legacy" else code)
+                    )  # fmt: skip
+                    if encoding != "utf-8":
+                        cls = "name_cp1258" if encoding == "cp1258" else "name_tcvn3"
+                        for f in NAME_FIELDS[entity]:
+                            if not r[f].isascii():
+                                raw = misread(r[f], encoding)
+                                if raw != r[f]:  # cp1258 has some toned letters precomposed
+                                    self.log.add(SOURCE, entity, [key], f, cls, [r[f]], [raw])
+
+    def _inject(self, rng, entity, rows, day: date, key_prefix: str):
+        """Apply row-level defects; return (code, row) pairs in file order."""
+        classes = ROW_CLASSES[entity]
+        n = len(rows)
+        for cls in classes:
+            if cls in self.rates:
+                self.log.count_eligible(SOURCE, cls, n)
+        picked = pick_classes(rng, n, classes, self.rates)
+        out = []
+        log = self.log
+        for (code, row, dob, _sex), ci in zip(rows, picked, strict=True):
+            out.append((code, row))
+            if ci < 0:
                 continue
-            start = counters[code]
-            counters[code] += int(count)
-            keys = [f"{prefix}-{code}-{day:%Y%m%d}-{i:06d}" for i in range(start, start + count)]
-            slots.append(_Slot(day, code, keys))
-    return slots
+            cls = classes[ci]
+            key = row["so_dang_ky"]
+            if cls.startswith("pid_"):
+                f = "so_dinh_danh"
+                if entity == "marriage":
+                    f = "so_dinh_danh_chong" if rng.random() < 0.5 else "so_dinh_danh_vo"
+                clean = row[f]
+                raw = {
+                    "pid_missing": lambda c: "",
+                    "pid_malformed": lambda c: malform_pid(rng, c),
+                    "pid_unknown_province": lambda c: unknown_province_pid(rng, c),
+                    "pid_sex_year_mismatch": lambda c: sex_year_mismatch_pid(rng, c),
+                }[cls](clean)
+                row[f] = raw
+                log.add(SOURCE, entity, [key], f, cls, [clean], [raw])
+            elif cls == "date_unparseable":
+                f = "ngay_sinh_chong" if entity == "marriage" else "ngay_sinh"
+                raw = unparseable_date(rng, dob)
+                row[f] = raw
+                log.add(SOURCE, entity, [key], f, cls, [dob.isoformat()], [raw])
+            elif cls == "date_in_future":
+                f = "ngay_mat" if entity == "death" else "ngay_sinh"
+                clean_d = _parse_dmy(row[f])
+                raw = dmy(future_date(rng, clean_d))
+                row[f] = raw
+                log.add(SOURCE, entity, [key], f, cls, [clean_d.isoformat()], [raw])
+            elif cls == "date_year_only":
+                row["ngay_sinh"] = str(dob.year)
+                log.add(SOURCE, entity, [key], "ngay_sinh", cls, [str(dob.year)], [str(dob.year)])
+            elif cls == "dob_conflict":
+                raw = dmy(conflicting_date(rng, dob))
+                row["ngay_sinh"] = raw
+                log.add(SOURCE, entity, [key], "ngay_sinh", cls, [dob.isoformat()], [raw])
+            elif cls == "code_unknown":
+                raw = str(rng.choice(UNKNOWN_SEX_LABELS))
+                clean = row["gioi_tinh"]
+                row["gioi_tinh"] = raw
+                log.add(SOURCE, entity, [key], "gioi_tinh", cls, [clean], [raw])
+            elif cls == "duplicate_exact":
+                out.append((code, dict(row)))
+                log.add(SOURCE, entity, [key], "so_dang_ky", cls, [key], [key])
+            elif cls == "duplicate_near":
+                dup = dict(row)
+                dup["so_dang_ky"] = self._key(key_prefix, code, day)
+                dup["ho_ten"] = strip_marks(row["ho_ten"])
+                out.append((code, dup))
+                log.add(SOURCE, entity, [dup["so_dang_ky"]], "so_dang_ky", cls, [key],
+                        [dup["so_dang_ky"]])  # fmt: skip
+        return out
 
 
-def _draw(
-    rng: np.random.Generator,
-    pool: np.ndarray,
-    weights: np.ndarray,
-    ascii_names: np.ndarray,
-    n_legacy: int,
-    n_other: int,
-    replace_ok: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw people for legacy-encoded slots (non-ASCII names only) and for the others."""
-
-    def pick(mask: np.ndarray, n: int) -> np.ndarray:
-        idx, w = pool[mask], weights[mask]
-        if n == 0 or len(idx) == 0:
-            return np.array([], dtype=int)
-        replace = replace_ok and n > len(idx)
-        size = n if replace else min(n, len(idx))
-        return rng.choice(idx, size=size, replace=replace, p=w / w.sum())
-
-    legacy = pick(~ascii_names, n_legacy)
-    rest = ~np.isin(pool, legacy)
-    return legacy, pick(rest, n_other)
-
-
-def _quarantine_defect(rng: np.random.Generator, rates: dict[str, float]) -> str | None:
-    """Pick at most one quarantine-class defect for a row."""
-    u = rng.random()
-    acc = 0.0
-    for cls in QUARANTINE_CLASSES:
-        acc += rates.get(cls, 0.0)
-        if u < acc:
-            return cls
-    return None
-
-
-def _apply_defect(
-    rng: np.random.Generator, row: dict[str, str], entity: str, cls: str | None, dob: date
-) -> Defect | None:
-    """Corrupt one row in place according to the defect class; return the record."""
-    if cls is None:
-        return None
-    key = row["so_dang_ky"]
-    if cls == "date_unparseable":
-        raw = unparseable_date(rng, dob)
-        clean, row["ngay_sinh"] = row["ngay_sinh"], raw
-        return make_defect(SOURCE, entity, key, "ngay_sinh", cls, clean, raw)
-    clean = row["so_dinh_danh"]
-    raw = malform_pid(rng, clean) if cls == "pid_malformed" else ""
-    row["so_dinh_danh"] = raw
-    return make_defect(SOURCE, entity, key, "so_dinh_danh", cls, clean, raw)
-
-
-def _write_csv(path: Path, columns: list[str], rows: list[dict[str, str]], encoding: str) -> None:
-    """Write rows as a comma-delimited CSV with a header and \\n line endings."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([r[c] for c in columns] for r in rows)
-    path.write_bytes(encode_text(buf.getvalue(), encoding))
-
-
-def _assign(
-    slots: list[_Slot], legacy: set[str], picked_legacy: np.ndarray, picked_other: np.ndarray
-) -> list[tuple[_Slot, str, int]]:
-    """Pair each registration number with a drawn person (legacy provinces get their own)."""
-    its = {True: iter(picked_legacy.tolist()), False: iter(picked_other.tolist())}
-    pairs = []
-    for slot in slots:
-        it = its[slot.province in legacy]
-        for key in slot.keys:
-            idx = next(it, None)
-            if idx is None:
-                break
-            pairs.append((slot, key, idx))
-    return pairs
-
-
-def _draw_for_slots(
-    rng: np.random.Generator,
-    slots: list[_Slot],
-    legacy: set[str],
-    eligible: np.ndarray,
-    weights: np.ndarray,
-    ascii_names: np.ndarray,
-    replace_ok: bool,
-) -> list[tuple[_Slot, str, int]]:
-    """Draw one eligible person per registration; cp1258 files only get non-ASCII names."""
-    n_leg = sum(len(s.keys) for s in slots if s.province in legacy)
-    n_oth = sum(len(s.keys) for s in slots if s.province not in legacy)
-    pool = np.flatnonzero(eligible)
-    picked_leg, picked_oth = _draw(
-        rng, pool, weights[eligible], ascii_names[eligible], n_leg, n_oth, replace_ok
-    )
-    return _assign(slots, legacy, picked_leg, picked_oth)
-
-
-def _register_deaths(
-    rng: np.random.Generator,
-    persons: pd.DataFrame,
-    ages: np.ndarray,
-    slots: list[_Slot],
-    legacy: set[str],
-    ascii_names: np.ndarray,
-) -> tuple[list[_Row], np.ndarray]:
-    """Pick the deceased (older adults, insured slightly favoured); return rows and death dates."""
-    weights = np.exp((ages - 45) / 12.0) * np.where(persons["in_social_insurance"], 1.5, 1.0)
-    pairs = _draw_for_slots(rng, slots, legacy, ages >= 45, weights, ascii_names, False)
-    pids = persons["personal_id"].tolist()
-    names = persons["full_name"].tolist()
-    dobs = persons["date_of_birth"].tolist()
-    dod_col = persons["date_of_death"].to_numpy(dtype=object).copy()
-    rows = []
-    for slot, key, idx in pairs:
-        dod = slot.day - timedelta(days=int(rng.integers(0, 4)))
-        dod_col[idx] = dod
-        rows.append(
-            _Row(
-                slot.province,
-                dobs[idx],
-                {
-                    "so_dang_ky": key,
-                    "ngay_dang_ky": dmy(slot.day),
-                    "so_dinh_danh": pids[idx],
-                    "ho_ten": names[idx],
-                    "ngay_sinh": dmy(dobs[idx]),
-                    "ngay_mat": dmy(dod),
-                    "noi_mat_tinh": slot.province,
-                },
-            )
-        )
-    return rows, dod_col
-
-
-def _register_births(
-    rng: np.random.Generator,
-    persons: pd.DataFrame,
-    ages: np.ndarray,
-    slots: list[_Slot],
-    legacy: set[str],
-    ascii_names: np.ndarray,
-) -> tuple[list[_Row], pd.DataFrame]:
-    """Pick mothers (women 18-44) and create the children; return rows and new persons."""
-    fertile = (ages >= 18) & (ages <= 44) & (persons["sex"].to_numpy() == "female")
-    weights = np.exp(-(((ages - 29) / 6.0) ** 2))
-    pairs = _draw_for_slots(rng, slots, legacy, fertile, weights, ascii_names, True)
-    children = _make_children(rng, persons, pairs)
-    pids = persons["personal_id"].tolist()
-    names = persons["full_name"].tolist()
-    rows = []
-    for (slot, key, mother), child in zip(pairs, children.itertuples(index=False), strict=True):
-        rows.append(
-            _Row(
-                slot.province,
-                child.date_of_birth,
-                {
-                    "so_dang_ky": key,
-                    "ngay_dang_ky": dmy(slot.day),
-                    "so_dinh_danh": child.personal_id,
-                    "ho_ten": child.full_name,
-                    "ngay_sinh": dmy(child.date_of_birth),
-                    "gioi_tinh": SEX_LABEL[child.sex],
-                    "noi_sinh_tinh": slot.province,
-                    "ho_ten_me": names[mother],
-                    "so_dinh_danh_me": pids[mother],
-                },
-            )
-        )
-    return rows, children
-
-
-def _make_children(
-    rng: np.random.Generator, persons: pd.DataFrame, pairs: list[tuple[_Slot, str, int]]
-) -> pd.DataFrame:
-    """Create the ground-truth rows of children registered during the run."""
-    k = len(pairs)
-    sexes = np.where(rng.random(k) < 0.512, "male", "female")
-    dobs = [
-        slot.day - timedelta(days=int(d))
-        for (slot, _, _), d in zip(pairs, rng.integers(1, 15, size=k), strict=True)
-    ]
-    years = np.array([d.year for d in dobs], dtype=int)
-    names = sample_names(rng, sexes, years)
-    provinces = [slot.province for slot, _, _ in pairs]
-    pids = assign_personal_ids(
-        rng, provinces, sexes.tolist(), years.tolist(), set(persons["personal_id"])
-    )
-    first_id = int(persons["person_id"].max()) + 1 if len(persons) else 1
-    person_ids = persons["person_id"].to_numpy()
-    return pd.DataFrame(
-        {
-            "person_id": np.arange(first_id, first_id + k, dtype=np.int64),
-            "personal_id": pids,
-            "full_name": names,
-            "sex": sexes,
-            "date_of_birth": pd.Series(dobs, dtype=object),
-            "birth_province_code": provinces,
-            "date_of_death": pd.Series([None] * k, dtype=object),
-            "in_social_insurance": np.zeros(k, dtype=bool),
-            "ma_so_bhxh": pd.Series([None] * k, dtype=object),
-            "born_during_run": np.ones(k, dtype=bool),
-            "mother_person_id": pd.Series([int(person_ids[m]) for _, _, m in pairs], dtype=object),
-        }
-    )
-
-
-def _write_entity(
-    rng: np.random.Generator,
-    entity: str,
-    rows: list[_Row],
-    inbox: Path,
-    encodings: dict[str, str],
-    rates: dict[str, float],
-    out: CivilRegistrationOutput,
-) -> None:
-    """Inject defects into an entity's rows and write one file per province and day."""
-    columns, prefix = ENTITY_FILES[entity]
-    files: dict[tuple[str, str], list[dict[str, str]]] = {}
-    for row in rows:
-        defect = _apply_defect(rng, row.values, entity, _quarantine_defect(rng, rates), row.dob)
-        if defect is not None:
-            out.defects.append(defect)
-        day = row.values["so_dang_ky"].split("-")[2]
-        files.setdefault((row.province, day), []).append(row.values)
-    for (province, day), file_rows in sorted(files.items()):
-        path = inbox / f"{prefix}_{province}_{day}.csv"
-        _write_csv(path, columns, file_rows, encodings.get(province, "utf-8"))
-        out.files.append(path)
-    out.rows[entity] = len(rows)
-
-
-def generate_civil_registration(
-    rng: np.random.Generator,
-    persons: pd.DataFrame,
-    dates: list[date],
-    inbox: Path,
-    encodings: dict[str, str],
-    rates: dict[str, float],
-) -> tuple[pd.DataFrame, CivilRegistrationOutput]:
-    """Register deaths and births, write the inbox files; return updated persons and output."""
-    out = CivilRegistrationOutput()
-    birth_slots = _plan(rng, dates, BIRTHS_PER_PERSON_DAY, len(persons), "KS")
-    death_slots = _plan(rng, dates, DEATHS_PER_PERSON_DAY, len(persons), "KT")
-    persons = persons.copy()
-    ages = ages_at(persons["date_of_birth"], BASELINE)
-    ascii_names = np.array([s.isascii() for s in persons["full_name"]], dtype=bool)
-    legacy = {c for c, e in encodings.items() if e == "cp1258"}
-    death_rows, dod = _register_deaths(rng, persons, ages, death_slots, legacy, ascii_names)
-    persons["date_of_death"] = dod
-    birth_rows, children = _register_births(rng, persons, ages, birth_slots, legacy, ascii_names)
-    persons = pd.concat([persons, children], ignore_index=True)
-    _write_entity(rng, "birth", birth_rows, inbox, encodings, rates, out)
-    _write_entity(rng, "death", death_rows, inbox, encodings, rates, out)
-    return persons, out
+def _parse_dmy(text: str) -> date:
+    d, m, y = (int(x) for x in text.split("/"))
+    return date(y, m, d)

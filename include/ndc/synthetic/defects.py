@@ -1,60 +1,93 @@
-"""Defect injection: rates, the ground-truth record of each defect, and value corruptors."""
+"""Defect injection: classes and rates (from include/dictionary/defect_classes.yaml), the
+ground-truth log of every injected defect, and the value corruptors."""
 
 from __future__ import annotations
 
-import csv
 import string
-from collections.abc import Mapping
-from dataclasses import astuple, dataclass, fields
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
 
-# Share of rows receiving each defect class, per source. Quarantine-class defects of one
-# entity are mutually exclusive (a row gets at most one of them).
-DEFAULT_DEFECT_RATES: dict[str, dict[str, float]] = {
-    "civil_registration": {
-        "pid_malformed": 0.02,
-        "pid_missing": 0.02,
-        "date_unparseable": 0.02,
-    },
-    "social_insurance": {
-        "name_upper_no_diacritics": 0.30,
-        "pid_malformed": 0.01,
-    },
-}
-
-# defect_class -> (expected_handling, reason_code)
-HANDLING: dict[str, tuple[str, str]] = {
-    "pid_malformed": ("quarantine", "PID_MALFORMED"),
-    "pid_missing": ("quarantine", "PID_MISSING"),
-    "date_unparseable": ("quarantine", "DATE_UNPARSEABLE"),
-    "name_upper_no_diacritics": ("normalise", ""),
-}
+DEFECT_CLASSES_FILE = Path(__file__).resolve().parents[2] / "dictionary" / "defect_classes.yaml"
+HANDLINGS = ("normalise", "quarantine", "discrepancy")
+COLUMNS = (
+    "source",
+    "entity",
+    "record_key",
+    "field",
+    "defect_class",
+    "expected_handling",
+    "reason_code",
+    "clean_value",
+    "raw_value",
+)
 
 
 @dataclass(frozen=True)
-class Defect:
-    """One injected defect, as written to truth/defects.csv."""
+class DefectClass:
+    """One entry of defect_classes.yaml."""
 
-    source: str
-    entity: str
-    record_key: str
-    field: str
-    defect_class: str
+    name: str
+    description: str
     expected_handling: str
     reason_code: str
-    clean_value: str
-    raw_value: str
+    default_rates: dict[str, float | None]
 
 
-def make_defect(
-    source: str, entity: str, key: str, field: str, defect_class: str, clean: str, raw: str
-) -> Defect:
-    """Build a Defect, looking up its expected handling and reason code."""
-    handling, reason = HANDLING[defect_class]
-    return Defect(source, entity, key, field, defect_class, handling, reason, clean, raw)
+@lru_cache(maxsize=1)
+def defect_classes() -> dict[str, DefectClass]:
+    """Read and validate the documented defect classes."""
+    doc = yaml.safe_load(DEFECT_CLASSES_FILE.read_text(encoding="utf-8"))
+    out: dict[str, DefectClass] = {}
+    for entry in doc["defect_classes"]:
+        cls = DefectClass(
+            name=entry["name"],
+            description=" ".join(str(entry["description"]).split()),
+            expected_handling=entry["expected_handling"],
+            reason_code=entry.get("reason_code") or "",
+            default_rates=dict(entry.get("default_rates") or {}),
+        )
+        if cls.expected_handling not in HANDLINGS:
+            raise ValueError(f"{DEFECT_CLASSES_FILE}: {cls.name}: bad expected_handling")
+        if (cls.expected_handling == "quarantine") != bool(cls.reason_code):
+            raise ValueError(f"{DEFECT_CLASSES_FILE}: {cls.name}: reason_code iff quarantine")
+        if cls.name in out:
+            raise ValueError(f"{DEFECT_CLASSES_FILE}: {cls.name} listed twice")
+        out[cls.name] = cls
+    return out
+
+
+def _default_rates() -> dict[str, dict[str, float]]:
+    rates: dict[str, dict[str, float]] = {}
+    for cls in defect_classes().values():
+        for source, rate in cls.default_rates.items():
+            if rate is not None:
+                rates.setdefault(source, {})[cls.name] = float(rate)
+    return rates
+
+
+# Share of eligible rows receiving each defect class, per source (from the YAML).
+DEFAULT_DEFECT_RATES: dict[str, dict[str, float]] = _default_rates()
+# defect_class -> (expected_handling, reason_code)
+HANDLING: dict[str, tuple[str, str]] = {
+    c.name: (c.expected_handling, c.reason_code) for c in defect_classes().values()
+}
+NAME_CLASSES = (
+    "name_upper_no_diacritics",
+    "name_no_diacritics",
+    "name_upper",
+    "name_nfd",
+    "name_mojibake",
+)
 
 
 def merge_rates(overrides: Mapping[str, Mapping[str, float]] | None) -> dict[str, dict[str, float]]:
@@ -69,10 +102,112 @@ def merge_rates(overrides: Mapping[str, Mapping[str, float]] | None) -> dict[str
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"defect rate {src}.{cls} must be in [0, 1], got {value}")
             rates[src][cls] = float(value)
-    quarantine = sum(rates["civil_registration"].values())
-    if quarantine > 1.0:
-        raise ValueError("civil_registration defect rates must sum to at most 1")
+    for src, r in rates.items():
+        groups: dict[str, float] = {}
+        for c, v in r.items():
+            group = (
+                c
+                if c == "dead_still_active"
+                else c.split("_")[0]
+                if c.startswith(("name_", "admin_"))
+                else "row"
+            )
+            groups[group] = groups.get(group, 0.0) + v
+        for group, total in groups.items():
+            if total > 1.0 + 1e-9:
+                raise ValueError(
+                    f"{src} defect rates of one exclusive group ({group}) must sum to at most 1"
+                )
     return rates
+
+
+class DefectLog:
+    """Column-wise collector of injected defects (cheap at millions of rows)."""
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[str, ...]] = []
+        self.eligible: dict[tuple[str, str], int] = {}
+
+    def count_eligible(self, source: str, cls: str, n: int) -> None:
+        """Add n rows that could have received the class (the denominator of its rate)."""
+        self.eligible[(source, cls)] = self.eligible.get((source, cls), 0) + int(n)
+
+    def add(
+        self,
+        source: str,
+        entity: str,
+        keys: Sequence[str],
+        field: str | Sequence[str],
+        defect_class: str,
+        clean: Sequence[str | None],
+        raw: Sequence[str | None],
+    ) -> None:
+        """Record defects of one class on one field (or per-row fields)."""
+        handling, reason = HANDLING[defect_class]
+        fields = [field] * len(keys) if isinstance(field, str) else list(field)
+        for k, f, c, r in zip(keys, fields, clean, raw, strict=True):
+            self._rows.append(
+                (
+                    source,
+                    entity,
+                    str(k),
+                    f,
+                    defect_class,
+                    handling,
+                    reason,
+                    "" if c is None else str(c),
+                    "" if r is None else str(r),
+                )
+            )
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def frame(self) -> pd.DataFrame:
+        """All defects, sorted by source, entity, record key, field and class."""
+        rows = sorted(self._rows, key=lambda r: (r[0], r[1], r[2], r[3], r[4]))
+        return pd.DataFrame(
+            {c: pd.Series([r[i] for r in rows], dtype=object) for i, c in enumerate(COLUMNS)}
+        )
+
+
+def write_defects(directory: Path, frame: pd.DataFrame) -> None:
+    """Write truth/defects.parquet and truth/defects.csv (UTF-8, \\n line endings)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {c: pa.array(frame[c].tolist(), type=pa.string()) for c in COLUMNS},
+    )
+    pq.write_table(table, directory / "defects.parquet")
+    frame.to_csv(directory / "defects.csv", index=False, lineterminator="\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- corruptors
+
+
+def pick_classes(
+    rng: np.random.Generator,
+    n: int,
+    classes: Sequence[str],
+    rates: Mapping[str, float],
+    eligible: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Give each of n rows at most one class from `classes` (index, -1 for none).
+
+    One uniform draw per row is cut into consecutive intervals of the classes' rates, so a
+    class's count is Binomial(eligible rows, rate). A row outside a class's `eligible` mask
+    that draws it gets no defect.
+    """
+    u = rng.random(n)
+    out = np.full(n, -1, dtype=np.int64)
+    lo = 0.0
+    for i, cls in enumerate(classes):
+        hi = lo + rates.get(cls, 0.0)
+        hit = (u >= lo) & (u < hi)
+        if eligible is not None and cls in eligible:
+            hit &= eligible[cls]
+        out[hit] = i
+        lo = hi
+    return out
 
 
 def malform_pid(rng: np.random.Generator, pid: str) -> str:
@@ -82,6 +217,27 @@ def malform_pid(rng: np.random.Generator, pid: str) -> str:
         return pid[:pos] + pid[pos + 1 :]
     letter = str(rng.choice(list("OIlSBZ" + string.ascii_uppercase)))
     return pid[:pos] + letter + pid[pos + 1 :]
+
+
+# Three-digit prefixes that are no province code in either code system.
+UNKNOWN_PID_PREFIXES = ("003", "005", "007", "009", "013", "016", "018", "021", "023", "028")
+UNKNOWN_PID_PREFIXES += ("029", "032", "039", "041", "043", "047", "050", "053", "055", "057")
+UNKNOWN_PID_PREFIXES += ("059", "061", "063", "065", "069", "071", "073", "076", "078", "081")
+UNKNOWN_PID_PREFIXES += ("085", "088", "090", "097", "098", "099", "100", "250", "500", "999")
+
+
+def unknown_province_pid(rng: np.random.Generator, pid: str) -> str:
+    """Replace the province prefix by one that names no province."""
+    return str(rng.choice(UNKNOWN_PID_PREFIXES)) + pid[3:]
+
+
+def sex_year_mismatch_pid(rng: np.random.Generator, pid: str) -> str:
+    """Flip the sex parity of G, or change the two year digits (still 12 digits)."""
+    if rng.random() < 0.5:
+        g = int(pid[3])
+        return pid[:3] + str(g ^ 1) + pid[4:]
+    yy = (int(pid[4:6]) + int(rng.integers(1, 10))) % 100
+    return pid[:4] + f"{yy:02d}" + pid[6:]
 
 
 def unparseable_date(rng: np.random.Generator, d: date) -> str:
@@ -94,11 +250,31 @@ def unparseable_date(rng: np.random.Generator, d: date) -> str:
     return f"{int(rng.integers(30, 32))}/2/{d.year}"  # 30 or 31 February
 
 
-def write_defects(path: Path, defects: list[Defect]) -> None:
-    """Write the defects as a UTF-8 CSV sorted by source, entity, record key and field."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ordered = sorted(defects, key=lambda d: (d.source, d.entity, d.record_key, d.field))
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow([f.name for f in fields(Defect)])
-        writer.writerows(astuple(d) for d in ordered)
+def future_date(rng: np.random.Generator, d: date) -> date:
+    """A mistyped year well after any plausible load date (2050 onwards)."""
+    year = 2050 + int(rng.integers(0, 50))
+    return date(year, d.month, min(d.day, 28))
+
+
+def conflicting_date(rng: np.random.Generator, d: date) -> date:
+    """A plausible but wrong date of birth: day and month swapped, or a year or a few days off."""
+    variant = int(rng.integers(0, 3))
+    if variant == 0 and d.day <= 12 and d.day != d.month:
+        return date(d.year, d.day, d.month)
+    if variant == 1:
+        return date(d.year - int(rng.choice([-1, 1])), d.month, min(d.day, 28))
+    return date.fromordinal(d.toordinal() + int(rng.choice([-3, -2, -1, 1, 2, 3])) * 10)
+
+
+def mojibake(text: str) -> str:
+    """UTF-8 bytes read as cp1252 (undecodable bytes kept as Latin-1)."""
+    data = unicodedata.normalize("NFC", text).encode("utf-8")
+    return "".join(
+        bytes([b]).decode("cp1252", errors="ignore") or chr(b) if b >= 0x80 else chr(b)
+        for b in data
+    )
+
+
+def nfd(text: str) -> str:
+    """Decomposed Unicode."""
+    return unicodedata.normalize("NFD", text)

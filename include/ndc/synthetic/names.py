@@ -120,8 +120,23 @@ GIVEN_NAMES = {
         "Việt",
         "Vinh",
         "Vũ",
+        "Ân",
+        "Hưng",
+        "Lộc",
+        "Nhân",
+        "Thịnh",
+        "Trí",
+        "Đông",
     ],
     "female": [
+        "Ánh",
+        "Châu",
+        "Diễm",
+        "Hậu",
+        "Lệ",
+        "Nguyệt",
+        "Thư",
+        "Vy",
         "An",
         "Anh",
         "Chi",
@@ -169,10 +184,23 @@ def _nfc(words: list[str]) -> np.ndarray:
 
 def sample_names(rng: np.random.Generator, sexes: np.ndarray, birth_years: np.ndarray) -> list[str]:
     """Draw one NFC full name per person; older people more often carry Văn/Thị."""
-    n = len(sexes)
+    family, middle, given = sample_name_parts(rng, sexes, birth_years)
+    return [f"{a} {b} {c}" for a, b, c in zip(family, middle, given, strict=True)]
+
+
+def sample_families(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Draw n family names with their population shares."""
     fam = _nfc(list(FAMILY_NAMES))
     fam_p = np.array(list(FAMILY_NAMES.values()), dtype=float)
-    family = fam[rng.choice(len(fam), size=n, p=fam_p / fam_p.sum())]
+    return fam[rng.choice(len(fam), size=n, p=fam_p / fam_p.sum())]
+
+
+def sample_name_parts(
+    rng: np.random.Generator, sexes: np.ndarray, birth_years: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw (family, middle, given) name arrays; middle names fit the sex (Văn, Thị ...)."""
+    n = len(sexes)
+    family = sample_families(rng, n)
     p_traditional = np.clip(0.7 - (np.asarray(birth_years) - 1950) * 0.008, 0.2, 0.7)
     traditional = rng.random(n) < p_traditional
     u_middle = rng.random(n)
@@ -193,7 +221,7 @@ def sample_names(rng: np.random.Generator, sexes: np.ndarray, birth_years: np.nd
         g[clash] = givs[(gi[clash] + 1) % len(givs)]
         middle[mask] = m
         given[mask] = g
-    return [f"{a} {b} {c}" for a, b, c in zip(family, middle, given, strict=True)]
+    return family, middle, given
 
 
 def strip_marks(text: str) -> str:

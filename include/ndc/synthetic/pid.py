@@ -65,3 +65,36 @@ def assign_personal_ids(
         taken.add(pid)
         out.append(pid)
     return out
+
+
+def personal_id_ints(
+    rng: np.random.Generator,
+    province_codes: np.ndarray,
+    female: np.ndarray,
+    birth_years: np.ndarray,
+    taken: np.ndarray | None = None,
+) -> np.ndarray:
+    """Vectorised: draw unique personal ID numbers as int64 (format with `format_pids`).
+
+    `province_codes` are 2-digit codes ('01'); numbers already in `taken` are avoided.
+    """
+    years = np.asarray(birth_years, dtype=np.int64)
+    g = 2 * ((years - 1900) // 100) + np.asarray(female, dtype=np.int64)
+    base = np.asarray(province_codes).astype(np.int64) * 10**9 + g * 10**8 + (years % 100) * 10**6
+    ids = base + rng.integers(0, 1_000_000, size=len(base))
+    taken = np.zeros(0, dtype=np.int64) if taken is None else np.asarray(taken, dtype=np.int64)
+    while True:
+        order = np.argsort(ids, kind="stable")
+        s = ids[order]
+        dup = np.zeros(len(ids), dtype=bool)
+        dup[order[1:][s[1:] == s[:-1]]] = True
+        if len(taken):
+            dup |= np.isin(ids, taken)
+        if not dup.any():
+            return ids
+        ids[dup] = base[dup] + rng.integers(0, 1_000_000, size=int(dup.sum()))
+
+
+def format_pids(ids: np.ndarray) -> np.ndarray:
+    """Format int64 personal ID numbers as 12-digit strings (object array)."""
+    return np.char.zfill(np.asarray(ids, dtype=np.int64).astype(str), 12).astype(object)

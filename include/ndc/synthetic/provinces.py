@@ -90,6 +90,19 @@ REPORTING_PROVINCES: dict[str, float] = {
     "46": 1.2,
 }
 
+# Approximate population (millions, 2023) of every legacy province: the residence distribution.
+POPULATION: dict[str, float] = {
+    "01": 8.5, "02": 0.9, "04": 0.54, "06": 0.32, "08": 0.8, "10": 0.77, "11": 0.64,
+    "12": 0.48, "14": 1.3, "15": 0.85, "17": 0.87, "19": 1.33, "20": 0.8, "22": 1.38,
+    "24": 1.9, "25": 1.5, "26": 1.2, "27": 1.5, "30": 1.95, "31": 2.1, "33": 1.3, "34": 1.88,
+    "35": 0.88, "36": 1.88, "37": 1.0, "38": 3.7, "40": 3.4, "42": 1.3, "44": 0.9, "45": 0.65,
+    "46": 1.16, "48": 1.25, "49": 1.5, "51": 1.25, "52": 1.5, "54": 0.88, "56": 1.25,
+    "58": 0.6, "60": 1.25, "62": 0.58, "64": 1.6, "66": 1.9, "67": 0.67, "68": 1.33,
+    "70": 1.03, "72": 1.19, "74": 2.8, "75": 3.3, "77": 1.19, "79": 9.5, "80": 1.74,
+    "82": 1.8, "83": 1.3, "84": 1.0, "86": 1.03, "87": 1.6, "89": 1.9, "91": 1.75, "92": 1.25,
+    "93": 0.73, "94": 1.2, "95": 0.92, "96": 1.2,
+}  # fmt: skip
+
 # Weight of each non-reporting province in the birth-province distribution of the population.
 _OTHER_PROVINCE_WEIGHT = 0.3
 
@@ -121,3 +134,15 @@ def legacy_encoding_provinces(seed: int) -> tuple[str, ...]:
     candidates = [c for c in reporting_codes() if c not in ("01", "79")]
     picked = rng.choice(len(candidates), size=N_LEGACY_ENCODING_PROVINCES, replace=False)
     return tuple(sorted(candidates[i] for i in picked))
+
+
+def tcvn3_province(seed: int) -> str:
+    """Return the one reporting province still writing TCVN3 (ABC) files for this seed.
+
+    Never 01 or 79, never a Windows-1258 province, and never 74 (Bình Dương), whose office
+    becomes part of TP Hồ Chí Minh (79, UTF-8) on 2025-07-01.
+    """
+    rng = np.random.default_rng([seed, 5712])
+    taken = set(legacy_encoding_provinces(seed)) | {"01", "79", "74"}
+    candidates = [c for c in reporting_codes() if c not in taken]
+    return candidates[int(rng.integers(0, len(candidates)))]

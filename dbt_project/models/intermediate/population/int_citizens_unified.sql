@@ -10,6 +10,8 @@ births as (
 
 insured_persons as (
     select * from {{ ref('int_insured_persons_deduplicated') }}
+    -- "CMND only" persons have no personal ID yet: they join once it is resolved.
+    where personal_id is not null
 ),
 
 deaths as (

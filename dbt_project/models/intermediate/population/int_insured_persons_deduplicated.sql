@@ -25,12 +25,14 @@ final as (
         _loaded_at,
         record_key,
         personal_id,
+        cmnd,
         full_name,
         full_name_raw,
         date_of_birth,
         sex_code,
         social_insurance_code,
         employer_code,
+        employer_tax_code,
         source_updated_at
     from ranked
     where version_rank = 1

@@ -15,7 +15,10 @@ conformed as (
         source._source_row,
         source._loaded_at,
         {{ conform_text('source.ma_so_bhxh') }} as record_key,
+        -- Null for a "CMND only" person (old 9-digit ID card, no personal ID yet): such a
+        -- row conforms with its cmnd; resolving it to a personal ID comes later.
         {{ conform_text('source.so_dinh_danh') }} as personal_id,
+        {{ conform_text('source.so_cmnd') }} as cmnd,
         -- Upper case without marks for about a third of rows: repaired downstream, not here.
         {{ conform_name('source.ho_ten') }} as full_name,
         source.ho_ten as full_name_raw,
@@ -23,8 +26,11 @@ conformed as (
         sex_code_map.sex_code,
         {{ conform_text('source.ma_so_bhxh') }} as social_insurance_code,
         {{ conform_text('source.ma_don_vi') }} as employer_code,
+        {{ conform_text('source.ma_so_thue_don_vi') }} as employer_tax_code,
+        {{ conform_text('source.so_dien_thoai') }} as phone_number,
         {{ parse_iso_timestamp('source.updated_at') }} as source_updated_at,
         source.so_dinh_danh,
+        source.so_cmnd,
         source.ngay_sinh,
         source.gioi_tinh
     from source
@@ -36,7 +42,7 @@ checked as (
     select
         *,
         {{ quarantine_columns(
-            check_personal_id('so_dinh_danh')
+            check_personal_id_or_cmnd('so_dinh_danh', 'so_cmnd')
             + check_date_parsed('ngay_sinh', 'date_of_birth')
             + check_not_future('ngay_sinh', 'date_of_birth')
             + check_code_known('gioi_tinh', 'sex_code')
@@ -51,12 +57,15 @@ final as (
         _loaded_at,
         record_key,
         personal_id,
+        cmnd,
         full_name,
         full_name_raw,
         date_of_birth,
         sex_code,
         social_insurance_code,
         employer_code,
+        employer_tax_code,
+        phone_number,
         source_updated_at,
         quarantine_reason_code,
         quarantine_field,

@@ -1,0 +1,61 @@
+with
+
+source as (
+    select * from {{ source('raw', 'business_registry__enterprise') }}
+),
+
+conformed as (
+    select
+        _batch_id,
+        _source_row,
+        _loaded_at,
+        {{ conform_text('ma_so_thue') }} as record_key,
+        {{ conform_text('ma_so_thue') }} as tax_code,
+        {{ conform_name('ten_doanh_nghiep') }} as enterprise_name,
+        {{ conform_name('loai_hinh') }} as enterprise_type,
+        -- An Excel cell read as text: ISO date or date-time, serial number, or d/m/yyyy.
+        {{ parse_spreadsheet_date('ngay_thanh_lap') }} as founding_date,
+        {{ conform_name('dia_chi_tru_so') }} as head_office_address,
+        {{ conform_text('ma_tinh') }} as province_code,
+        {{ conform_name('ho_ten_nguoi_dai_dien') }} as representative_full_name,
+        -- Optional (a foreign representative has none); malformed when present is rejected.
+        {{ conform_text('so_dinh_danh_nguoi_dai_dien') }} as representative_personal_id,
+        {{ conform_name('trang_thai') }} as status,
+        ngay_thanh_lap,
+        so_dinh_danh_nguoi_dai_dien
+    from source
+),
+
+checked as (
+    select
+        *,
+        {{ quarantine_columns(
+            check_optional_personal_id('so_dinh_danh_nguoi_dai_dien')
+            + check_date_parsed('ngay_thanh_lap', 'founding_date')
+            + check_not_future('ngay_thanh_lap', 'founding_date')
+        ) | indent(8) }}
+    from conformed
+),
+
+final as (
+    select
+        _batch_id,
+        _source_row,
+        _loaded_at,
+        record_key,
+        tax_code,
+        enterprise_name,
+        enterprise_type,
+        founding_date,
+        head_office_address,
+        province_code,
+        representative_full_name,
+        representative_personal_id,
+        status,
+        quarantine_reason_code,
+        quarantine_field,
+        quarantine_value
+    from checked
+)
+
+select * from final

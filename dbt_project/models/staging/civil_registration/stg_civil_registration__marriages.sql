@@ -1,0 +1,68 @@
+with
+
+source as (
+    select * from {{ source('raw', 'civil_registration__marriage') }}
+),
+
+conformed as (
+    select
+        _batch_id,
+        _source_row,
+        _loaded_at,
+        {{ conform_text('so_dang_ky') }} as record_key,
+        {{ conform_text('so_dang_ky') }} as registration_number,
+        {{ parse_dmy_date('ngay_dang_ky') }} as registration_date,
+        {{ conform_text('noi_dang_ky_tinh') }} as registration_province_code,
+        {{ conform_text('so_dinh_danh_chong') }} as husband_personal_id,
+        {{ conform_name('ho_ten_chong') }} as husband_full_name,
+        -- The spouses' dates of birth are optional on the certificate.
+        {{ parse_dmy_date('ngay_sinh_chong') }} as husband_date_of_birth,
+        {{ conform_text('so_dinh_danh_vo') }} as wife_personal_id,
+        {{ conform_name('ho_ten_vo') }} as wife_full_name,
+        {{ parse_dmy_date('ngay_sinh_vo') }} as wife_date_of_birth,
+        ngay_dang_ky,
+        so_dinh_danh_chong,
+        ngay_sinh_chong,
+        so_dinh_danh_vo,
+        ngay_sinh_vo
+    from source
+),
+
+checked as (
+    select
+        *,
+        {{ quarantine_columns(
+            check_personal_id('so_dinh_danh_chong')
+            + check_personal_id('so_dinh_danh_vo')
+            + check_date_parsed('ngay_dang_ky', 'registration_date')
+            + check_optional_date_parsed('ngay_sinh_chong', 'husband_date_of_birth')
+            + check_optional_date_parsed('ngay_sinh_vo', 'wife_date_of_birth')
+            + check_not_future('ngay_dang_ky', 'registration_date')
+            + check_not_future('ngay_sinh_chong', 'husband_date_of_birth')
+            + check_not_future('ngay_sinh_vo', 'wife_date_of_birth')
+        ) | indent(8) }}
+    from conformed
+),
+
+final as (
+    select
+        _batch_id,
+        _source_row,
+        _loaded_at,
+        record_key,
+        registration_number,
+        registration_date,
+        registration_province_code,
+        husband_personal_id,
+        husband_full_name,
+        husband_date_of_birth,
+        wife_personal_id,
+        wife_full_name,
+        wife_date_of_birth,
+        quarantine_reason_code,
+        quarantine_field,
+        quarantine_value
+    from checked
+)
+
+select * from final

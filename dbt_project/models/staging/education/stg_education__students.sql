@@ -1,0 +1,75 @@
+with
+
+source as (
+    select * from {{ source('raw', 'education__student') }}
+),
+
+sex_code_map as (
+    select * from {{ ref('sex_code_map') }}
+    where mapping = 'education_sex'
+),
+
+-- The API's column names are the dictionary's own (date_of_birth, ethnicity_code): the raw
+-- values are carried as <name>_raw for the quarantine report.
+conformed as (
+    select
+        source._batch_id,
+        source._source_row,
+        source._loaded_at,
+        {{ conform_text('source.student_id') }} as record_key,
+        {{ conform_text('source.student_id') }} as student_id,
+        -- Young students may have no personal ID yet: null is fine, a malformed one is not.
+        {{ conform_text('source.citizen_id') }} as personal_id,
+        {{ conform_name('source.full_name') }} as full_name,
+        source.full_name as full_name_raw,
+        -- YYYY-MM-DD, sometimes d/m/yyyy.
+        coalesce(
+            {{ parse_iso_date('source.date_of_birth') }},
+            {{ parse_dmy_date('source.date_of_birth') }}
+        ) as date_of_birth,
+        sex_code_map.sex_code,
+        {{ conform_code('source.ethnicity_code', ethnicity_2008_codes()) }} as ethnicity_code,
+        {{ parse_utc_timestamp('source.updated_at') }} as source_updated_at,
+        source.citizen_id,
+        source.date_of_birth as date_of_birth_raw,
+        source.gender,
+        source.ethnicity_code as ethnicity_code_raw
+    from source
+    left join sex_code_map
+        on sex_code_map.source_value = normalize(trim(source.gender), nfc)
+),
+
+checked as (
+    select
+        *,
+        {{ quarantine_columns(
+            check_personal_id('citizen_id')
+            + check_date_parsed('date_of_birth_raw', 'date_of_birth', field='date_of_birth')
+            + check_not_future('date_of_birth_raw', 'date_of_birth', field='date_of_birth')
+            + check_code_known('gender', 'sex_code')
+            + check_code_known('ethnicity_code_raw', 'ethnicity_code', field='ethnicity_code')
+        ) | indent(8) }}
+    from conformed
+),
+
+final as (
+    select
+        _batch_id,
+        _source_row,
+        _loaded_at,
+        record_key,
+        student_id,
+        personal_id,
+        full_name,
+        full_name_raw,
+        date_of_birth,
+        sex_code,
+        ethnicity_code,
+        source_updated_at,
+        quarantine_reason_code,
+        quarantine_field,
+        quarantine_value
+    from checked
+)
+
+select * from final

@@ -1,0 +1,159 @@
+"""Batches: Parquet files of text columns written in bounded chunks, landed with a manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ndc.landing import LandingZone, Manifest, batch_key
+from ndc.registry import Entity
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_ROWS = 50_000
+SOURCE_ROW = "_source_row"
+
+
+class ExtractError(RuntimeError):
+    """A source could not be read; the message names the source, file and row."""
+
+
+@dataclass
+class ExtractResult:
+    source: str
+    landed: list[Manifest] = field(default_factory=list)
+    skipped: list[str] = field(
+        default_factory=list
+    )  # batches already landed / entities with nothing new
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(m.rows_landed for m in self.landed)
+
+    def summary(self) -> str:
+        return (
+            f"{self.source}: {len(self.landed)} batch(es) landed ({self.rows} rows), "
+            f"{len(self.skipped)} already landed or unchanged, {len(self.errors)} error(s)"
+        )
+
+
+def text(value: object) -> str | None:
+    """A source value as the text the raw layer keeps."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def schema(columns: list[str]) -> pa.Schema:
+    return pa.schema([(c, pa.string()) for c in columns] + [(SOURCE_ROW, pa.int64())])
+
+
+def record_batch(
+    columns: list[list], rows: Iterable[int], arrow_schema: pa.Schema
+) -> pa.RecordBatch:
+    arrays = [pa.array(values, pa.string()) for values in columns]
+    return pa.RecordBatch.from_arrays([*arrays, pa.array(rows, pa.int64())], schema=arrow_schema)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def incremental_batch_id(entity: Entity, low: str | None, high: str) -> str:
+    """Named by the watermark range: a retry of the same range lands the same key again."""
+    return f"{entity.name}-{hashlib.sha256(f'{low}|{high}'.encode()).hexdigest()[:16]}"
+
+
+def previous_watermark(landing: LandingZone, source: str, entity: Entity) -> str | None:
+    """The highest watermark landed so far for an incremental entity."""
+    marks = [m.watermark_to for m in landing.latest_manifests(source, entity.name)]
+    return max((w for w in marks if w is not None), default=None)
+
+
+class BatchWriter:
+    """Write record batches to a temporary Parquet file, then land it (file, then manifest)."""
+
+    def __init__(self, entity: Entity):
+        self.entity = entity
+        self.schema = schema(entity.columns)
+        self._tmp = tempfile.TemporaryDirectory(prefix="ndc-extract-")
+        self.path = Path(self._tmp.name) / "batch.parquet"
+        self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        self.rows = 0
+
+    def _close_writer(self) -> None:
+        if self._writer.is_open:
+            self._writer.close()
+
+    def write(self, chunk: pa.RecordBatch) -> None:
+        self.rows += chunk.num_rows
+        self._writer.write_batch(chunk)
+
+    def land(
+        self, landing: LandingZone, source: str, day: str, batch_id: str, **fields
+    ) -> Manifest:
+        self._close_writer()
+        key = batch_key(source, self.entity.name, day, batch_id)
+        manifest = Manifest(
+            source=source,
+            entity=self.entity.name,
+            batch_id=batch_id,
+            key=key,
+            rows_extracted=self.rows,
+            rows_landed=pq.ParquetFile(self.path).metadata.num_rows,
+            sha256=sha256_file(self.path),
+            columns=list(self.entity.columns),
+            extracted_at=day,
+            **fields,
+        )
+        landing.put_file(key, self.path)
+        landing.write_manifest(manifest)  # last: the batch counts as landed from here on
+        log.info("landed %s: %d rows -> %s", batch_id, manifest.rows_landed, landing.uri(key))
+        return manifest
+
+    def close(self) -> None:
+        self._close_writer()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def land_batch(
+    landing: LandingZone,
+    source: str,
+    entity: Entity,
+    day: str,
+    batch_id: str,
+    chunks: Iterable[pa.RecordBatch],
+    **fields,
+) -> Manifest:
+    """Write record batches to one Parquet file, land it, then land its manifest."""
+    with BatchWriter(entity) as writer:
+        for chunk in chunks:
+            writer.write(chunk)
+        return writer.land(landing, source, day, batch_id, **fields)
