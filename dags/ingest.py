@@ -8,7 +8,8 @@ One DAG per file in `include/sources/` (the source registry), generated here.
    rows past the last watermark, or a full snapshot).
 2. **load**: COPYs every landed batch the warehouse does not hold yet into
    `raw.<source>__<entity>` (one transaction per batch, recorded in `ops.load_ledger`) and
-   updates the source's raw Asset, which triggers `transform`.
+   updates the source's raw Asset, which triggers `transform`. With nothing new to load it is
+   skipped, and `transform` is not triggered.
 
 **Owner:** ndc data engineering. **When it fails:** the task log names the source, file and
 row. Fix the source (or the registry file) and clear the failed task: landing and loading
@@ -18,6 +19,7 @@ are idempotent, nothing is duplicated. Other sources are not affected.
 from __future__ import annotations
 
 from airflow.sdk import BaseHook, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from ndc.assets import raw_asset
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
@@ -67,6 +69,9 @@ def build_ingest_dag(source: Source):
             bootstrap(warehouse, load_registry())
             result = load_source(warehouse, landing_from_settings(), source)
             print(result.summary())
+            if not result.loaded:
+                # Skipped, not succeeded: no raw Asset event, so no transform for nothing.
+                raise AirflowSkipException(f"{source.name}: nothing new to load")
             return {"batches": [b for b, _ in result.loaded], "rows": result.rows}
 
         load(extract())

@@ -176,10 +176,8 @@ def up(settings: Settings, env: dict[str, str], log: Callable[[str], None] = pri
 
 def down(settings: Settings, log: Callable[[str], None] = print) -> None:
     """Stop every component (their whole process groups)."""
-    procs = _processes(settings)
-    for component in COMPONENTS:
-        if procs.stop(component):
-            log(f"airflow: stopped {component}")
+    for component in _processes(settings).stop(list(COMPONENTS)):
+        log(f"airflow: stopped {component}")
 
 
 class AirflowClient:
@@ -221,6 +219,12 @@ class AirflowClient:
         return self._call(
             "GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": 50}
         )["dag_runs"]
+
+    def asset_events(self, since: str) -> list[dict]:
+        """Asset events at or after an ISO time."""
+        return self._call("GET", "/assets/events", params={"timestamp_gte": since, "limit": 100})[
+            "asset_events"
+        ]
 
     def run(self, dag_id: str, run_id: str) -> dict:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")

@@ -9,10 +9,12 @@ from airflow.sdk import Asset, AssetAny
 
 from ndc.registry import Source
 
+RAW_URI_PREFIX = "ndc://warehouse/raw/"
+
 
 def raw_asset(source: str) -> Asset:
     """The raw tables of one source, updated by ``ingest_<source>``."""
-    return Asset(name=f"raw__{source}", uri=f"ndc://warehouse/raw/{source}", group="raw")
+    return Asset(name=f"raw__{source}", uri=f"{RAW_URI_PREFIX}{source}", group="raw")
 
 
 def raw_assets(sources: dict[str, Source]) -> AssetAny:

@@ -187,7 +187,9 @@ def sources_up() -> None:
 def sources_down() -> None:
     """Stop the synthetic education API."""
     click.echo(
-        "stopped" if _source_processes(settings_mod.load()).stop("education_api") else "not running"
+        "stopped"
+        if _source_processes(settings_mod.load()).stop(["education_api"])
+        else "not running"
     )
 
 
@@ -310,7 +312,7 @@ def demo(ctx: click.Context, persons: int, seed: int, days: int, keep_up: bool) 
     finally:
         if not (keep_up or was_running):
             down(s, log=log)
-            _source_processes(s).stop("education_api")
+            _source_processes(s).stop(["education_api"])
     click.echo("")
     ctx.invoke(report, as_json=False)
 

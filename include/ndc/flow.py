@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ndc.airflow_runtime import AirflowClient
+from ndc.assets import RAW_URI_PREFIX
 
 DOWNSTREAM = ("transform", "sync_population")
 
@@ -20,10 +21,8 @@ def _now() -> str:
 
 
 def run_flow(client: AirflowClient, sources: list[str], log: Callable[[str], None] = print) -> dict:
-    """Trigger every ingest DAG and wait for the Asset-triggered transform and sync runs.
-
-    Returns the run ids, by DAG.
-    """
+    """Trigger every ingest DAG and wait for the Asset-triggered transform and sync runs
+    (when an ingest loaded something). Returns the run ids, by DAG."""
     dag_ids = ndc_dag_ids(sources)
     log("waiting for the dag-processor to parse the DAGs")
     client.wait_for_dags(dag_ids)
@@ -38,7 +37,11 @@ def run_flow(client: AirflowClient, sources: list[str], log: Callable[[str], Non
     for source in sources:
         dag_id = f"ingest_{source}"
         client.wait_run(dag_id, runs[dag_id], log=log)
-    for dag_id in DOWNSTREAM:
+    raw_events = [e for e in client.asset_events(started) if e["uri"].startswith(RAW_URI_PREFIX)]
+    if not raw_events:
+        # Every load was skipped: nothing new, so the Assets did not trigger anything.
+        log("nothing new was loaded; transform and sync_population were not triggered")
+    for dag_id in DOWNSTREAM if raw_events else ():
         log(f"waiting for the Asset-triggered {dag_id} run")
         runs[dag_id] = client.wait_triggered_run(dag_id, after=started, log=log)["dag_run_id"]
     # Several raw Asset updates may queue more than one transform: let them all finish.

@@ -29,9 +29,7 @@ class Processes:
         if not path.exists():
             return None
         pid = int(path.read_text())
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             path.unlink(missing_ok=True)
             return None
         return pid
@@ -55,26 +53,38 @@ class Processes:
         self._pidfile(name).write_text(str(proc.pid))
         return proc.pid
 
-    def stop(self, name: str, timeout: float = 10) -> bool:
-        """Stop the process group (SIGTERM, then SIGKILL); True if it was running."""
-        pid = self.pid(name)
-        if pid is None:
-            return False
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def stop(self, names: list[str], timeout: float = 20) -> list[str]:
+        """Stop process groups: SIGTERM to all at once, SIGKILL to what is left after
+        ``timeout``. Returns the names that were running."""
+        pids = {name: pid for name in names if (pid := self.pid(name)) is not None}
+        for pid in pids.values():
             try:
-                os.kill(pid, 0)
+                os.killpg(pid, signal.SIGTERM)
             except ProcessLookupError:
-                break
+                pass
+        deadline = time.monotonic() + timeout
+        alive = dict(pids)
+        while alive and time.monotonic() < deadline:
             time.sleep(0.2)
-        else:
+            alive = {n: p for n, p in alive.items() if _alive(p)}
+        for pid in alive.values():
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        self._pidfile(name).unlink(missing_ok=True)
-        return True
+        for name in pids:
+            self._pidfile(name).unlink(missing_ok=True)
+        return list(pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child we started and that exited is a zombie until reaped: not alive.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
