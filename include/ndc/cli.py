@@ -99,6 +99,16 @@ def dictionary_seeds() -> None:
         click.echo(f"wrote {path}")
 
 
+@dictionary.command("export")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+def dictionary_export(out_dir: Path) -> None:
+    """Write the dictionary for agencies: index.html (searchable), elements.csv, code lists."""
+    from ndc.dictionary import export
+
+    for path in export(out_dir):
+        click.echo(f"wrote {path}")
+
+
 @main.group()
 def population() -> None:
     """The population database."""

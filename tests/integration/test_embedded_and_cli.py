@@ -61,3 +61,11 @@ def test_registry_check_lists_every_source():
     result = CliRunner().invoke(main, ["registry", "check"])
     assert result.exit_code == 0
     assert "civil_registration: files, 3 entities - ok" in result.output
+
+
+def test_dictionary_export_writes_the_page_and_csvs(tmp_path):
+    result = CliRunner().invoke(main, ["dictionary", "export", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert 'type="search"' in page and "personal_id" in page
+    assert (tmp_path / "out" / "elements.csv").read_text(encoding="utf-8").startswith("group,")

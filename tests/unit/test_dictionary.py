@@ -29,7 +29,16 @@ def _dbt_files() -> list[Path]:
 def test_committed_seeds_are_what_the_dictionary_generates(tmp_path: Path) -> None:
     written = dictionary.write_seeds(tmp_path)
 
-    assert [path.name for path in written] == ["reason_codes.csv", "sex_code_map.csv"]
+    assert [path.name for path in written] == [
+        "reason_codes.csv",
+        "sex_code_map.csv",
+        "relationship_to_head.csv",
+        "residence_change_type.csv",
+        "ethnicity_2008.csv",
+        "admin_units_2025_communes.csv",
+        "admin_units_legacy_to_2025.csv",
+        "_code_lists__seeds.yml",
+    ]
     for path in written:
         committed = dictionary.SEEDS_DIR / path.name
         assert committed.read_bytes() == path.read_bytes(), (
@@ -107,5 +116,7 @@ def test_an_unquoted_code_in_the_dictionary_is_an_error(tmp_path: Path) -> None:
 def test_module_entry_point_writes_the_seeds(tmp_path: Path, capsys) -> None:
     assert dictionary.main([str(tmp_path)]) == 0
 
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["reason_codes.csv", "sex_code_map.csv"]
+    assert {"reason_codes.csv", "sex_code_map.csv", "ethnicity_2008.csv"} <= {
+        p.name for p in tmp_path.iterdir()
+    }
     assert str(tmp_path / "reason_codes.csv") in capsys.readouterr().out

@@ -1,0 +1,115 @@
+"""Data elements: complete, well-formed, and what the dbt models document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ndc import dictionary
+
+DBT_MODELS = dictionary.REPO_ROOT / "dbt_project" / "models"
+CITIZENS_YML = DBT_MODELS / "marts" / "population" / "_population__models.yml"
+
+
+def _citizens_columns() -> list[dict]:
+    document = yaml.safe_load(CITIZENS_YML.read_text(encoding="utf-8"))
+    (citizens,) = [m for m in document["models"] if m["name"] == "citizens"]
+    return citizens["columns"]
+
+
+def test_every_group_has_elements_with_every_field() -> None:
+    elements = dictionary.elements()
+
+    assert {e["group"] for e in elements} == set(dictionary.ELEMENT_GROUPS)
+    for element in elements:
+        for field in ("name", "type", "definition", "definition_vi", "validation"):
+            assert element[field], (element["name"], field)
+        assert element["personal_data"] in {"none", "basic", "sensitive"}
+        assert "qcvn109_name" in element
+
+
+def test_sensitive_and_basic_personal_data_follow_law_91() -> None:
+    by_name = {e["name"]: e for e in dictionary.elements()}
+
+    for name in ("ethnicity_code", "religion_code"):
+        assert by_name[name]["personal_data"] == "sensitive"
+    for name in ("personal_id", "full_name", "date_of_birth"):
+        assert by_name[name]["personal_data"] == "basic"
+
+
+def test_qcvn_109_names_where_known() -> None:
+    by_name = {e["name"]: e["qcvn109_name"] for e in dictionary.elements()}
+
+    assert by_name["personal_id"] == "SoDinhDanh"
+    assert by_name["full_name"] == "HoVaTen"
+    assert by_name["ethnicity_code"] == "DanToc"
+    assert by_name["record_count"] is None
+
+
+def test_every_citizens_mart_column_is_an_element_with_its_type_and_description() -> None:
+    by_name = {e["name"]: e for e in dictionary.elements()}
+
+    for column in _citizens_columns():
+        element = by_name.get(column["name"])
+        assert element is not None, f"citizens.{column['name']} is not a dictionary element"
+        assert column["data_type"] == dictionary.dbt_data_type(element), column["name"]
+        assert " ".join(column["description"].split()) == element["dbt_description"]
+    assert dictionary.check_dbt_docs() == []
+
+
+def test_check_dbt_docs_reports_a_drifted_description(tmp_path: Path) -> None:
+    document = yaml.safe_load(CITIZENS_YML.read_text(encoding="utf-8"))
+    document["models"][0]["columns"][1]["description"] = "Something else."
+    document["models"][0]["columns"].append({"name": "shoe_size", "data_type": "integer"})
+    (tmp_path / "_population__models.yml").write_text(yaml.safe_dump(document), encoding="utf-8")
+
+    problems = dictionary.check_dbt_docs(models_dir=tmp_path)
+
+    assert any(p.startswith("citizens.full_name: description") for p in problems)
+    assert "citizens.shoe_size: not a dictionary element" in problems
+
+
+def test_accepted_values_in_the_models_are_the_dictionary_codes() -> None:
+    # Every accepted_values test on a column that is a coded element lists exactly its codes.
+    lists = dictionary.code_lists()
+    by_name = {e["name"]: e for e in dictionary.elements()}
+    checked = 0
+    for path in sorted(DBT_MODELS.rglob("_*__models.yml")):
+        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models") or []:
+            for column in model.get("columns") or []:
+                element = by_name.get(column["name"])
+                if element is None or element["code_list"] not in lists:
+                    continue
+                for test in column.get("data_tests") or []:
+                    if isinstance(test, dict) and "accepted_values" in test:
+                        values = test["accepted_values"]["arguments"]["values"]
+                        expected = dictionary.codes(element["code_list"])
+                        assert sorted(values) == sorted(expected), (model["name"], column["name"])
+                        checked += 1
+    assert checked >= 5
+
+
+def test_the_ethnicity_macro_accepts_the_dictionary_codes() -> None:
+    macro = (dictionary.REPO_ROOT / "dbt_project" / "macros" / "conform.sql").read_text("utf-8")
+
+    assert "range(1, 55)" in macro and "'%02d' % number" in macro
+    assert dictionary.codes("ethnicity_2008") == [f"{n:02d}" for n in range(1, 55)]
+
+
+def test_an_element_with_an_unknown_authority_is_an_error(tmp_path: Path) -> None:
+    for group in dictionary.ELEMENT_GROUPS:
+        (tmp_path / f"{group}.yaml").write_text(
+            (dictionary.ELEMENTS_DIR / f"{group}.yaml").read_text("utf-8"), encoding="utf-8"
+        )
+    citizen = tmp_path / "citizen.yaml"
+    citizen.write_text(
+        citizen.read_text("utf-8").replace(
+            "authoritative_source: population_db", "authoritative_source: somewhere", 1
+        ),
+        encoding="utf-8",
+    )
+
+    with pytest.raises(dictionary.DictionaryError, match="somewhere"):
+        dictionary.elements(tmp_path)
