@@ -109,13 +109,14 @@ class LandingZone(ABC):
     def landed_batch_ids(self, source: str, entity: str) -> set[str]:
         return {batch_id_of(k) for k in self.manifests(source, entity)}
 
-    def latest_manifests(self, source: str, entity: str) -> list[Manifest]:
-        """Manifests of the most recent landing day (where the newest watermark lives)."""
-        keys = self.manifests(source, entity)
-        if not keys:
-            return []
-        last_day = keys[-1].rsplit("/", 2)[-2]
-        return [self.read_manifest(k) for k in keys if k.rsplit("/", 2)[-2] == last_day]
+    def watermarks(self, source: str, entity: str) -> list[str]:
+        """The upper watermark of every landed batch of an entity.
+
+        Every manifest is read, not just the newest day's: a backfill run lands under an
+        older day and may hold the highest watermark.
+        """
+        marks = (self.read_manifest(k).watermark_to for k in self.manifests(source, entity))
+        return [m for m in marks if m is not None]
 
 
 class LocalLandingZone(LandingZone):

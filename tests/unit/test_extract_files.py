@@ -5,7 +5,9 @@ import pytest
 
 from ndc import textcodecs
 from ndc.extract import ExtractError, detect_encoding, extract_source
-from ndc.landing import LocalLandingZone
+from ndc.extract.batch import previous_watermark
+from ndc.landing import LocalLandingZone, Manifest
+from ndc.registry import load_registry
 from tests.conftest import write_csv
 
 HEADER = [
@@ -129,3 +131,25 @@ def test_tcvn3_file_is_told_apart_from_windows_1258(registry, inbox, landing):
         encoding="cp1258",
     )
     assert detect_encoding(cp, ["utf-8", "cp1258", "tcvn3"]) == "cp1258"
+
+
+def test_watermark_is_the_highest_of_every_landed_day(tmp_path):
+    """A backfill lands under an older day; its higher watermark still counts."""
+    landing = LocalLandingZone(tmp_path)
+    entity = load_registry()["social_insurance"].entity("insured_person")
+    for day, high in [("2025-07-02", "2025-07-01 23:00:00"), ("2025-06-30", "2025-07-02 08:00:00")]:
+        key = f"social_insurance/insured_person/{day}/b-{day}.parquet"
+        landing.write_manifest(
+            Manifest(
+                "social_insurance",
+                "insured_person",
+                f"b-{day}",
+                key,
+                1,
+                1,
+                "x",
+                ["a"],
+                watermark_to=high,
+            )
+        )
+    assert previous_watermark(landing, "social_insurance", entity) == "2025-07-02 08:00:00"

@@ -87,8 +87,7 @@ def incremental_batch_id(entity: Entity, low: str | None, high: str) -> str:
 
 def previous_watermark(landing: LandingZone, source: str, entity: Entity) -> str | None:
     """The highest watermark landed so far for an incremental entity."""
-    marks = [m.watermark_to for m in landing.latest_manifests(source, entity.name)]
-    return max((w for w in marks if w is not None), default=None)
+    return max(landing.watermarks(source, entity.name), default=None)
 
 
 class BatchWriter:
