@@ -35,6 +35,7 @@ def test_committed_seeds_are_what_the_dictionary_generates(tmp_path: Path) -> No
         "relationship_to_head.csv",
         "residence_change_type.csv",
         "ethnicity_2008.csv",
+        "mobile_prefix_2018.csv",
         "admin_units_2025_communes.csv",
         "admin_units_legacy_to_2025.csv",
         "_code_lists__seeds.yml",

@@ -386,6 +386,7 @@ CODE_LIST_SEEDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "relationship_to_head": ("relationship_to_head", ("code", "label_vi", "label")),
     "residence_change_type": ("residence_change_type", ("code", "label_vi", "label")),
     "ethnicity_2008": ("ethnicity_2008", ("code", "label_vi")),
+    "mobile_prefix_2018": ("mobile_prefix_2018", ("code", "new_prefix", "carrier")),
     "admin_units_2025_communes": (
         "admin_units_2025",
         ("province_code", "commune_code", "commune_name"),
@@ -405,6 +406,8 @@ SEED_COLUMN_DESCRIPTIONS = {
     "legacy_ward_code": "Legacy (pre-2025-07-01) ward code (5 digits).",
     "new_commune_code": "A 2025 commune the legacy ward became (part of).",
     "ambiguous": "'true' when the legacy ward was split between several 2025 communes.",
+    "new_prefix": "The 10-digit-era mobile prefix that replaced the old one.",
+    "carrier": "The mobile network.",
 }
 
 

@@ -64,6 +64,11 @@ final as (
         birth_province_code,
         mother_full_name,
         mother_personal_id,
+        {{ pid_province_code('personal_id') }} as pid_province_code,
+        {{ pid_sex_code('personal_id') }} as pid_sex_code,
+        {{ pid_birth_year('personal_id') }} as pid_birth_year,
+        -- A discrepancy to report, not a quarantine rule.
+        {{ pid_sex_year_mismatch('personal_id', 'sex_code', 'date_of_birth') }} as pid_sex_year_mismatch,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value

@@ -66,6 +66,11 @@ final as (
         sex_code,
         ethnicity_code,
         source_updated_at,
+        {{ pid_province_code('personal_id') }} as pid_province_code,
+        {{ pid_sex_code('personal_id') }} as pid_sex_code,
+        {{ pid_birth_year('personal_id') }} as pid_birth_year,
+        -- A discrepancy to report, not a quarantine rule.
+        {{ pid_sex_year_mismatch('personal_id', 'sex_code', 'date_of_birth') }} as pid_sex_year_mismatch,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value

@@ -8,6 +8,21 @@ change_types as (
     select * from {{ ref('residence_change_type') }}
 ),
 
+-- One row per legacy ward: the 2025 commune when it became exactly one (a ward split
+-- between several communes is ambiguous: flagged, never guessed).
+legacy_wards as (
+    select
+        legacy_ward_code,
+        count(distinct new_commune_code) as new_commune_count,
+        min(new_commune_code) as new_commune_code
+    from {{ ref('admin_units_legacy_to_2025') }}
+    group by legacy_ward_code
+),
+
+communes_2025 as (
+    select commune_code from {{ ref('admin_units_2025_communes') }}
+),
+
 conformed as (
     select
         source._batch_id,
@@ -42,6 +57,24 @@ checked as (
     from conformed
 ),
 
+-- Codes before 2025-07-01 are legacy codes, from then 2025 codes (the source declares
+-- legacy-until-2025-07-01); the date decides, since 2025 codes reuse legacy ones.
+converted as (
+    select
+        checked.*,
+        {{ admin_code_system('checked.change_date') }} as admin_code_system,
+        legacy_wards.new_commune_count,
+        legacy_wards.new_commune_code,
+        communes_2025.commune_code as known_2025_commune_code
+    from checked
+    left join legacy_wards
+        on {{ admin_code_system('checked.change_date') }} = 'legacy'
+        and legacy_wards.legacy_ward_code = checked.commune_code
+    left join communes_2025
+        on {{ admin_code_system('checked.change_date') }} = '2025'
+        and communes_2025.commune_code = checked.commune_code
+),
+
 final as (
     select
         _batch_id,
@@ -56,10 +89,19 @@ final as (
         address_detail,
         change_date,
         source_updated_at,
+        admin_code_system,
+        case
+            when admin_code_system = 'legacy' and new_commune_count = 1 then new_commune_code
+            when admin_code_system = '2025' then known_2025_commune_code
+        end as commune_code_2025,
+        case
+            when admin_code_system = 'legacy' then new_commune_count > 1
+            when admin_code_system = '2025' then false
+        end as admin_conversion_ambiguous,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value
-    from checked
+    from converted
 )
 
 select * from final

@@ -67,6 +67,12 @@ final as (
         employer_tax_code,
         phone_number,
         source_updated_at,
+        {{ phone_e164('phone_number') }} as phone_e164,
+        {{ pid_province_code('personal_id') }} as pid_province_code,
+        {{ pid_sex_code('personal_id') }} as pid_sex_code,
+        {{ pid_birth_year('personal_id') }} as pid_birth_year,
+        -- A discrepancy to report, not a quarantine rule.
+        {{ pid_sex_year_mismatch('personal_id', 'sex_code', 'date_of_birth') }} as pid_sex_year_mismatch,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value
