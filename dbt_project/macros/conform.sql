@@ -12,6 +12,15 @@
     nullif(trim(regexp_replace(normalize(trim({{ column }}), nfc), '[[:space:]]+', ' ', 'g')), '')
 {%- endmacro %}
 
+{#- The matching key of a person's name (DOMAIN.md): no tone or vowel marks, Đ -> D, upper
+    case, single spaces. Marks are removed with one translate() of every Vietnamese letter (NFC)
+    to its base letter, so the key does not depend on the server's locale or extensions. -#}
+{% macro name_match_key(column) -%}
+    upper(translate({{ conform_name(column) }},
+        'àáãảạăằắẵẳặâầấẫẩậèéẽẻẹêềếễểệìíĩỉịòóõỏọôồốỗổộơờớỡởợùúũủụưừứữửựỳýỹỷỵđÀÁÃẢẠĂẰẮẴẲẶÂẦẤẪẨẬÈÉẼẺẸÊỀẾỄỂỆÌÍĨỈỊÒÓÕỎỌÔỒỐỖỔỘƠỜỚỠỞỢÙÚŨỦỤƯỪỨỮỬỰỲÝỸỶỴĐ',
+        'aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyydAAAAAAAAAAAAAAAAAEEEEEEEEEEEIIIIIOOOOOOOOOOOOOOOOOUUUUUUUUUUUYYYYYD'))
+{%- endmacro %}
+
 {#- The row's load date in local time: the "today" a source date is compared with. -#}
 {% macro local_load_date(loaded_at='_loaded_at') -%}
     ({{ loaded_at }} at time zone '{{ var("ndc_local_timezone") }}')::date

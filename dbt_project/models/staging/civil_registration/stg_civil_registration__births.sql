@@ -57,6 +57,7 @@ final as (
         personal_id,
         full_name,
         full_name_raw,
+        {{ name_match_key('full_name') }} as full_name_key,
         date_of_birth,
         sex_code,
         registration_number,

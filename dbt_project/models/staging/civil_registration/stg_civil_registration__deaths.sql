@@ -51,6 +51,7 @@ final as (
         personal_id,
         full_name,
         full_name_raw,
+        {{ name_match_key('full_name') }} as full_name_key,
         date_of_birth,
         date_of_death,
         registration_number,

@@ -60,6 +60,7 @@ final as (
         cmnd,
         full_name,
         full_name_raw,
+        {{ name_match_key('full_name') }} as full_name_key,
         date_of_birth,
         sex_code,
         social_insurance_code,
