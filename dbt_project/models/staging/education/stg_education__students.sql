@@ -18,7 +18,7 @@ conformed as (
         source._loaded_at,
         {{ conform_text('source.student_id') }} as record_key,
         {{ conform_text('source.student_id') }} as student_id,
-        -- Young students may have no personal ID yet: null is fine, a malformed one is not.
+        -- Every citizen has a personal ID from birth registration: a missing one is quarantined.
         {{ conform_text('source.citizen_id') }} as personal_id,
         {{ conform_name('source.full_name') }} as full_name,
         source.full_name as full_name_raw,
