@@ -17,7 +17,8 @@ conformed as (
         {{ parse_spreadsheet_date('ngay_thanh_lap') }} as founding_date,
         {{ conform_name('dia_chi_tru_so') }} as head_office_address,
         {{ conform_text('ma_tinh') }} as province_code,
-        {{ conform_name('ho_ten_nguoi_dai_dien') }} as representative_full_name,
+        {{ repair_name('ho_ten_nguoi_dai_dien') }} as representative_full_name,
+        ho_ten_nguoi_dai_dien as representative_full_name_raw,
         -- Optional (a foreign representative has none); malformed when present is rejected.
         {{ conform_text('so_dinh_danh_nguoi_dai_dien') }} as representative_personal_id,
         {{ conform_name('trang_thai') }} as status,
@@ -50,6 +51,8 @@ final as (
         head_office_address,
         province_code,
         representative_full_name,
+        representative_full_name_raw,
+        {{ name_match_key('representative_full_name') }} as representative_full_name_key,
         representative_personal_id,
         status,
         quarantine_reason_code,

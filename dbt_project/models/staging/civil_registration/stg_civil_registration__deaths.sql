@@ -11,7 +11,7 @@ conformed as (
         _loaded_at,
         {{ conform_text('so_dang_ky') }} as record_key,
         {{ conform_text('so_dinh_danh') }} as personal_id,
-        {{ conform_name('ho_ten') }} as full_name,
+        {{ repair_name('ho_ten') }} as full_name,
         ho_ten as full_name_raw,
         -- Optional on a death record: may be empty, but a value that does not parse is
         -- quarantined like any other unparseable date.

@@ -20,7 +20,7 @@ conformed as (
         {{ conform_text('source.student_id') }} as student_id,
         -- Every citizen has a personal ID from birth registration: a missing one is quarantined.
         {{ conform_text('source.citizen_id') }} as personal_id,
-        {{ conform_name('source.full_name') }} as full_name,
+        {{ repair_name('source.full_name') }} as full_name,
         source.full_name as full_name_raw,
         -- YYYY-MM-DD, sometimes d/m/yyyy.
         coalesce(

@@ -19,8 +19,9 @@ conformed as (
         -- row conforms with its cmnd; resolving it to a personal ID comes later.
         {{ conform_text('source.so_dinh_danh') }} as personal_id,
         {{ conform_text('source.so_cmnd') }} as cmnd,
-        -- Upper case without marks for about a third of rows: repaired downstream, not here.
-        {{ conform_name('source.ho_ten') }} as full_name,
+        -- Upper case without marks for about a third of rows: case is repaired here, marks
+        -- only where the population database knows the person.
+        {{ repair_name('source.ho_ten') }} as full_name,
         source.ho_ten as full_name_raw,
         {{ parse_iso_date('source.ngay_sinh') }} as date_of_birth,
         sex_code_map.sex_code,
