@@ -2,6 +2,8 @@
 ### transform: conform raw data to the shared dictionary, quarantine, unify, build marts
 
 Runs when any source's raw tables change (the `raw__<source>` Assets from `ingest_<source>`).
+**prepare_warehouse** creates missing raw tables and copies the population database's citizens
+into `raw.population__citizen` (CMND resolution and the per-agency discrepancy marts read it).
 Cosmos renders the dbt project (`dbt_project/`) from its prebuilt `manifest.json`: seeds from
 the dictionary, staging views per source (names to NFC, dates to ISO, codes mapped), the
 quarantine table (every rejected row with a reason code), citizens unified on the personal ID
@@ -29,7 +31,7 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 from ndc.assets import MART_CITIZENS, raw_assets
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
 from ndc.registry import load_registry
-from ndc.settings import DBT_PROJECT_DIR, WAREHOUSE_CONN_ID
+from ndc.settings import DBT_PROJECT_DIR, POPULATION_CONN_ID, WAREHOUSE_CONN_ID
 
 PROFILE = ProfileConfig(
     profile_name="ndc",
@@ -53,12 +55,18 @@ PROFILE = ProfileConfig(
 )
 def transform():
     @task
-    def prepare_warehouse() -> None:
-        """Create the raw tables of every registry entity, so staging views always resolve."""
+    def prepare_warehouse() -> int:
+        """Create the raw tables of every registry entity (so staging views always resolve) and
+        refresh the population database snapshot the staging and discrepancy models read."""
         from ndc.connections import postgres_url
+        from ndc.population import snapshot_to_warehouse
         from ndc.warehouse import bootstrap
 
-        bootstrap(postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID)), load_registry())
+        warehouse_url = postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID))
+        bootstrap(warehouse_url, load_registry())
+        return snapshot_to_warehouse(
+            postgres_url(BaseHook.get_connection(POPULATION_CONN_ID)), warehouse_url
+        )
 
     dbt = DbtTaskGroup(
         group_id="dbt",

@@ -403,4 +403,32 @@ cross join lateral (
         || '/' || batch_id || '.parquet' as landing_key
 ) as keys;
 
+-- The population database snapshot (normally copied in by the transform DAG's
+-- prepare_warehouse task): the master record of some of the people above. Trần Văn Bình's
+-- date of birth differs from social insurance's (a discrepancy); Trịnh Văn Hải is known by
+-- his CMND 012345678 only in social insurance.
+create table raw.population__citizen (
+    personal_id text primary key,
+    full_name text,
+    date_of_birth date,
+    sex_code text,
+    date_of_death date,
+    cmnd text,
+    ethnicity_code text,
+    province_code text,
+    commune_code text,
+    household_id text,
+    updated_at timestamptz,
+    _snapshot_at timestamptz not null default now()
+);
+insert into raw.population__citizen
+    (personal_id, full_name, date_of_birth, sex_code, date_of_death, cmnd, ethnicity_code,
+     province_code, commune_code, household_id, updated_at)
+values
+    ('001090000201', 'Nguyễn Văn An', '1990-03-15', '1', null, '011222333', '01', '01', '00004', 'HK-01-000201', '2024-05-01 10:00:00+07'),
+    ('001090000202', 'Trần Văn Bình', '1990-07-21', '1', null, null, '01', '01', '00004', 'HK-01-000202', '2024-05-01 10:00:00+07'),
+    ('079191000403', 'Lê Thị Hoa', '1991-11-02', '2', null, null, '01', '79', '26734', 'HK-79-000403', '2024-05-01 10:00:00+07'),
+    ('001068000214', 'Trịnh Văn Hải', '1968-08-08', '1', null, '012345678', '01', '01', '00004', 'HK-01-000214', '2024-05-01 10:00:00+07'),
+    ('001194000212', 'Hoàng Thị Mai', '1994-10-10', '2', null, null, '01', '01', '00004', 'HK-01-000212', '2024-05-01 10:00:00+07');
+
 commit;

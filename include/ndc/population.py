@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ndc.warehouse import connect, ensure_database
+from ndc.warehouse import (
+    POPULATION_SNAPSHOT_COLUMNS,
+    POPULATION_SNAPSHOT_DDL,
+    POPULATION_SNAPSHOT_TABLE,
+    connect,
+    ensure_database,
+)
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +176,30 @@ def load_baseline(population_url: str, path: Path) -> int:
                 copy.write(sink.getvalue())
                 rows += batch.num_rows
     log.info("population database: loaded %d citizens from the baseline %s", rows, path)
+    return rows
+
+
+def snapshot_to_warehouse(population_url: str, warehouse_url: str) -> int:
+    """Copy the population database's citizens into the warehouse (``raw.population__citizen``).
+
+    Streamed with COPY in bounded blocks and swapped in one transaction (truncate + copy), so
+    dbt never sees a half-written snapshot. Returns the number of citizens copied.
+    """
+    ensure_population_db(population_url)
+    cols = ", ".join(POPULATION_SNAPSHOT_COLUMNS)
+    with connect(population_url) as src, connect(warehouse_url) as dst:
+        dst.execute("create schema if not exists raw")
+        dst.execute(POPULATION_SNAPSHOT_DDL)
+        dst.execute(f"truncate {POPULATION_SNAPSHOT_TABLE}")
+        with src.cursor() as out_cur, dst.cursor() as in_cur:
+            with (
+                out_cur.copy(f"copy (select {cols} from citizen) to stdout") as out,
+                in_cur.copy(f"copy {POPULATION_SNAPSHOT_TABLE} ({cols}) from stdin") as inp,
+            ):
+                for block in out:
+                    inp.write(block)
+        rows = dst.execute(f"select count(*) from {POPULATION_SNAPSHOT_TABLE}").fetchone()[0]
+    log.info("population snapshot: %d citizens copied into %s", rows, POPULATION_SNAPSHOT_TABLE)
     return rows
 
 

@@ -45,6 +45,41 @@ create table if not exists ops.reconciliation (
 );
 """
 
+# The population database's citizens as the transform last saw them (refreshed in full by
+# ndc.population.snapshot_to_warehouse before each dbt run): what the staging models resolve
+# CMND numbers against and what the discrepancy marts compare each agency's records with.
+# Typed, unlike the raw source tables: it is a copy of an authoritative, typed table.
+POPULATION_SNAPSHOT_TABLE = "raw.population__citizen"
+POPULATION_SNAPSHOT_COLUMNS = (
+    "personal_id",
+    "full_name",
+    "date_of_birth",
+    "sex_code",
+    "date_of_death",
+    "cmnd",
+    "ethnicity_code",
+    "province_code",
+    "commune_code",
+    "household_id",
+    "updated_at",
+)
+POPULATION_SNAPSHOT_DDL = f"""
+create table if not exists {POPULATION_SNAPSHOT_TABLE} (
+    personal_id text primary key,
+    full_name text,
+    date_of_birth date,
+    sex_code text,
+    date_of_death date,
+    cmnd text,
+    ethnicity_code text,
+    province_code text,
+    commune_code text,
+    household_id text,
+    updated_at timestamptz,
+    _snapshot_at timestamptz not null default now()
+)
+"""
+
 
 def connect(url: str, **kwargs) -> psycopg.Connection:
     return psycopg.connect(libpq_url(url), **kwargs)
@@ -115,6 +150,7 @@ def bootstrap(warehouse_url: str, sources: dict[str, Source]) -> None:
         for schema in SCHEMAS:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         conn.execute(OPS_DDL)
+        conn.execute(POPULATION_SNAPSHOT_DDL)
         for source in sources.values():
             for entity in source.entities:
                 ensure_raw_table(conn, source.name, entity.name, entity.columns)

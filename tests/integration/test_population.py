@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ndc.population import CITIZEN_DDL, load_baseline, sync_citizens
+from ndc.population import CITIZEN_DDL, load_baseline, snapshot_to_warehouse, sync_citizens
 from ndc.warehouse import connect, drop_database, ensure_database
 
 pytestmark = pytest.mark.integration
@@ -106,3 +106,25 @@ def test_baseline_loads_once(databases, tmp_path):
     assert load_baseline(population, snapshot) == 0  # already holds citizens: not mixed in
     with connect(population) as conn:
         assert conn.execute("select count(*), count(cmnd) from citizen").fetchone() == (2, 1)
+
+
+def test_snapshot_copies_the_population_into_the_warehouse_and_replaces_it(databases):
+    warehouse, population = databases
+    sync_citizens(warehouse, population)
+    assert snapshot_to_warehouse(population, warehouse) == 2
+    with connect(population) as conn:
+        conn.execute(
+            "update citizen set date_of_death = '2025-06-01', cmnd = '012345678'"
+            " where personal_id = '001085000001'"
+        )
+    # A second snapshot replaces the first: same citizens, their current values.
+    assert snapshot_to_warehouse(population, warehouse) == 2
+    with connect(warehouse) as conn:
+        rows = conn.execute(
+            "select personal_id, full_name, date_of_birth::text, date_of_death::text, cmnd"
+            " from raw.population__citizen order by 1"
+        ).fetchall()
+    assert rows == [
+        ("001085000001", "Nguyễn Văn An", "1985-03-02", "2025-06-01", "012345678"),
+        ("001190000002", "Trần Thị Bình", "1990-12-31", None, None),
+    ]

@@ -379,6 +379,47 @@ def check_dbt_docs(
     return problems
 
 
+def _accepted_values_tests(models_dir: Path):
+    """(yml file, model, column, values) of every accepted_values test in the dbt project."""
+    for path in sorted(models_dir.rglob("*.yml")):
+        document = _load(path)
+        for kind in ("models", "sources"):
+            for node in document.get(kind) or []:
+                tables = node.get("tables") if kind == "sources" else [node]
+                for table in tables or []:
+                    for column in table.get("columns") or []:
+                        for test in column.get("data_tests") or column.get("tests") or []:
+                            if isinstance(test, dict) and "accepted_values" in test:
+                                spec = test["accepted_values"] or {}
+                                values = (spec.get("arguments") or spec).get("values") or []
+                                yield path, table["name"], column["name"], [str(v) for v in values]
+
+
+def check_accepted_values(models_dir: Path = REPO_ROOT / "dbt_project" / "models") -> list[str]:
+    """accepted_values tests that drift from the dictionary, one line each.
+
+    A column that is a coded dictionary element must accept exactly its code list's codes; a
+    quarantine reason column may only accept reason codes of reason_codes.yaml.
+    """
+    coded = {e["name"]: e["code_list"] for e in elements() if e["code_list"]}
+    reasons = {entry["code"] for entry in reason_codes()}
+    problems = []
+    for path, model, column, values in _accepted_values_tests(models_dir):
+        where = f"{path.relative_to(models_dir)}: {model}.{column}"
+        if column in coded:
+            expected = codes(coded[column])
+            if sorted(values) != sorted(expected):
+                problems.append(
+                    f"{where}: accepted_values {sorted(values)} differ from code list "
+                    f"{coded[column]!r} {sorted(expected)}"
+                )
+        elif column in ("reason_code", "quarantine_reason_code"):
+            unknown = sorted(set(values) - reasons)
+            if unknown:
+                problems.append(f"{where}: accepted_values {unknown} are not reason codes")
+    return problems
+
+
 # --- seeds ------------------------------------------------------------------------------------
 
 # Code-list seeds: seed name -> (code list id, columns). Kept small: only these columns.
