@@ -50,23 +50,13 @@ staging
     {{ name_function_schema() }}.repair_name({{ column }})
 {%- endmacro %}
 
-{#- True when a repaired name has no Vietnamese mark at all (plain ASCII): legacy systems
-    that stored "NGUYEN VAN AN". -#}
-{% macro name_has_no_marks(name) -%}
-    ({{ name }} !~ '[^\x01-\x7F]')
-{%- endmacro %}
-
-{#- Marks restored from a reference (the population database's citizen with the row's personal
-    ID): when the repaired name has no marks and the reference name has the same matching key,
-    the reference name; otherwise the repaired name. A name with marks is never replaced. -#}
+{#- Marks restored from a reference: the population database's name of the citizen with the
+    row's personal ID (column reference_name, null when there is none). When the repaired name
+    has no mark at all (plain ASCII, as legacy systems stored "NGUYEN VAN AN") and the
+    reference name has the same matching key, the reference name (repaired); otherwise the
+    repaired name. A name with marks is never replaced. -#}
 {% macro restore_name_marks(name, reference_name) -%}
-    case
-        when {{ name_has_no_marks(name) }}
-            and {{ reference_name }} is not null
-            and {{ name_match_key(reference_name) }} = {{ name_match_key(name) }}
-            then {{ name_function_schema() }}.repair_name({{ reference_name }})
-        else {{ name }}
-    end
+    {{ name_function_schema() }}.restore_name_marks({{ name }}, {{ reference_name }})
 {%- endmacro %}
 
 {#- cp1252 bytes 0x80-0x9F: the characters cp1252 gives them, and the byte values (0x81, 0x8D,
@@ -197,5 +187,16 @@ returns text language sql immutable strict parallel safe as $fn$
     select {{ schema }}.name_tone_style({{ schema }}.proper_case_name(nullif(trim(regexp_replace(
         normalize({{ schema }}.repair_name_tcvn3({{ schema }}.repair_name_mojibake(value)), nfc),
         '[[:space:]' || chr(160) || ']+', ' ', 'g')), '')))
+$fn$;
+
+-- A repaired name without marks takes the reference's marks when the matching keys agree.
+create or replace function {{ schema }}.restore_name_marks(name text, reference_name text)
+returns text language sql immutable parallel safe as $fn$
+    select case
+        when name !~ '[^\x01-\x7F]'
+            and {{ name_match_key('reference_name') }} = {{ name_match_key('name') }}
+            then {{ schema }}.repair_name(reference_name)
+        else name
+    end
 $fn$;
 {%- endmacro %}

@@ -9,6 +9,11 @@ sex_code_map as (
     where mapping = 'civil_registration_sex'
 ),
 
+citizens as (
+    -- The population database: a name without marks takes the marks of the citizen's name.
+    select personal_id, full_name from {{ ref('stg_population__citizens') }}
+),
+
 conformed as (
     select
         source._batch_id,
@@ -16,14 +21,14 @@ conformed as (
         source._loaded_at,
         {{ conform_text('source.so_dang_ky') }} as record_key,
         {{ conform_text('source.so_dinh_danh') }} as personal_id,
-        {{ repair_name('source.ho_ten') }} as full_name,
+        {{ restore_name_marks(repair_name('source.ho_ten'), 'citizen.full_name') }} as full_name,
         source.ho_ten as full_name_raw,
         {{ parse_dmy_date('source.ngay_sinh') }} as date_of_birth,
         sex_code_map.sex_code,
         {{ conform_text('source.so_dang_ky') }} as registration_number,
         {{ parse_dmy_date('source.ngay_dang_ky') }} as registration_date,
         {{ conform_text('source.noi_sinh_tinh') }} as birth_province_code,
-        {{ repair_name('source.ho_ten_me') }} as mother_full_name,
+        {{ restore_name_marks(repair_name('source.ho_ten_me'), 'mother.full_name') }} as mother_full_name,
         source.ho_ten_me as mother_full_name_raw,
         {{ conform_text('source.so_dinh_danh_me') }} as mother_personal_id,
         source.so_dinh_danh,
@@ -31,6 +36,10 @@ conformed as (
         source.ngay_dang_ky,
         source.gioi_tinh
     from source
+    left join citizens as citizen
+        on citizen.personal_id = {{ conform_text('source.so_dinh_danh') }}
+    left join citizens as mother
+        on mother.personal_id = {{ conform_text('source.so_dinh_danh_me') }}
     left join sex_code_map
         on sex_code_map.source_value = normalize(trim(source.gioi_tinh), nfc)
 ),

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('raw', 'civil_registration__death') }}
 ),
 
+citizens as (
+    -- The population database: a name without marks takes the marks of the citizen's name.
+    select personal_id, full_name from {{ ref('stg_population__citizens') }}
+),
+
 conformed as (
     select
         _batch_id,
@@ -11,7 +16,7 @@ conformed as (
         _loaded_at,
         {{ conform_text('so_dang_ky') }} as record_key,
         {{ conform_text('so_dinh_danh') }} as personal_id,
-        {{ repair_name('ho_ten') }} as full_name,
+        {{ restore_name_marks(repair_name('ho_ten'), 'citizen.full_name') }} as full_name,
         ho_ten as full_name_raw,
         -- Optional on a death record: may be empty, but a value that does not parse is
         -- quarantined like any other unparseable date.
@@ -25,6 +30,8 @@ conformed as (
         ngay_mat,
         ngay_dang_ky
     from source
+    left join citizens as citizen
+        on citizen.personal_id = {{ conform_text('so_dinh_danh') }}
 ),
 
 checked as (

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('raw', 'civil_registration__marriage') }}
 ),
 
+citizens as (
+    -- The population database: a name without marks takes the marks of the citizen's name.
+    select personal_id, full_name from {{ ref('stg_population__citizens') }}
+),
+
 conformed as (
     select
         _batch_id,
@@ -14,12 +19,12 @@ conformed as (
         {{ parse_dmy_date('ngay_dang_ky') }} as registration_date,
         {{ conform_text('noi_dang_ky_tinh') }} as registration_province_code,
         {{ conform_text('so_dinh_danh_chong') }} as husband_personal_id,
-        {{ repair_name('ho_ten_chong') }} as husband_full_name,
+        {{ restore_name_marks(repair_name('ho_ten_chong'), 'husband.full_name') }} as husband_full_name,
         ho_ten_chong as husband_full_name_raw,
         -- The spouses' dates of birth are optional on the certificate.
         {{ parse_dmy_date('ngay_sinh_chong') }} as husband_date_of_birth,
         {{ conform_text('so_dinh_danh_vo') }} as wife_personal_id,
-        {{ repair_name('ho_ten_vo') }} as wife_full_name,
+        {{ restore_name_marks(repair_name('ho_ten_vo'), 'wife.full_name') }} as wife_full_name,
         ho_ten_vo as wife_full_name_raw,
         {{ parse_dmy_date('ngay_sinh_vo') }} as wife_date_of_birth,
         ngay_dang_ky,
@@ -28,6 +33,10 @@ conformed as (
         so_dinh_danh_vo,
         ngay_sinh_vo
     from source
+    left join citizens as husband
+        on husband.personal_id = {{ conform_text('so_dinh_danh_chong') }}
+    left join citizens as wife
+        on wife.personal_id = {{ conform_text('so_dinh_danh_vo') }}
 ),
 
 checked as (

@@ -9,6 +9,11 @@ sex_code_map as (
     where mapping = 'education_sex'
 ),
 
+citizens as (
+    -- The population database: a name without marks takes the marks of the citizen's name.
+    select personal_id, full_name from {{ ref('stg_population__citizens') }}
+),
+
 -- The API's column names are the dictionary's own (date_of_birth, ethnicity_code): the raw
 -- values are carried as <name>_raw for the quarantine report.
 conformed as (
@@ -20,7 +25,7 @@ conformed as (
         {{ conform_text('source.student_id') }} as student_id,
         -- Every citizen has a personal ID from birth registration: a missing one is quarantined.
         {{ conform_text('source.citizen_id') }} as personal_id,
-        {{ repair_name('source.full_name') }} as full_name,
+        {{ restore_name_marks(repair_name('source.full_name'), 'citizen.full_name') }} as full_name,
         source.full_name as full_name_raw,
         -- YYYY-MM-DD, sometimes d/m/yyyy.
         coalesce(
@@ -35,6 +40,8 @@ conformed as (
         source.gender,
         source.ethnicity_code as ethnicity_code_raw
     from source
+    left join citizens as citizen
+        on citizen.personal_id = {{ conform_text('source.citizen_id') }}
     left join sex_code_map
         on sex_code_map.source_value = normalize(trim(source.gender), nfc)
 ),

@@ -9,19 +9,38 @@ sex_code_map as (
     where mapping = 'social_insurance_sex'
 ),
 
+citizens as (
+    select personal_id, full_name, nullif(trim(cmnd), '') as cmnd
+    from {{ ref('stg_population__citizens') }}
+),
+
+-- Old ID card numbers that name exactly one citizen: a CMND-only row resolves through them.
+unique_cmnds as (
+    select cmnd, min(personal_id) as personal_id
+    from citizens
+    where cmnd is not null
+    group by cmnd
+    having count(*) = 1
+),
+
 conformed as (
     select
         source._batch_id,
         source._source_row,
         source._loaded_at,
         {{ conform_text('source.ma_so_bhxh') }} as record_key,
-        -- Null for a "CMND only" person (old 9-digit ID card, no personal ID yet): such a
-        -- row conforms with its cmnd; resolving it to a personal ID comes later.
-        {{ conform_text('source.so_dinh_danh') }} as personal_id,
+        -- A "CMND only" person (old 9-digit ID card, no personal ID in the source) gets the
+        -- personal ID of the one citizen with that CMND in the population database; with no
+        -- or several such citizens the row still conforms, with a null personal ID.
+        coalesce({{ conform_text('source.so_dinh_danh') }}, cmnd_citizen.personal_id) as personal_id,
+        case
+            when {{ conform_text('source.so_dinh_danh') }} is not null then 'source'
+            when cmnd_citizen.personal_id is not null then 'cmnd'
+        end as personal_id_origin,
         {{ conform_text('source.so_cmnd') }} as cmnd,
         -- Upper case without marks for about a third of rows: case is repaired here, marks
         -- only where the population database knows the person.
-        {{ repair_name('source.ho_ten') }} as full_name,
+        {{ restore_name_marks(repair_name('source.ho_ten'), 'citizen.full_name') }} as full_name,
         source.ho_ten as full_name_raw,
         {{ parse_iso_date('source.ngay_sinh') }} as date_of_birth,
         sex_code_map.sex_code,
@@ -35,6 +54,11 @@ conformed as (
         source.ngay_sinh,
         source.gioi_tinh
     from source
+    left join unique_cmnds as cmnd_citizen
+        on {{ conform_text('source.so_dinh_danh') }} is null
+        and cmnd_citizen.cmnd = {{ conform_text('source.so_cmnd') }}
+    left join citizens as citizen
+        on citizen.personal_id = coalesce({{ conform_text('source.so_dinh_danh') }}, cmnd_citizen.personal_id)
     left join sex_code_map
         on sex_code_map.source_value = normalize(trim(source.gioi_tinh), nfc)
 ),
@@ -58,6 +82,7 @@ final as (
         _loaded_at,
         record_key,
         personal_id,
+        personal_id_origin,
         cmnd,
         full_name,
         full_name_raw,
