@@ -8,9 +8,11 @@
          (a continuation byte 0x80-0xBF is never a Vietnamese letter), and the conversion sits
          in an exception block, so the query never fails on it.
       2. TCVN3 (ABC, .VnTime fonts) read as Latin-1 ("NguyÔn V¨n §øc") through the TCVN3
-         table, only when every character is Latin-1 and at least one is a TCVN3 byte that is
-         no Vietnamese letter (§ ¨ µ ...). Files declared as TCVN3 are decoded at ingest; this
-         catches text typed with ABC fonts in a Unicode container (spreadsheet cells).
+         table, only when every character is Latin-1 and one is a TCVN3 byte that is no
+         Vietnamese letter (§ ¨ µ ...) or an upper-case Latin-1 letter sits inside a word
+         of lower-case letters ("NguyÔn", "BÝch"). Files declared as TCVN3 are decoded at ingest; this catches text typed
+         with ABC fonts in a Unicode container (spreadsheet cells). A value whose TCVN3 bytes
+         all read as lower-case Vietnamese letters ("Vâ Phóc" for "Võ Phúc") is not detected.
       3. Unicode NFC (Windows-1258 files decode to base letter + combining tone mark; NFD).
       4. Whitespace (no-break spaces too) collapsed to single spaces, trimmed; empty is null.
       5. Proper case: every word (after a space, hyphen or apostrophe) starts upper case, the
@@ -146,7 +148,8 @@ $fn$;
 create or replace function {{ schema }}.repair_name_tcvn3(value text)
 returns text language sql immutable strict parallel safe as $fn$
     select case
-        when value ~ '^[\x01-\xFF]*$' and value ~ ('[' || {{ _tcvn3_signature() }} || ']')
+        when value ~ '^[\x01-\xFF]*$'
+            and (value ~ ('[' || {{ _tcvn3_signature() }} || ']') or value ~ '[a-z][\xC0-\xDE]|[A-Z][\xC0-\xDE][a-z]')
             then translate(value, {{ _tcvn3_bytes() }}, {{ _tcvn3_letters() }})
         else value
     end
