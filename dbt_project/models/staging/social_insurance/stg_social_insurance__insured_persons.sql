@@ -23,6 +23,16 @@ unique_cmnds as (
     having count(*) = 1
 ),
 
+-- Citizens that are the only one with their name key and date of birth: a name received
+-- without marks whose personal ID finds no citizen with the same name key (a mistyped ID)
+-- takes its marks from such a citizen. Used for the marks only, never for the identity.
+unique_name_birth_dates as (
+    select full_name_key, date_of_birth, min(full_name) as full_name
+    from {{ ref('stg_population__citizens') }}
+    group by full_name_key, date_of_birth
+    having count(*) = 1
+),
+
 conformed as (
     select
         source._batch_id,
@@ -40,7 +50,10 @@ conformed as (
         {{ conform_text('source.so_cmnd') }} as cmnd,
         -- Upper case without marks for about a third of rows: case is repaired here, marks
         -- only where the population database knows the person.
-        {{ restore_name_marks(repair_name('source.ho_ten'), 'citizen.full_name') }} as full_name,
+        {{ restore_name_marks(
+            restore_name_marks(repair_name('source.ho_ten'), 'citizen.full_name'),
+            'name_birth_date.full_name'
+        ) }} as full_name,
         source.ho_ten as full_name_raw,
         {{ parse_iso_date('source.ngay_sinh') }} as date_of_birth,
         sex_code_map.sex_code,
@@ -59,6 +72,9 @@ conformed as (
         and cmnd_citizen.cmnd = {{ conform_text('source.so_cmnd') }}
     left join citizens as citizen
         on citizen.personal_id = coalesce({{ conform_text('source.so_dinh_danh') }}, cmnd_citizen.personal_id)
+    left join unique_name_birth_dates as name_birth_date
+        on name_birth_date.full_name_key = {{ name_match_key(repair_name('source.ho_ten')) }}
+        and name_birth_date.date_of_birth = {{ parse_iso_date('source.ngay_sinh') }}
     left join sex_code_map
         on sex_code_map.source_value = normalize(trim(source.gioi_tinh), nfc)
 ),
