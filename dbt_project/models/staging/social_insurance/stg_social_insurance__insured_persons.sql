@@ -120,6 +120,117 @@ final as (
         quarantine_field,
         quarantine_value
     from checked
+),
+
+-- Duplicates within insured persons, over every batch. A social insurance code that comes
+-- again in a later batch with changes is a new version, not a duplicate (see
+-- int_insured_persons_deduplicated); an unchanged row extracted twice is an exact duplicate.
+-- Quarantined rows are left out: they never survive and are never merged.
+
+-- Every source column of a row as one value: rows received identically compare equal.
+received as (
+    select
+        _batch_id,
+        _source_row,
+        to_jsonb(source) - array['_batch_id', '_source_row', '_loaded_at'] as source_values
+    from source
+),
+
+-- Exact: the same row again. The first copy by (_batch_id, _source_row) survives.
+exact_copies as (
+    select
+        final.*,
+        first_value(final._batch_id) over copies as surviving_batch_id,
+        first_value(final._source_row) over copies as surviving_source_row
+    from final
+    inner join received
+        on received._batch_id = final._batch_id
+        and received._source_row = final._source_row
+    where final.quarantine_reason_code is null
+    window copies as (
+        partition by received.source_values
+        order by final._batch_id, final._source_row
+    )
+),
+
+-- Near: the same person insured again under another ma_so_bhxh, the name in legacy upper
+-- case without marks. It matches on the personal ID, date of birth, sex and name key: two
+-- people with the same name and date of birth have different personal IDs. The survivor is
+-- the original record: the one whose name came with marks (the second registration is typed
+-- without them); when neither has marks (a third of the source's names are upper case), the
+-- more complete one, with a phone number or old ID card number (a second registration carries
+-- only the essentials); then the earliest batch, row and key. Rows without a personal ID
+-- ("CMND only") or key cannot be matched.
+near_matches as (
+    select
+        _batch_id,
+        _source_row,
+        record_key,
+        first_value(record_key) over same_person as surviving_record_key,
+        first_value(_batch_id) over same_person as surviving_batch_id,
+        first_value(_source_row) over same_person as surviving_source_row
+    from exact_copies
+    where
+        _batch_id = surviving_batch_id
+        and _source_row = surviving_source_row
+        and personal_id is not null
+        and record_key is not null
+    window same_person as (
+        partition by
+            personal_id, date_of_birth, sex_code, full_name_key
+        order by
+            {{ has_marks('full_name_raw') }} desc,
+            (phone_number is not null)::int + (cmnd is not null)::int desc,
+            _batch_id, _source_row, record_key
+    )
+),
+
+near_duplicates as (
+    select * from near_matches
+    where record_key <> surviving_record_key
+),
+
+-- A second copy of a near duplicate goes to the near duplicate's survivor too.
+duplicates as (
+    select
+        exact_copies._batch_id,
+        exact_copies._source_row,
+        coalesce(near_duplicates.surviving_record_key, exact_copies.record_key)
+            as duplicate_of_record_key,
+        'exact' as duplicate_rule,
+        coalesce(near_duplicates.surviving_batch_id, exact_copies.surviving_batch_id)
+            as surviving_batch_id,
+        coalesce(near_duplicates.surviving_source_row, exact_copies.surviving_source_row)
+            as surviving_source_row
+    from exact_copies
+    left join near_duplicates
+        on near_duplicates._batch_id = exact_copies.surviving_batch_id
+        and near_duplicates._source_row = exact_copies.surviving_source_row
+    where
+        (exact_copies._batch_id, exact_copies._source_row)
+        <> (exact_copies.surviving_batch_id, exact_copies.surviving_source_row)
+    union all
+    select
+        _batch_id,
+        _source_row,
+        surviving_record_key as duplicate_of_record_key,
+        'near' as duplicate_rule,
+        surviving_batch_id,
+        surviving_source_row
+    from near_duplicates
+),
+
+deduplicated as (
+    select
+        final.*,
+        duplicates.duplicate_of_record_key,
+        duplicates.duplicate_rule,
+        duplicates.surviving_batch_id as duplicate_of_batch_id,
+        duplicates.surviving_source_row as duplicate_of_source_row
+    from final
+    left join duplicates
+        on duplicates._batch_id = final._batch_id
+        and duplicates._source_row = final._source_row
 )
 
-select * from final
+select * from deduplicated
