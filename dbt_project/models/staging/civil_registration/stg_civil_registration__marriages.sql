@@ -15,11 +15,18 @@ conformed as (
         {{ conform_text('noi_dang_ky_tinh') }} as registration_province_code,
         {{ conform_text('so_dinh_danh_chong') }} as husband_personal_id,
         {{ conform_name('ho_ten_chong') }} as husband_full_name,
-        -- The spouses' dates of birth are optional on the certificate.
-        {{ parse_dmy_date('ngay_sinh_chong') }} as husband_date_of_birth,
+        -- The spouses' dates of birth are optional on the certificate; d/m/yyyy or the year
+        -- alone (year precision, stored as 1 January).
+        coalesce(
+            {{ parse_dmy_date('ngay_sinh_chong') }},
+            {{ parse_year_only_date('ngay_sinh_chong') }}
+        ) as husband_date_of_birth,
         {{ conform_text('so_dinh_danh_vo') }} as wife_personal_id,
         {{ conform_name('ho_ten_vo') }} as wife_full_name,
-        {{ parse_dmy_date('ngay_sinh_vo') }} as wife_date_of_birth,
+        coalesce(
+            {{ parse_dmy_date('ngay_sinh_vo') }},
+            {{ parse_year_only_date('ngay_sinh_vo') }}
+        ) as wife_date_of_birth,
         ngay_dang_ky,
         so_dinh_danh_chong,
         ngay_sinh_chong,
@@ -56,9 +63,11 @@ final as (
         husband_personal_id,
         husband_full_name,
         husband_date_of_birth,
+        {{ date_precision('ngay_sinh_chong', 'husband_date_of_birth') }} as husband_date_of_birth_precision,
         wife_personal_id,
         wife_full_name,
         wife_date_of_birth,
+        {{ date_precision('ngay_sinh_vo', 'wife_date_of_birth') }} as wife_date_of_birth_precision,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value
