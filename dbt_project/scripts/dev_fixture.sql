@@ -215,7 +215,9 @@ values
     ('KS-79-2025-000202', '10/6/2025', '079325000202', 'Võ Ngọc Anh Thư', '2/6/2025', 'Nữ', '79', 'Võ Thị Kim', '079191212345', 'cr-birth-20250611-79', 2, '2025-06-11 08:00:00+07'),
     ('KS-79-2025-000203', '10/6/2025', '079225000203', 'Huỳnh Tấn Phát', '10/6/2025', 'Nam', '79', 'Huỳnh Thị Bích', '079192223456', 'cr-birth-20250611-79', 3, '2025-06-11 08:00:00+07'),
     -- Twin of 000201 (same mother and date of birth, own name and ID): not a duplicate.
-    ('KS-79-2025-000204', '10/6/2025', '079225000204', 'Phạm Gia Huy', '1/6/2025', 'Nam', '79', 'Phạm Thị Diễm', '079190201234', 'cr-birth-20250611-79', 4, '2025-06-11 08:00:00+07');
+    ('KS-79-2025-000204', '10/6/2025', '079225000204', 'Phạm Gia Huy', '1/6/2025', 'Nam', '79', 'Phạm Thị Diễm', '079190201234', 'cr-birth-20250611-79', 4, '2025-06-11 08:00:00+07'),
+    -- 12 digits, but no province 59: PID_UNKNOWN_PROVINCE.
+    ('KS-79-2025-000205', '10/6/2025', '059325000205', 'Trịnh Ngọc Diệp', '8/6/2025', 'Nữ', '79', 'Trịnh Thị Hồng', '079193234567', 'cr-birth-20250611-79', 5, '2025-06-11 08:00:00+07');
 
 -- Deaths: Ha Noi file of 10 June, Ho Chi Minh City file of 11 June.
 insert into raw.civil_registration__death
@@ -241,7 +243,11 @@ values
     ('KT-79-2025-000403', '10/6/2025', '079191000403', 'Lê Thị Hoa', '2/11/1991', '9/6/2025', '79', 'cr-death-20250611-79', 3, '2025-06-11 08:05:00+07'),
     ('KT-79-2025-000404', '11/6/2025', '079050000404', 'Quách Văn Phúc', '00/00/1950', '10/6/2025', '79', 'cr-death-20250611-79', 4, '2025-06-11 08:05:00+07'),
     -- Row 1 again, exactly (merged, exact).
-    ('KT-79-2025-000401', '10/6/2025', '079042000401', 'Trương Văn Lâm', '1/3/1942', '9/6/2025', '79', 'cr-death-20250611-79', 5, '2025-06-11 08:05:00+07');
+    ('KT-79-2025-000401', '10/6/2025', '079042000401', 'Trương Văn Lâm', '1/3/1942', '9/6/2025', '79', 'cr-death-20250611-79', 5, '2025-06-11 08:05:00+07'),
+    -- Only the year of birth is known: valid, year precision (1938-01-01).
+    ('KT-79-2025-000405', '11/6/2025', '079038000405', 'Thạch Văn Sơn', '1938', '10/6/2025', '79', 'cr-death-20250611-79', 6, '2025-06-11 08:05:00+07'),
+    -- A year alone in the future: DATE_IN_FUTURE.
+    ('KT-79-2025-000406', '11/6/2025', '079140000406', 'Danh Thị Sa', '2089', '10/6/2025', '79', 'cr-death-20250611-79', 7, '2025-06-11 08:05:00+07');
 
 -- Insured persons: incremental extractions of 9 and 10 June (a changed person reappears).
 insert into raw.social_insurance__insured_person
@@ -280,7 +286,9 @@ values
     -- legacy upper case, no phone (merged into 0123456711, near).
     ('0123456717', '001092000211', null, 'DANG QUOC VIET', '1992-12-24', '1', 'TD0004D', null, null, '2025-06-10 09:20:00', 'si-insured-20250611', 5, '2025-06-11 02:00:00+07'),
     -- Another Nguyễn Văn An born 15/3/1990 (another personal ID than 0123456701): kept.
-    ('0123456718', '001090000218', null, 'Nguyễn Văn An', '1990-03-15', '1', 'TE0005E', '0101234567', '0903123456', '2025-06-10 09:25:00', 'si-insured-20250611', 6, '2025-06-11 02:00:00+07');
+    ('0123456718', '001090000218', null, 'Nguyễn Văn An', '1990-03-15', '1', 'TE0005E', '0101234567', '0903123456', '2025-06-10 09:25:00', 'si-insured-20250611', 6, '2025-06-11 02:00:00+07'),
+    -- No province 63 (legacy codes skip it): PID_UNKNOWN_PROVINCE.
+    ('0123456720', '063199000220', null, 'Yên Thị Hậu', '1999-04-12', '0', 'TE0005E', '0101234567', '0904123456', '2025-06-10 09:20:00', 'si-insured-20250611', 7, '2025-06-11 02:00:00+07');
 
 -- Marriages: Ha Noi file of 11 June.
 insert into raw.civil_registration__marriage
@@ -292,7 +300,9 @@ values
     ('KH-01-2025-000503', '6/6/2025', '001095000503', 'Trịnh Văn Hòa', '3/3/1995', '00119700050', 'Nghiêm Thị Vân', '4/4/1997', '01', 'cr-marriage-20250611-01', 3, '2025-06-11 08:10:00+07'),
     ('KH-01-2025-000504', '7/6/2025', '', 'Khổng Văn Đạt', '5/5/1990', '001192000504', 'Tống Thị Yến', '6/6/1992', '01', 'cr-marriage-20250611-01', 4, '2025-06-11 08:10:00+07'),
     ('KH-01-2025-000505', '7/6/2025', '001091000505', 'Âu Văn Sang', '31/4/1991', '001193000505', 'Từ Thị Lệ', '7/7/1993', '01', 'cr-marriage-20250611-01', 5, '2025-06-11 08:10:00+07'),
-    ('KH-01-2025-000506', '30/6/2025', '001090000506', 'Hà Văn Long', '8/8/1990', '001192000506', 'Mẫn Thị Sen', '9/9/1992', '01', 'cr-marriage-20250611-01', 6, '2025-06-11 08:10:00+07');
+    ('KH-01-2025-000506', '30/6/2025', '001090000506', 'Hà Văn Long', '8/8/1990', '001192000506', 'Mẫn Thị Sen', '9/9/1992', '01', 'cr-marriage-20250611-01', 6, '2025-06-11 08:10:00+07'),
+    -- The husband's year of birth alone; the wife's ID of no province (57): PID_UNKNOWN_PROVINCE.
+    ('KH-01-2025-000507', '8/6/2025', '001060000507', 'Lục Văn Tiến', '1960', '057306000507', 'La Thị Nhàn', '3/3/2006', '01', 'cr-marriage-20250611-01', 7, '2025-06-11 08:10:00+07');
 
 -- Contribution periods: incremental extraction of 10 June.
 insert into raw.social_insurance__contribution_period
@@ -344,7 +354,9 @@ values
     ('HS-0000007', '001210000007', E'Nguy\u00e1\u00bb\u2026n \u00c4\u0090\u00e1\u00bb\u00a9c Long', '2010-01-31', 'M', '01', '2025-06-28T08:21:00Z', 'ed-student-20250630', 7, '2025-06-30 06:00:00+07'),
     ('HS-0000004', null, 'Vàng Thị Dua', '2012-02-30', 'F', '13', '2025-06-28T08:18:00Z', 'ed-student-20250630', 4, '2025-06-30 06:00:00+07'),
     ('HS-0000005', null, 'Phạm Gia Huy', '2012-02-03', 'Nam', '01', '2025-06-28T08:19:00Z', 'ed-student-20250630', 5, '2025-06-30 06:00:00+07'),
-    ('HS-0000006', null, 'Y Bhim Niê', '2011-07-07', 'M', '55', '2025-06-28T08:20:00Z', 'ed-student-20250630', 6, '2025-06-30 06:00:00+07');
+    ('HS-0000006', null, 'Y Bhim Niê', '2011-07-07', 'M', '55', '2025-06-28T08:20:00Z', 'ed-student-20250630', 6, '2025-06-30 06:00:00+07'),
+    -- d/m/yyyy typed into the ISO field: parsed day first (2015-07-14).
+    ('HS-0000008', '079315000008', 'Lâm Gia Hân', '14/07/2015', 'F', '06', '2025-06-28T08:21:00Z', 'ed-student-20250630', 8, '2025-06-30 06:00:00+07');
 
 insert into raw.education__enrolment
     (enrolment_id, student_id, school_code, school_year, grade, enrolled_on, updated_at,
@@ -371,7 +383,11 @@ values
     ('0312345678', 'Công ty TNHH Một thành viên Sài Gòn Xanh', 'Công ty TNHH một thành viên', '45123', '20 Nguyễn Huệ, Quận 1', '79', 'John Smith', null, 'Đang hoạt động', 'br-enterprise-2025w24', 3, '2025-06-12 07:00:00+07'),
     ('0318765432', 'Doanh nghiệp tư nhân Minh Châu', 'Doanh nghiệp tư nhân', '15/3/2019', '8 Lê Duẩn, Quận 1', '79', 'Phạm Thị Thu', '079185000204', 'Tạm ngừng kinh doanh', 'br-enterprise-2025w24', 4, '2025-06-12 07:00:00+07'),
     ('0109999999', 'Công ty Cổ phần Đầu tư Hồng Hà', 'Công ty cổ phần', 'không rõ', '1 Tràng Thi, Hoàn Kiếm', '01', 'Bùi Văn Hải', '001080000999', 'Đang hoạt động', 'br-enterprise-2025w24', 5, '2025-06-12 07:00:00+07'),
-    ('0108888888', 'Công ty TNHH Đông Á', 'Công ty TNHH hai thành viên trở lên', '2020-01-01', '9 Kim Mã, Ba Đình', '01', 'Lê Thị Hoa', '07919100040', 'Đang hoạt động', 'br-enterprise-2025w24', 6, '2025-06-12 07:00:00+07');
+    ('0108888888', 'Công ty TNHH Đông Á', 'Công ty TNHH hai thành viên trở lên', '2020-01-01', '9 Kim Mã, Ba Đình', '01', 'Lê Thị Hoa', '07919100040', 'Đang hoạt động', 'br-enterprise-2025w24', 6, '2025-06-12 07:00:00+07'),
+    -- A General cell: Excel serial 43907 = 2020-03-17.
+    ('2401289870', 'Công ty TNHH Nông sản Kinh Bắc', 'Công ty TNHH một thành viên', '43907', '15 Nguyễn Văn Cừ, Bắc Giang', '24', 'Thân Văn Dũng', '024085000870', 'Đang hoạt động', 'br-enterprise-2025w24', 7, '2025-06-12 07:00:00+07'),
+    -- d/m/yyyy typed as text in a date column; the representative's ID of no province (99).
+    ('0119822714', 'Công ty Cổ phần Xây dựng Thăng Long', 'Công ty cổ phần', '27/3/1996', '3 Láng Hạ, Đống Đa', '01', 'Nguyễn Hữu Thắng', '099070000714', 'Đang hoạt động', 'br-enterprise-2025w24', 8, '2025-06-12 07:00:00+07');
 
 insert into ops.load_ledger
     (batch_id, source, entity, source_file, landing_key, rows_extracted, rows_landed, rows_loaded, loaded_at)

@@ -4,9 +4,9 @@ source as (
     select * from {{ source('raw', 'civil_registration__birth') }}
 ),
 
-sex_code_map as (
-    select * from {{ ref('sex_code_map') }}
-    where mapping = 'civil_registration_sex'
+-- Sex through the mapping the source declares (code_lists.sex in include/sources/civil_registration.yaml).
+sex_codes as (
+    {{ declared_code_map('civil_registration', 'sex') }}
 ),
 
 citizens as (
@@ -23,8 +23,12 @@ conformed as (
         {{ conform_text('source.so_dinh_danh') }} as personal_id,
         {{ restore_name_marks(repair_name('source.ho_ten'), 'citizen.full_name') }} as full_name,
         source.ho_ten as full_name_raw,
-        {{ parse_dmy_date('source.ngay_sinh') }} as date_of_birth,
-        sex_code_map.sex_code,
+        -- d/m/yyyy, or the year alone (year precision, stored as 1 January).
+        coalesce(
+            {{ parse_dmy_date('source.ngay_sinh') }},
+            {{ parse_year_only_date('source.ngay_sinh') }}
+        ) as date_of_birth,
+        sex_codes.code as sex_code,
         {{ conform_text('source.so_dang_ky') }} as registration_number,
         {{ parse_dmy_date('source.ngay_dang_ky') }} as registration_date,
         {{ conform_text('source.noi_sinh_tinh') }} as birth_province_code,
@@ -40,8 +44,8 @@ conformed as (
         on citizen.personal_id = {{ conform_text('source.so_dinh_danh') }}
     left join citizens as mother
         on mother.personal_id = {{ conform_text('source.so_dinh_danh_me') }}
-    left join sex_code_map
-        on sex_code_map.source_value = normalize(trim(source.gioi_tinh), nfc)
+    left join sex_codes
+        on sex_codes.source_value = {{ code_lookup_value('source.gioi_tinh') }}
 ),
 
 checked as (
@@ -69,6 +73,7 @@ final as (
         full_name_raw,
         {{ name_match_key('full_name') }} as full_name_key,
         date_of_birth,
+        {{ date_precision('ngay_sinh', 'date_of_birth') }} as date_of_birth_precision,
         sex_code,
         registration_number,
         registration_date,

@@ -19,8 +19,9 @@ conformed as (
         {{ restore_name_marks(repair_name('ho_ten'), 'citizen.full_name') }} as full_name,
         ho_ten as full_name_raw,
         -- Optional on a death record: may be empty, but a value that does not parse is
-        -- quarantined like any other unparseable date.
-        {{ parse_dmy_date('ngay_sinh') }} as date_of_birth,
+        -- quarantined like any other unparseable date. The year alone ('1942') is valid data
+        -- of year precision, stored as 1 January.
+        coalesce({{ parse_dmy_date('ngay_sinh') }}, {{ parse_year_only_date('ngay_sinh') }}) as date_of_birth,
         {{ parse_dmy_date('ngay_mat') }} as date_of_death,
         {{ conform_text('so_dang_ky') }} as registration_number,
         {{ parse_dmy_date('ngay_dang_ky') }} as registration_date,
@@ -60,6 +61,7 @@ final as (
         full_name_raw,
         {{ name_match_key('full_name') }} as full_name_key,
         date_of_birth,
+        {{ date_precision('ngay_sinh', 'date_of_birth') }} as date_of_birth_precision,
         date_of_death,
         registration_number,
         registration_date,

@@ -21,12 +21,19 @@ conformed as (
         {{ conform_text('so_dinh_danh_chong') }} as husband_personal_id,
         {{ restore_name_marks(repair_name('ho_ten_chong'), 'husband.full_name') }} as husband_full_name,
         ho_ten_chong as husband_full_name_raw,
-        -- The spouses' dates of birth are optional on the certificate.
-        {{ parse_dmy_date('ngay_sinh_chong') }} as husband_date_of_birth,
+        -- The spouses' dates of birth are optional on the certificate; d/m/yyyy or the year
+        -- alone (year precision, stored as 1 January).
+        coalesce(
+            {{ parse_dmy_date('ngay_sinh_chong') }},
+            {{ parse_year_only_date('ngay_sinh_chong') }}
+        ) as husband_date_of_birth,
         {{ conform_text('so_dinh_danh_vo') }} as wife_personal_id,
         {{ restore_name_marks(repair_name('ho_ten_vo'), 'wife.full_name') }} as wife_full_name,
         ho_ten_vo as wife_full_name_raw,
-        {{ parse_dmy_date('ngay_sinh_vo') }} as wife_date_of_birth,
+        coalesce(
+            {{ parse_dmy_date('ngay_sinh_vo') }},
+            {{ parse_year_only_date('ngay_sinh_vo') }}
+        ) as wife_date_of_birth,
         ngay_dang_ky,
         so_dinh_danh_chong,
         ngay_sinh_chong,
@@ -69,11 +76,13 @@ final as (
         husband_full_name_raw,
         {{ name_match_key('husband_full_name') }} as husband_full_name_key,
         husband_date_of_birth,
+        {{ date_precision('ngay_sinh_chong', 'husband_date_of_birth') }} as husband_date_of_birth_precision,
         wife_personal_id,
         wife_full_name,
         wife_full_name_raw,
         {{ name_match_key('wife_full_name') }} as wife_full_name_key,
         wife_date_of_birth,
+        {{ date_precision('ngay_sinh_vo', 'wife_date_of_birth') }} as wife_date_of_birth_precision,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value

@@ -4,9 +4,9 @@ source as (
     select * from {{ source('raw', 'social_insurance__insured_person') }}
 ),
 
-sex_code_map as (
-    select * from {{ ref('sex_code_map') }}
-    where mapping = 'social_insurance_sex'
+-- Sex through the mapping the source declares (code_lists.sex in include/sources/social_insurance.yaml).
+sex_codes as (
+    {{ declared_code_map('social_insurance', 'sex') }}
 ),
 
 citizens as (
@@ -55,8 +55,12 @@ conformed as (
             'name_birth_date.full_name'
         ) }} as full_name,
         source.ho_ten as full_name_raw,
-        {{ parse_iso_date('source.ngay_sinh') }} as date_of_birth,
-        sex_code_map.sex_code,
+        -- YYYY-MM-DD, or the year alone (year precision, stored as 1 January).
+        coalesce(
+            {{ parse_iso_date('source.ngay_sinh') }},
+            {{ parse_year_only_date('source.ngay_sinh') }}
+        ) as date_of_birth,
+        sex_codes.code as sex_code,
         {{ conform_text('source.ma_so_bhxh') }} as social_insurance_code,
         {{ conform_text('source.ma_don_vi') }} as employer_code,
         {{ conform_text('source.ma_so_thue_don_vi') }} as employer_tax_code,
@@ -75,8 +79,8 @@ conformed as (
     left join unique_name_birth_dates as name_birth_date
         on name_birth_date.full_name_key = {{ name_match_key(repair_name('source.ho_ten')) }}
         and name_birth_date.date_of_birth = {{ parse_iso_date('source.ngay_sinh') }}
-    left join sex_code_map
-        on sex_code_map.source_value = normalize(trim(source.gioi_tinh), nfc)
+    left join sex_codes
+        on sex_codes.source_value = {{ code_lookup_value('source.gioi_tinh') }}
 ),
 
 checked as (
@@ -104,6 +108,7 @@ final as (
         full_name_raw,
         {{ name_match_key('full_name') }} as full_name_key,
         date_of_birth,
+        {{ date_precision('ngay_sinh', 'date_of_birth') }} as date_of_birth_precision,
         sex_code,
         social_insurance_code,
         employer_code,
