@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -328,6 +330,20 @@ def demo(ctx: click.Context, persons: int, seed: int, days: int, keep_up: bool) 
     ctx.invoke(report, as_json=False)
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 at stderr for the duration (this process and its children)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 @main.command()
 @click.option("--persons", default=2000, show_default=True, help="Persons in the fresh country.")
 @click.option("--seed", default=42, show_default=True)
@@ -353,18 +369,21 @@ def evaluate(
     from ndc.evaluate import format_table, read_truth, run_pipeline, score
 
     started = time.monotonic()
-    try:
-        data_dir, outputs, error = run_pipeline(
-            settings_mod.load(),
-            persons=persons,
-            seed=seed,
-            days=days,
-            data_dir=data_dir,
-            log=log,
-            cleanup=cleanup,
-        )
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    # Whatever the pipeline's libraries print (log handlers bound to stdout, subprocesses)
+    # goes to stderr: stdout is for the result alone.
+    with _stdout_to_stderr():
+        try:
+            data_dir, outputs, error = run_pipeline(
+                settings_mod.load(),
+                persons=persons,
+                seed=seed,
+                days=days,
+                data_dir=data_dir,
+                log=log,
+                cleanup=cleanup,
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
     log("scoring against the ground truth")
     result = score(read_truth(data_dir), outputs)
     result["data"] = str(data_dir)
