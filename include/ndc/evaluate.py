@@ -275,6 +275,8 @@ def _check_year_only(ctx: _Context, d) -> Check:
     if column is None:
         return False, None
     precision = f"{column}_precision"
+    if not ctx.staging_has(d.source, d.entity, column, precision):
+        return False, None
     ok, got = _check_value(ctx, d, column, f"{d.clean_value}-01-01")
     if not ok:
         return ok, got
