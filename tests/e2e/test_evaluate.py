@@ -1,0 +1,78 @@
+"""`ndc evaluate` through the CLI: the whole pipeline through an Airflow and databases of its
+own, scored against the ground truth of a country written by `ndc generate`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pandas as pd
+import pytest
+
+from ndc.synthetic import generate
+from ndc.warehouse import connect
+from tests.conftest import PG_URL
+
+pytestmark = pytest.mark.e2e
+
+# Quarantine rules that staging already applies: every such defect must be caught.
+QUARANTINED = ("pid_missing", "pid_malformed", "date_unparseable")
+
+
+def _databases(prefix: str) -> list[str]:
+    with connect(f"{PG_URL}/postgres") as conn:
+        rows = conn.execute(
+            "select datname from pg_database where datname like %s", (f"{prefix}%",)
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_evaluate_scores_every_defect_class_in_its_own_databases(tmp_path):
+    data = tmp_path / "country"
+    generate(data, persons=300, seed=11, days=3)
+    truth = pd.read_parquet(data / "truth" / "defects.parquet")
+    prefix = f"ndc_e2e_{uuid.uuid4().hex[:6]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NDC_", "AIRFLOW"))} | {
+        "NDC_HOME": str(tmp_path / "home"),
+        "NDC_PG_URL": PG_URL,
+        "NDC_DB_PREFIX": prefix,
+        # The user's settings, which evaluate must not use.
+        "NDC_WAREHOUSE_URL": f"{PG_URL}/{prefix}_not_this_one",
+        "NDC_AIRFLOW_PORT": "1",
+    }
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ndc.cli", "evaluate", "--persons", "300"]
+            + ["--data", str(data), "--json", "--cleanup"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        assert proc.returncode == 0, proc.stderr[-5000:]
+        result = json.loads(proc.stdout)  # progress goes to stderr: stdout is the JSON alone
+        assert "scoring against the ground truth" in proc.stderr
+
+        assert set(result["classes"]) == set(truth.defect_class)
+        expected = truth.groupby("defect_class").size()
+        for name, c in result["classes"].items():
+            assert c["expected"] == expected[name], name
+            assert 0 <= c["handled"] <= c["expected"], name
+            assert c["rate"] == pytest.approx(c["handled"] / c["expected"]), name
+        for name in QUARANTINED:
+            assert result["classes"][name]["rate"] == 1.0, result["classes"][name]
+        clean = result["clean"]
+        assert clean["records"] > 1000
+        assert 0 <= clean["wrongly_changed"] <= clean["records"]
+        assert clean["rate"] == pytest.approx(clean["wrongly_changed"] / clean["records"])
+        # Its own databases, dropped by --cleanup; the user's were never created.
+        assert _databases(prefix) == []
+        assert not (tmp_path / "home" / "evaluate").exists()
+    finally:
+        from ndc.warehouse import drop_database
+
+        for name in _databases(prefix):
+            drop_database(f"{PG_URL}/{name}")
