@@ -59,20 +59,21 @@ checked as (
 ),
 
 -- Codes before 2025-07-01 are legacy codes, from then 2025 codes (the source declares
--- legacy-until-2025-07-01); the date decides, since 2025 codes reuse legacy ones.
+-- legacy-until-2025-07-01), unless the row still names a district: the 2025 system has
+-- none, so that row carries legacy codes (a clerk's system not switched over yet).
 converted as (
     select
         checked.*,
-        {{ admin_code_system('checked.change_date') }} as admin_code_system,
+        {{ admin_code_system('checked.change_date', 'checked.district_code') }} as admin_code_system,
         legacy_wards.new_commune_count,
         legacy_wards.new_commune_code,
         communes_2025.commune_code as known_2025_commune_code
     from checked
     left join legacy_wards
-        on {{ admin_code_system('checked.change_date') }} = 'legacy'
+        on {{ admin_code_system('checked.change_date', 'checked.district_code') }} = 'legacy'
         and legacy_wards.legacy_ward_code = checked.commune_code
     left join communes_2025
-        on {{ admin_code_system('checked.change_date') }} = '2025'
+        on {{ admin_code_system('checked.change_date', 'checked.district_code') }} = '2025'
         and communes_2025.commune_code = checked.commune_code
 ),
 
