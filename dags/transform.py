@@ -5,7 +5,7 @@ Runs when any source's raw tables change (the `raw__<source>` Assets from `inges
 **prepare_warehouse** creates missing raw tables and copies the population database's citizens
 into `raw.population__citizen` (CMND resolution and the per-agency discrepancy marts read it).
 Cosmos renders the dbt project (`dbt_project/`) from its prebuilt `manifest.json`: seeds from
-the dictionary, staging views per source (names to NFC, dates to ISO, codes mapped), the
+the dictionary, staging tables per source (names repaired, dates to ISO, codes mapped), the
 quarantine tables (every rejected row with a reason code; every duplicate merged into another
 row), citizens unified on the personal ID number and the `marts.citizens` mart; then the dbt
 tests.
@@ -57,7 +57,7 @@ PROFILE = ProfileConfig(
 def transform():
     @task
     def prepare_warehouse() -> int:
-        """Create the raw tables of every registry entity (so staging views always resolve) and
+        """Create the raw tables of every registry entity (so staging models always build) and
         refresh the population database snapshot the staging and discrepancy models read."""
         from ndc.connections import postgres_url
         from ndc.population import snapshot_to_warehouse

@@ -88,20 +88,6 @@ staging
 '¡¢£¤¥¦§¨©ª«¬' || chr(173) || '®µ¶·¸¹»¼½¾ÆÇËÎÏÐÑÖ×ØÜÞßäåæçëîïñö÷øûüþ'
 {%- endmacro %}
 
-{#- The open syllables whose tone mark moves to the first vowel: (first vowel, second vowel,
-    first vowel with the five tones, second vowel with the five tones), tones in the order
-    grave, acute, tilde, hook, dot below. -#}
-{% macro _tone_moves() -%}
-    {{ return([
-        ('o', 'a', 'òóõỏọ', 'àáãảạ'),
-        ('o', 'e', 'òóõỏọ', 'èéẽẻẹ'),
-        ('u', 'y', 'ùúũủụ', 'ỳýỹỷỵ'),
-        ('O', 'a', 'ÒÓÕỎỌ', 'àáãảạ'),
-        ('O', 'e', 'ÒÓÕỎỌ', 'èéẽẻẹ'),
-        ('U', 'y', 'ÙÚŨỦỤ', 'ỳýỹỷỵ'),
-    ]) }}
-{%- endmacro %}
-
 {#- The DDL of the name functions (run by on-run-start; idempotent). -#}
 {% macro create_name_functions() -%}
 {%- set schema = name_function_schema() -%}
@@ -168,25 +154,42 @@ returns text language sql immutable strict parallel safe as $fn$
     ) with ordinality as words (word, position)
 $fn$;
 
--- The tone mark of an open oa / oe / uy syllable on the first vowel ("Hoà" -> "Hòa").
+-- The tone mark of an open oa / oe / uy syllable on the first vowel ("Hoà" -> "Hòa"): word
+-- by word, split exactly as proper_case_name splits (the same pattern, so PostgreSQL's small
+-- cache of compiled regular expressions is not thrashed: a chain of one pattern per vowel and
+-- tone made each name cost a dozen regex compilations). The word's last two letters move the
+-- tone from the second vowel to the first; "Quý" (qu + y) and closed syllables ("Hoàng",
+-- "Quỳnh") do not match.
 create or replace function {{ schema }}.name_tone_style(value text)
 returns text language sql immutable strict parallel safe as $fn$
-    select
-    {%- set moves = [] -%}
-    {%- for first, second, first_toned, second_toned in _tone_moves() -%}
-        {%- for i in range(5) -%}
-            {%- do moves.append((first, second_toned[i], first_toned[i], second)) -%}
-        {%- endfor -%}
-    {%- endfor %}
-    {% for _ in moves %}regexp_replace({% endfor %}value
-    {%- for first, second_toned, first_toned, second in moves %},
-        '{% if first in 'uU' %}(?<![qQ]){% endif %}{{ first }}{{ second_toned }}(?![a-zA-Z{{ lower_letters[26:] }}{{ upper_letters[26:] }}])', '{{ first_toned }}{{ second }}', 'g')
-    {%- endfor %}
+    select string_agg(
+        case
+            when word ~ '(?:[oO][àáãảạèéẽẻẹ]|(?<![qQ])[uU][ỳýỹỷỵ])[ ''-]*$' then
+                left(core, -2)
+                || substr(
+                    case left(right(core, 2), 1)
+                        when 'o' then 'òóõỏọ' when 'O' then 'ÒÓÕỎỌ'
+                        when 'u' then 'ùúũủụ' else 'ÙÚŨỦỤ'
+                    end,
+                    strpos('àáãảạ', right(core, 1)) + strpos('èéẽẻẹ', right(core, 1))
+                        + strpos('ỳýỹỷỵ', right(core, 1)),
+                    1
+                )
+                || translate(right(core, 1), 'àáãảạèéẽẻẹỳýỹỷỵ', 'aaaaaeeeeeyyyyy')
+                || substr(word, length(core) + 1)
+            else word
+        end,
+        '' order by position
+    )
+    from regexp_split_to_table(value, '(?=[^ ''-])(?<=[ ''-])') with ordinality as words (word, position)
+    cross join lateral (select rtrim(word, ' ''-') as core) as trimmed
 $fn$;
 
 -- A person's name repaired: legacy encodings, NFC, spaces, proper case, one tone placement.
+-- Not declared strict (null gives null anyway): a strict wrapper is not inlined into the
+-- calling query, and the SQL-function call per row cost five times the repair itself.
 create or replace function {{ schema }}.repair_name(value text)
-returns text language sql immutable strict parallel safe as $fn$
+returns text language sql immutable parallel safe as $fn$
     select {{ schema }}.name_tone_style({{ schema }}.proper_case_name(nullif(trim(regexp_replace(
         normalize({{ schema }}.repair_name_tcvn3({{ schema }}.repair_name_mojibake(value)), nfc),
         '[[:space:]' || chr(160) || ']+', ' ', 'g')), '')))
