@@ -6,12 +6,13 @@ Runs when any source's raw tables change (the `raw__<source>` Assets from `inges
 into `raw.population__citizen` (CMND resolution and the per-agency discrepancy marts read it).
 Cosmos renders the dbt project (`dbt_project/`) from its prebuilt `manifest.json`: seeds from
 the dictionary, staging views per source (names to NFC, dates to ISO, codes mapped), the
-quarantine table (every rejected row with a reason code), citizens unified on the personal ID
-number and the `marts.citizens` mart; then the dbt tests.
+quarantine tables (every rejected row with a reason code; every duplicate merged into another
+row), citizens unified on the personal ID number and the `marts.citizens` mart; then the dbt
+tests.
 
-**reconcile** checks every batch: extracted = landed = loaded = conformed + quarantined, stores
-the outcome in `ops.reconciliation` and fails naming each batch that does not balance. Only a
-balanced run updates the `marts__citizens` Asset, which triggers `sync_population`.
+**reconcile** checks every batch: extracted = landed = loaded = conformed + quarantined +
+merged, stores the outcome in `ops.reconciliation` and fails naming each batch that does not
+balance. Only a balanced run updates the `marts__citizens` Asset, which triggers `sync_population`.
 
 **Owner:** ndc data engineering. **When it fails:** a dbt task's log names the model or test;
 a reconciliation failure names the batch. Nothing downstream runs until it is fixed; clear
@@ -83,7 +84,7 @@ def transform():
 
     @task(outlets=[MART_CITIZENS])
     def reconcile() -> dict:
-        """Per batch: extracted = landed = loaded = conformed + quarantined, or fail."""
+        """Per batch: extracted = landed = loaded = conformed + quarantined + merged, or fail."""
         from ndc.connections import postgres_url
         from ndc.reconcile import reconcile as check
 

@@ -41,12 +41,17 @@
     end
 {%- endmacro %}
 
-{#- Ethnicity codes of the list the education source declares (code_lists.ethnicity:
-    ethnicity_2008): the 54 ethnic groups, '01' .. '54'. -#}
-{% macro ethnicity_2008_codes() -%}
-    {%- set codes = [] -%}
-    {%- for number in range(1, 55) -%}
-        {%- do codes.append('%02d' % number) -%}
-    {%- endfor -%}
-    {{ return(codes) }}
+{#- A source's coded values and the dictionary's code for each (columns source_value, code),
+    through the code-list version the source declares in include/sources/<source>.yaml
+    (code_lists.<code_list>); seed source_code_map is generated from those declarations. Join
+    on the value trimmed and NFC; a value with no match is quarantined as CODE_UNKNOWN. -#}
+{% macro declared_code_map(source, code_list) -%}
+    select source_value, code
+    from {{ ref('source_code_map') }}
+    where source = '{{ source }}' and code_list = '{{ code_list }}'
+{%- endmacro %}
+
+{#- A coded value as the declared code map is keyed: trimmed, NFC. -#}
+{% macro code_lookup_value(column) -%}
+    normalize(trim({{ column }}), nfc)
 {%- endmacro %}

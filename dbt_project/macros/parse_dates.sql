@@ -30,6 +30,25 @@
     )
 {%- endmacro %}
 
+{#- The year alone ('1942'), as registers write a date of birth nobody knows the day of:
+    valid data of year precision, stored as 1 January of that year (see date_precision). -#}
+{% macro parse_year_only_date(column) -%}
+    (
+        select {{ make_date_or_null('part[1]::int', '1', '1') }}
+        from (select regexp_match(trim({{ column }}), '^([0-9]{4})$')) as parsed (part)
+    )
+{%- endmacro %}
+
+{#- 'year' when `column` held the year alone, 'day' when it held a full date; null when
+    `parsed` (the conformed date) is null. -#}
+{% macro date_precision(column, parsed) -%}
+    case
+        when {{ parsed }} is null then null
+        when trim({{ column }}) ~ '^[0-9]{4}$' then 'year'
+        else 'day'
+    end
+{%- endmacro %}
+
 {#- ISO 8601 calendar date: 'YYYY-MM-DD'. -#}
 {% macro parse_iso_date(column) -%}
     (

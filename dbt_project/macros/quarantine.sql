@@ -18,11 +18,21 @@
 {%- endmacro %}
 
 {#- A personal ID that may be absent (a young student, an enterprise's representative): only
-    a value that is present and not 12 digits fails. -#}
+    a value that is present and not 12 digits, or 12 digits not starting with a known province,
+    fails. -#}
 {% macro check_optional_personal_id(column, field=none) -%}
     {{ return([
         {"when": conform_text(column) ~ " !~ '^[0-9]{12}$'", "reason": "PID_MALFORMED", "field": field or column, "value": column},
+        {"when": pid_province_unknown(conform_text(column)), "reason": "PID_UNKNOWN_PROVINCE", "field": field or column, "value": column},
     ]) }}
+{%- endmacro %}
+
+{#- True when a 12-digit personal ID's first three digits (PPP) are not '0' + a province code
+    of the dictionary, legacy or 2025 (seed admin_units_provinces): no such number is issued. -#}
+{% macro pid_province_unknown(column) -%}
+    ({{ column }} ~ '^[0-9]{12}$' and left({{ column }}, 3) not in (
+        select '0' || province_code from {{ ref('admin_units_provinces') }}
+    ))
 {%- endmacro %}
 
 {#- A personal ID that may be replaced by an old 9-digit ID card number (CMND): missing only

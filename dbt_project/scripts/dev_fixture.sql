@@ -196,6 +196,8 @@ values
     ('KS-01-2025-000103', '6/6/2025', '001225000103', E'Nguye\u0302\u0303n Va\u0306n \u0110u\u031b\u0301c', '02/06/2025', 'Nam', '01', E'Le\u0302 Thi\u0323 Thu\u0301y', '001193034567', 'cr-birth-20250610-01', 3, '2025-06-10 08:00:00+07'),
     -- Windows-1258 style "Lê Thị Thuỷ", sex "Nữ" decomposed
     ('KS-01-2025-000104', '6/6/2025', '001325000104', E'L\u00ea Thi\u0323 Thuy\u0309', '3/6/2025', E'N\u01b0\u0303', '01', 'Đỗ Thị Hằng', '001194045678', 'cr-birth-20250610-01', 4, '2025-06-10 08:00:00+07'),
+    -- TCVN3 read as Latin-1 (DOMAIN.md): "Nguyễn Văn Đức", mother "Hoàng Thị Thủy"
+    ('KS-01-2025-000115', '6/6/2025', '001225000115', 'NguyÔn V¨n §øc', '3/6/2025', 'Nam', '01', 'Hoµng ThÞ Thñy', '001194045679', 'cr-birth-20250610-01', 15, '2025-06-10 08:00:00+07'),
     ('KS-01-2025-000105', '6/6/2025', '', 'Hoàng Gia Huy', '4/6/2025', 'Nam', '01', 'Hoàng Thị Nga', '001195056789', 'cr-birth-20250610-01', 5, '2025-06-10 08:00:00+07'),
     ('KS-01-2025-000106', '7/6/2025', '00122500010', 'Vũ Đức Anh', '4/6/2025', 'Nam', '01', 'Vũ Thị Thanh', '001196067890', 'cr-birth-20250610-01', 6, '2025-06-10 08:00:00+07'),
     ('KS-01-2025-000107', '7/6/2025', '001325000107', 'Bùi Khánh Linh', '31/2/2024', 'Nữ', '01', 'Bùi Thị Yến', '001197078901', 'cr-birth-20250610-01', 7, '2025-06-10 08:00:00+07'),
@@ -205,9 +207,17 @@ values
     ('KS-01-2025-000111', '9/6/2025', '001325000111', 'Lý Bảo Ngọc', '7/6/2025', 'Không rõ', '01', 'Lý Thị Hương', '001191112345', 'cr-birth-20250610-01', 11, '2025-06-10 08:00:00+07'),
     -- Late registration of an adult (also insured, later deceased)
     ('KS-01-2025-000112', '9/6/2025', '001090000201', 'Nguyễn Văn An', '15/3/1990', 'Nam', '01', 'Nguyễn Thị Tâm', '001160000111', 'cr-birth-20250610-01', 12, '2025-06-10 08:00:00+07'),
+    -- Duplicates: row 2 again, exactly (merged, exact); birth 000101 registered a second time
+    -- with the child's name typed without marks (merged into 000101, near).
+    ('KS-01-2025-000102', '5/6/2025', '001325000102', 'Trần  Ngọc Hân ', '28/5/2025', 'Nữ', '01', 'Phạm Thị Hoa', '001192023456', 'cr-birth-20250610-01', 13, '2025-06-10 08:00:00+07'),
+    ('KS-01-2025-000113', '5/6/2025', '001225000101', 'Nguyen Minh Khang', '1/6/2025', 'Nam', '01', 'Nguyễn Thị Lan', '001190012345', 'cr-birth-20250610-01', 14, '2025-06-10 08:00:00+07'),
     ('KS-79-2025-000201', '10/6/2025', '079225000201', 'Phạm Gia Bảo', '1/6/2025', 'Nam', '79', 'Phạm Thị Diễm', '079190201234', 'cr-birth-20250611-79', 1, '2025-06-11 08:00:00+07'),
     ('KS-79-2025-000202', '10/6/2025', '079325000202', 'Võ Ngọc Anh Thư', '2/6/2025', 'Nữ', '79', 'Võ Thị Kim', '079191212345', 'cr-birth-20250611-79', 2, '2025-06-11 08:00:00+07'),
-    ('KS-79-2025-000203', '10/6/2025', '079225000203', 'Huỳnh Tấn Phát', '10/6/2025', 'Nam', '79', 'Huỳnh Thị Bích', '079192223456', 'cr-birth-20250611-79', 3, '2025-06-11 08:00:00+07');
+    ('KS-79-2025-000203', '10/6/2025', '079225000203', 'Huỳnh Tấn Phát', '10/6/2025', 'Nam', '79', 'Huỳnh Thị Bích', '079192223456', 'cr-birth-20250611-79', 3, '2025-06-11 08:00:00+07'),
+    -- Twin of 000201 (same mother and date of birth, own name and ID): not a duplicate.
+    ('KS-79-2025-000204', '10/6/2025', '079225000204', 'Phạm Gia Huy', '1/6/2025', 'Nam', '79', 'Phạm Thị Diễm', '079190201234', 'cr-birth-20250611-79', 4, '2025-06-11 08:00:00+07'),
+    -- 12 digits, but no province 59: PID_UNKNOWN_PROVINCE.
+    ('KS-79-2025-000205', '10/6/2025', '059325000205', 'Trịnh Ngọc Diệp', '8/6/2025', 'Nữ', '79', 'Trịnh Thị Hồng', '079193234567', 'cr-birth-20250611-79', 5, '2025-06-11 08:00:00+07');
 
 -- Deaths: Ha Noi file of 10 June, Ho Chi Minh City file of 11 June.
 insert into raw.civil_registration__death
@@ -226,10 +236,18 @@ values
     ('KT-01-2025-000310', '9/6/2025', '001155000310', 'Kiều Thị Oanh', '6/6/1955', '20/6/2025', '01', 'cr-death-20250610-01', 10, '2025-06-10 08:05:00+07'),
     -- NFD "Hoàng Văn Thắng"
     ('KT-01-2025-000311', '9/6/2025', '001049000311', E'Hoa\u0300ng Va\u0306n Tha\u0306\u0301ng', '11/11/1949', '8/6/2025', '01', 'cr-death-20250610-01', 11, '2025-06-10 08:05:00+07'),
+    -- Death 000302 registered again, the name without marks (merged into 000302, near).
+    ('KT-01-2025-000312', '9/6/2025', '001150000302', 'Bui Thi Hanh', '12/12/1950', '1/6/2025', '01', 'cr-death-20250610-01', 12, '2025-06-10 08:05:00+07'),
     ('KT-79-2025-000401', '10/6/2025', '079042000401', 'Trương Văn Lâm', '1/3/1942', '9/6/2025', '79', 'cr-death-20250611-79', 1, '2025-06-11 08:05:00+07'),
     ('KT-79-2025-000402', '10/6/2025', '079146000402', 'Lâm Thị Cúc', '14/2/1946', '8/6/2025', '79', 'cr-death-20250611-79', 2, '2025-06-11 08:05:00+07'),
     ('KT-79-2025-000403', '10/6/2025', '079191000403', 'Lê Thị Hoa', '2/11/1991', '9/6/2025', '79', 'cr-death-20250611-79', 3, '2025-06-11 08:05:00+07'),
-    ('KT-79-2025-000404', '11/6/2025', '079050000404', 'Quách Văn Phúc', '00/00/1950', '10/6/2025', '79', 'cr-death-20250611-79', 4, '2025-06-11 08:05:00+07');
+    ('KT-79-2025-000404', '11/6/2025', '079050000404', 'Quách Văn Phúc', '00/00/1950', '10/6/2025', '79', 'cr-death-20250611-79', 4, '2025-06-11 08:05:00+07'),
+    -- Row 1 again, exactly (merged, exact).
+    ('KT-79-2025-000401', '10/6/2025', '079042000401', 'Trương Văn Lâm', '1/3/1942', '9/6/2025', '79', 'cr-death-20250611-79', 5, '2025-06-11 08:05:00+07'),
+    -- Only the year of birth is known: valid, year precision (1938-01-01).
+    ('KT-79-2025-000405', '11/6/2025', '079038000405', 'Thạch Văn Sơn', '1938', '10/6/2025', '79', 'cr-death-20250611-79', 6, '2025-06-11 08:05:00+07'),
+    -- A year alone in the future: DATE_IN_FUTURE.
+    ('KT-79-2025-000406', '11/6/2025', '079140000406', 'Danh Thị Sa', '2089', '10/6/2025', '79', 'cr-death-20250611-79', 7, '2025-06-11 08:05:00+07');
 
 -- Insured persons: incremental extractions of 9 and 10 June (a changed person reappears).
 insert into raw.social_insurance__insured_person
@@ -263,7 +281,14 @@ values
     ('0123456714', null, '012345678', 'TRINH VAN HAI', '1968-08-08', '1', 'TE0005E', '0101234567', '0987654321', '2025-06-10 09:05:00', 'si-insured-20250611', 2, '2025-06-11 02:00:00+07'),
     -- Phones: an old 11-digit Viettel number (-> +84362345678) and one that is no number.
     ('0123456715', '', ' 023456789 ', 'Lưu Thị Gấm', '1970-04-04', '0', 'TE0005E', '0101234567', '0166.234.5678', '2025-06-10 09:10:00', 'si-insured-20250611', 3, '2025-06-11 02:00:00+07'),
-    ('0123456716', null, null, 'Mạc Văn Khôi', '1972-05-05', '1', 'TE0005E', '0101234567', 'không có', '2025-06-10 09:15:00', 'si-insured-20250611', 4, '2025-06-11 02:00:00+07');
+    ('0123456716', null, null, 'Mạc Văn Khôi', '1972-05-05', '1', 'TE0005E', '0101234567', 'không có', '2025-06-10 09:15:00', 'si-insured-20250611', 4, '2025-06-11 02:00:00+07'),
+    -- Đặng Quốc Việt (0123456711) insured a second time under another code, the name in
+    -- legacy upper case, no phone (merged into 0123456711, near).
+    ('0123456717', '001092000211', null, 'DANG QUOC VIET', '1992-12-24', '1', 'TD0004D', null, null, '2025-06-10 09:20:00', 'si-insured-20250611', 5, '2025-06-11 02:00:00+07'),
+    -- Another Nguyễn Văn An born 15/3/1990 (another personal ID than 0123456701): kept.
+    ('0123456718', '001090000218', null, 'Nguyễn Văn An', '1990-03-15', '1', 'TE0005E', '0101234567', '0903123456', '2025-06-10 09:25:00', 'si-insured-20250611', 6, '2025-06-11 02:00:00+07'),
+    -- No province 63 (legacy codes skip it): PID_UNKNOWN_PROVINCE.
+    ('0123456720', '063199000220', null, 'Yên Thị Hậu', '1999-04-12', '0', 'TE0005E', '0101234567', '0904123456', '2025-06-10 09:20:00', 'si-insured-20250611', 7, '2025-06-11 02:00:00+07');
 
 -- Marriages: Ha Noi file of 11 June.
 insert into raw.civil_registration__marriage
@@ -275,7 +300,9 @@ values
     ('KH-01-2025-000503', '6/6/2025', '001095000503', 'Trịnh Văn Hòa', '3/3/1995', '00119700050', 'Nghiêm Thị Vân', '4/4/1997', '01', 'cr-marriage-20250611-01', 3, '2025-06-11 08:10:00+07'),
     ('KH-01-2025-000504', '7/6/2025', '', 'Khổng Văn Đạt', '5/5/1990', '001192000504', 'Tống Thị Yến', '6/6/1992', '01', 'cr-marriage-20250611-01', 4, '2025-06-11 08:10:00+07'),
     ('KH-01-2025-000505', '7/6/2025', '001091000505', 'Âu Văn Sang', '31/4/1991', '001193000505', 'Từ Thị Lệ', '7/7/1993', '01', 'cr-marriage-20250611-01', 5, '2025-06-11 08:10:00+07'),
-    ('KH-01-2025-000506', '30/6/2025', '001090000506', 'Hà Văn Long', '8/8/1990', '001192000506', 'Mẫn Thị Sen', '9/9/1992', '01', 'cr-marriage-20250611-01', 6, '2025-06-11 08:10:00+07');
+    ('KH-01-2025-000506', '30/6/2025', '001090000506', 'Hà Văn Long', '8/8/1990', '001192000506', 'Mẫn Thị Sen', '9/9/1992', '01', 'cr-marriage-20250611-01', 6, '2025-06-11 08:10:00+07'),
+    -- The husband's year of birth alone; the wife's ID of no province (57): PID_UNKNOWN_PROVINCE.
+    ('KH-01-2025-000507', '8/6/2025', '001060000507', 'Lục Văn Tiến', '1960', '057306000507', 'La Thị Nhàn', '3/3/2006', '01', 'cr-marriage-20250611-01', 7, '2025-06-11 08:10:00+07');
 
 -- Contribution periods: incremental extraction of 10 June.
 insert into raw.social_insurance__contribution_period
@@ -323,9 +350,13 @@ values
     ('HS-0000001', null, 'Lò Văn Páo', '2018-09-05', 'M', '12', '2025-06-28T08:15:00Z', 'ed-student-20250630', 1, '2025-06-30 06:00:00+07'),
     ('HS-0000002', '001209000002', 'Nguyễn Thu  Trang', '12/3/2009', 'F', '01', '2025-06-28T08:16:00Z', 'ed-student-20250630', 2, '2025-06-30 06:00:00+07'),
     ('HS-0000003', '00120900000', 'Trần Minh Tú', '2009-04-01', 'M', '01', '2025-06-28T08:17:00Z', 'ed-student-20250630', 3, '2025-06-30 06:00:00+07'),
+    -- UTF-8 read as cp1252 and stored again ("Nguyễn Đức Long"; byte 0x90 kept as U+0090)
+    ('HS-0000007', '001210000007', E'Nguy\u00e1\u00bb\u2026n \u00c4\u0090\u00e1\u00bb\u00a9c Long', '2010-01-31', 'M', '01', '2025-06-28T08:21:00Z', 'ed-student-20250630', 7, '2025-06-30 06:00:00+07'),
     ('HS-0000004', null, 'Vàng Thị Dua', '2012-02-30', 'F', '13', '2025-06-28T08:18:00Z', 'ed-student-20250630', 4, '2025-06-30 06:00:00+07'),
     ('HS-0000005', null, 'Phạm Gia Huy', '2012-02-03', 'Nam', '01', '2025-06-28T08:19:00Z', 'ed-student-20250630', 5, '2025-06-30 06:00:00+07'),
-    ('HS-0000006', null, 'Y Bhim Niê', '2011-07-07', 'M', '55', '2025-06-28T08:20:00Z', 'ed-student-20250630', 6, '2025-06-30 06:00:00+07');
+    ('HS-0000006', null, 'Y Bhim Niê', '2011-07-07', 'M', '55', '2025-06-28T08:20:00Z', 'ed-student-20250630', 6, '2025-06-30 06:00:00+07'),
+    -- d/m/yyyy typed into the ISO field: parsed day first (2015-07-14).
+    ('HS-0000008', '079315000008', 'Lâm Gia Hân', '14/07/2015', 'F', '06', '2025-06-28T08:21:00Z', 'ed-student-20250630', 8, '2025-06-30 06:00:00+07');
 
 insert into raw.education__enrolment
     (enrolment_id, student_id, school_code, school_year, grade, enrolled_on, updated_at,
@@ -352,7 +383,11 @@ values
     ('0312345678', 'Công ty TNHH Một thành viên Sài Gòn Xanh', 'Công ty TNHH một thành viên', '45123', '20 Nguyễn Huệ, Quận 1', '79', 'John Smith', null, 'Đang hoạt động', 'br-enterprise-2025w24', 3, '2025-06-12 07:00:00+07'),
     ('0318765432', 'Doanh nghiệp tư nhân Minh Châu', 'Doanh nghiệp tư nhân', '15/3/2019', '8 Lê Duẩn, Quận 1', '79', 'Phạm Thị Thu', '079185000204', 'Tạm ngừng kinh doanh', 'br-enterprise-2025w24', 4, '2025-06-12 07:00:00+07'),
     ('0109999999', 'Công ty Cổ phần Đầu tư Hồng Hà', 'Công ty cổ phần', 'không rõ', '1 Tràng Thi, Hoàn Kiếm', '01', 'Bùi Văn Hải', '001080000999', 'Đang hoạt động', 'br-enterprise-2025w24', 5, '2025-06-12 07:00:00+07'),
-    ('0108888888', 'Công ty TNHH Đông Á', 'Công ty TNHH hai thành viên trở lên', '2020-01-01', '9 Kim Mã, Ba Đình', '01', 'Lê Thị Hoa', '07919100040', 'Đang hoạt động', 'br-enterprise-2025w24', 6, '2025-06-12 07:00:00+07');
+    ('0108888888', 'Công ty TNHH Đông Á', 'Công ty TNHH hai thành viên trở lên', '2020-01-01', '9 Kim Mã, Ba Đình', '01', 'Lê Thị Hoa', '07919100040', 'Đang hoạt động', 'br-enterprise-2025w24', 6, '2025-06-12 07:00:00+07'),
+    -- A General cell: Excel serial 43907 = 2020-03-17.
+    ('2401289870', 'Công ty TNHH Nông sản Kinh Bắc', 'Công ty TNHH một thành viên', '43907', '15 Nguyễn Văn Cừ, Bắc Giang', '24', 'Thân Văn Dũng', '024085000870', 'Đang hoạt động', 'br-enterprise-2025w24', 7, '2025-06-12 07:00:00+07'),
+    -- d/m/yyyy typed as text in a date column; the representative's ID of no province (99).
+    ('0119822714', 'Công ty Cổ phần Xây dựng Thăng Long', 'Công ty cổ phần', '27/3/1996', '3 Láng Hạ, Đống Đa', '01', 'Nguyễn Hữu Thắng', '099070000714', 'Đang hoạt động', 'br-enterprise-2025w24', 8, '2025-06-12 07:00:00+07');
 
 insert into ops.load_ledger
     (batch_id, source, entity, source_file, landing_key, rows_extracted, rows_landed, rows_loaded, loaded_at)

@@ -1,4 +1,9 @@
-"""Per-batch reconciliation: extracted = landed = loaded = conformed + quarantined."""
+"""Per-batch reconciliation: extracted = landed = loaded = conformed + quarantined + merged.
+
+Conformed rows are the staging rows neither quarantined nor merged into another row as a
+duplicate; quarantined rows are counted in ``quarantine.quarantined_rows`` and merged
+duplicates in ``quarantine.merged_duplicates``, so the three dbt outputs check each other.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ from ndc.registry import Source
 from ndc.warehouse import connect
 
 QUARANTINE_TABLE = "quarantine.quarantined_rows"
+MERGED_TABLE = "quarantine.merged_duplicates"
+# Set on the staging rows collapsed into another row; staging models of entities that cannot
+# hold duplicates do not have the column.
+DUPLICATE_COLUMN = "duplicate_of_record_key"
 
 
 class ReconciliationError(RuntimeError):
@@ -31,57 +40,84 @@ class BatchBalance:
     loaded: int
     conformed: int
     quarantined: int
+    merged: int
+
+    @property
+    def accounted(self) -> int:
+        """Rows the transformation accounts for: conformed, quarantined or merged."""
+        return self.conformed + self.quarantined + self.merged
 
     @property
     def balanced(self) -> bool:
-        return self.extracted == self.landed == self.loaded == self.conformed + self.quarantined
+        return self.extracted == self.landed == self.loaded == self.accounted
 
     def describe(self) -> str:
         return (
             f"batch {self.batch_id} ({self.source}.{self.entity}): extracted {self.extracted}, "
             f"landed {self.landed}, loaded {self.loaded}, conformed {self.conformed} + "
-            f"quarantined {self.quarantined} = {self.conformed + self.quarantined}"
+            f"quarantined {self.quarantined} + merged {self.merged} = {self.accounted}"
         )
 
 
 _QUERY = """
 select l.batch_id, l.source, l.entity, l.rows_extracted, l.rows_landed, l.rows_loaded,
-       coalesce(s.conformed, 0), coalesce(q.quarantined, 0)
+       coalesce(s.conformed, 0), coalesce(q.quarantined, 0), coalesce(m.merged, 0)
 from ops.load_ledger l
 left join (
-    select _batch_id, count(*) filter (where quarantine_reason_code is null) as conformed
+    select _batch_id,
+           count(*) filter (where quarantine_reason_code is null{not_merged}) as conformed
     from staging.{view} group by _batch_id
 ) s on s._batch_id = l.batch_id
 left join (
     select _batch_id, count(*) as quarantined from {quarantine}
     where source = %(source)s and entity = %(entity)s group by _batch_id
 ) q on q._batch_id = l.batch_id
+left join (
+    select _batch_id, count(*) as merged from {merged}
+    where source = %(source)s and entity = %(entity)s group by _batch_id
+) m on m._batch_id = l.batch_id
 where l.source = %(source)s and l.entity = %(entity)s
 order by l.batch_id
 """
 
 _UPSERT = """
 insert into ops.reconciliation (batch_id, source, entity, rows_extracted, rows_landed,
-    rows_loaded, rows_conformed, rows_quarantined, balanced, checked_at)
-values (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+    rows_loaded, rows_conformed, rows_quarantined, rows_merged, balanced, checked_at)
+values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
 on conflict (batch_id) do update set
     rows_extracted = excluded.rows_extracted, rows_landed = excluded.rows_landed,
     rows_loaded = excluded.rows_loaded, rows_conformed = excluded.rows_conformed,
-    rows_quarantined = excluded.rows_quarantined, balanced = excluded.balanced,
-    checked_at = excluded.checked_at
+    rows_quarantined = excluded.rows_quarantined, rows_merged = excluded.rows_merged,
+    balanced = excluded.balanced, checked_at = excluded.checked_at
 """
+
+
+def _has_column(conn, schema: str, relation: str, column: str) -> bool:
+    found = conn.execute(
+        "select 1 from information_schema.columns "
+        "where table_schema = %s and table_name = %s and column_name = %s",
+        (schema, relation, column),
+    ).fetchone()
+    return found is not None
 
 
 def reconcile(warehouse_url: str, sources: dict[str, Source]) -> list[BatchBalance]:
     """Check every loaded batch, store the outcome in ``ops.reconciliation``, fail if unbalanced."""
-    schema, table = QUARANTINE_TABLE.split(".")
     balances: list[BatchBalance] = []
     with connect(warehouse_url) as conn:
         for source in sources.values():
             for entity in source.entities:
+                view = staging_view(source.name, entity.name)
+                not_merged = (
+                    sql.SQL(" and {} is null").format(sql.Identifier(DUPLICATE_COLUMN))
+                    if _has_column(conn, "staging", view, DUPLICATE_COLUMN)
+                    else sql.SQL("")
+                )
                 query = sql.SQL(_QUERY).format(
-                    view=sql.Identifier(staging_view(source.name, entity.name)),
-                    quarantine=sql.Identifier(schema, table),
+                    view=sql.Identifier(view),
+                    not_merged=not_merged,
+                    quarantine=sql.Identifier(*QUARANTINE_TABLE.split(".")),
+                    merged=sql.Identifier(*MERGED_TABLE.split(".")),
                 )
                 rows = conn.execute(query, {"source": source.name, "entity": entity.name})
                 balances += [BatchBalance(*row) for row in rows]
@@ -98,6 +134,7 @@ def reconcile(warehouse_url: str, sources: dict[str, Source]) -> list[BatchBalan
                         b.loaded,
                         b.conformed,
                         b.quarantined,
+                        b.merged,
                         b.balanced,
                     )
                     for b in balances

@@ -9,7 +9,8 @@ from ndc.population import citizen_count
 from ndc.registry import Source
 from ndc.warehouse import connect
 
-STAGES = ("extracted", "landed", "loaded", "conformed", "quarantined")
+# Per batch, loaded = conformed + quarantined + merged (duplicates collapsed into another row).
+STAGES = ("extracted", "landed", "loaded", "conformed", "quarantined", "merged")
 # The kinds of marts.discrepancies_<source> (dbt_project/models/marts/discrepancies).
 DISCREPANCY_KINDS = (
     "date_of_birth",
@@ -24,6 +25,7 @@ _QUERY = """
 select l.source, l.entity, count(*) as batches,
        sum(l.rows_extracted), sum(l.rows_landed), sum(l.rows_loaded),
        coalesce(sum(r.rows_conformed), 0), coalesce(sum(r.rows_quarantined), 0),
+       coalesce(sum(r.rows_merged), 0),
        count(r.batch_id) as reconciled, count(*) filter (where r.balanced) as balanced
 from ops.load_ledger l
 left join ops.reconciliation r using (batch_id)
@@ -61,7 +63,7 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
         entities = report["sources"].setdefault(source.name, {})
         for entity in source.entities:
             batches, *stage_rows, reconciled, balanced = counts.get(
-                (source.name, entity.name), (0, 0, 0, 0, 0, 0, 0, 0)
+                (source.name, entity.name), (0,) * (len(STAGES) + 3)
             )
             entry = {stage: int(n or 0) for stage, n in zip(STAGES, stage_rows, strict=True)}
             # Balanced when every loaded batch was reconciled and held.

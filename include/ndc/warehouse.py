@@ -43,6 +43,9 @@ create table if not exists ops.reconciliation (
     balanced boolean not null,
     checked_at timestamptz not null default now()
 );
+-- Rows merged into another row as duplicates (quarantine.merged_duplicates); added after the
+-- first release, so existing warehouses gain it here.
+alter table ops.reconciliation add column if not exists rows_merged bigint not null default 0;
 """
 
 # The population database's citizens as the transform last saw them (refreshed in full by

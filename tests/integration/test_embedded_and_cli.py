@@ -48,13 +48,8 @@ def test_db_up_then_report_json_has_the_documented_shape(ndc_env):
     report = json.loads(result.output)
     assert report["population"] == {"citizens": 0}
     entry = report["sources"]["civil_registration"]["birth"]
-    assert {k: entry[k] for k in ("extracted", "landed", "loaded", "conformed", "quarantined")} == {
-        "extracted": 0,
-        "landed": 0,
-        "loaded": 0,
-        "conformed": 0,
-        "quarantined": 0,
-    }
+    stages = ("extracted", "landed", "loaded", "conformed", "quarantined", "merged")
+    assert {k: entry[k] for k in stages} == dict.fromkeys(stages, 0)
     assert set(report["sources"]) == set(load_registry())
     # No discrepancy mart built yet: every agency is listed with zeros.
     assert set(report["discrepancies"]) == set(load_registry())

@@ -64,6 +64,23 @@ def test_reloading_a_batch_replaces_it(registry, pg_database, landed):
     assert _count(pg_database, "select count(*) from ops.load_ledger") == 1
 
 
+def test_bootstrap_upgrades_a_reconciliation_table_without_merged_rows(registry, pg_database):
+    with connect(pg_database) as conn:
+        conn.execute(
+            "create schema ops; create table ops.reconciliation (batch_id text primary key, "
+            "source text not null, entity text not null, rows_extracted bigint not null, "
+            "rows_landed bigint not null, rows_loaded bigint not null, "
+            "rows_conformed bigint not null, rows_quarantined bigint not null, "
+            "balanced boolean not null, checked_at timestamptz not null default now())"
+        )
+        conn.execute(
+            "insert into ops.reconciliation values ('births_01-x', 'civil_registration', 'birth', "
+            "3, 3, 3, 2, 1, true, now())"
+        )
+    bootstrap(pg_database, registry)
+    assert _count(pg_database, "select rows_merged from ops.reconciliation") == 0
+
+
 def test_tampered_batch_is_refused_and_nothing_is_loaded(registry, pg_database, landed):
     landing, manifests = landed
     bootstrap(pg_database, registry)
@@ -74,27 +91,38 @@ def test_tampered_batch_is_refused_and_nothing_is_loaded(registry, pg_database, 
     assert _count(pg_database, "select count(*) from raw.civil_registration__birth") == 0
 
 
-def _fake_dbt_outputs(url: str, registry, quarantine_ks: list[str]) -> None:
-    """Stand-ins for the dbt staging views and quarantine table that reconcile() counts:
-    births whose key is in ``quarantine_ks`` are rejected, every other row conforms."""
+def _fake_dbt_outputs(url: str, registry, quarantine_ks: list[str], merged_ks=()) -> None:
+    """Stand-ins for the dbt staging views and quarantine tables that reconcile() counts:
+    births whose key is in ``quarantine_ks`` are rejected, those in ``merged_ks`` merged into
+    KS-1 as duplicates, every other row conforms. Only births have the duplicate column, as
+    only some staging models can hold duplicates."""
     keys = ", ".join(f"'{k}'" for k in quarantine_ks) or "''"
+    merged = ", ".join(f"'{k}'" for k in merged_ks) or "''"
     with connect(url) as conn:
         conn.execute("create schema staging; create schema quarantine")
         for source in registry.values():
             for entity in source.entities:
-                rejected = (
-                    f"case when so_dang_ky in ({keys}) then 'PID_MALFORMED' end"
-                    if (source.name, entity.name) == ("civil_registration", "birth")
-                    else "null::text"
-                )
+                columns = "null::text as quarantine_reason_code"
+                if (source.name, entity.name) == ("civil_registration", "birth"):
+                    columns = (
+                        f"case when so_dang_ky in ({keys}) then 'PID_MALFORMED' end "
+                        "as quarantine_reason_code, "
+                        f"case when so_dang_ky in ({merged}) then 'KS-1' end "
+                        "as duplicate_of_record_key"
+                    )
                 conn.execute(
                     f"create view staging.stg_{source.name}__{entity.name}s as select _batch_id, "
-                    f"{rejected} as quarantine_reason_code from raw.{source.name}__{entity.name}"
+                    f"{columns} from raw.{source.name}__{entity.name}"
                 )
         conn.execute(
             "create table quarantine.quarantined_rows as select 'civil_registration'::text as source, "
             "'birth'::text as entity, _batch_id from staging.stg_civil_registration__births "
             "where quarantine_reason_code is not null"
+        )
+        conn.execute(
+            "create table quarantine.merged_duplicates as select 'civil_registration'::text as source, "
+            "'birth'::text as entity, _batch_id from staging.stg_civil_registration__births "
+            "where duplicate_of_record_key is not null"
         )
 
 
@@ -104,9 +132,37 @@ def test_reconciliation_balances_and_is_stored(registry, pg_database, landed):
     load_source(pg_database, landing, registry["civil_registration"])
     _fake_dbt_outputs(pg_database, registry, ["KS-2"])
     balances = reconcile(pg_database, registry)
-    by_file = {b.batch_id[:9]: (b.loaded, b.conformed, b.quarantined) for b in balances}
-    assert by_file == {"births_01": (3, 2, 1), "births_79": (1, 1, 0)}
+    by_file = {b.batch_id[:9]: (b.loaded, b.conformed, b.quarantined, b.merged) for b in balances}
+    assert by_file == {"births_01": (3, 2, 1, 0), "births_79": (1, 1, 0, 0)}
     assert _count(pg_database, "select count(*) from ops.reconciliation where balanced") == 2
+
+
+def test_reconciliation_counts_merged_duplicates_apart(registry, pg_database, landed):
+    landing, _ = landed
+    bootstrap(pg_database, registry)
+    load_source(pg_database, landing, registry["civil_registration"])
+    _fake_dbt_outputs(pg_database, registry, ["KS-2"], merged_ks=["KS-3"])
+    balances = reconcile(pg_database, registry)
+    by_file = {b.batch_id[:9]: (b.loaded, b.conformed, b.quarantined, b.merged) for b in balances}
+    assert by_file == {"births_01": (3, 1, 1, 1), "births_79": (1, 1, 0, 0)}
+    stored = (
+        "select rows_conformed, rows_quarantined, rows_merged, balanced from ops.reconciliation"
+    )
+    with connect(pg_database) as conn:
+        assert sorted(conn.execute(stored).fetchall()) == [(1, 0, 0, True), (1, 1, 1, True)]
+
+
+def test_merged_row_missing_from_the_merge_table_fails(registry, pg_database, landed):
+    landing, manifests = landed
+    bootstrap(pg_database, registry)
+    load_source(pg_database, landing, registry["civil_registration"])
+    _fake_dbt_outputs(pg_database, registry, [], merged_ks=["KS-3"])
+    # Staging says KS-3 was merged, but the merge was not recorded: one row is unaccounted for.
+    with connect(pg_database) as conn:
+        conn.execute("delete from quarantine.merged_duplicates")
+    with pytest.raises(ReconciliationError) as err:
+        reconcile(pg_database, registry)
+    assert "conformed 2 + quarantined 0 + merged 0 = 2" in str(err.value)
 
 
 def test_unbalanced_batch_fails_naming_it(registry, pg_database, landed):
@@ -121,5 +177,5 @@ def test_unbalanced_batch_fails_naming_it(registry, pg_database, landed):
         reconcile(pg_database, registry)
     lost = next(m for m in manifests if m.source_file == "births_01_20250601.csv")
     assert f"batch {lost.batch_id}" in str(err.value)
-    assert "loaded 3, conformed 2 + quarantined 0 = 2" in str(err.value)
+    assert "loaded 3, conformed 2 + quarantined 0 + merged 0 = 2" in str(err.value)
     assert _count(pg_database, "select count(*) from ops.reconciliation where not balanced") == 1

@@ -32,6 +32,8 @@ def test_committed_seeds_are_what_the_dictionary_generates(tmp_path: Path) -> No
     assert [path.name for path in written] == [
         "reason_codes.csv",
         "sex_code_map.csv",
+        "source_code_map.csv",
+        "admin_units_provinces.csv",
         "relationship_to_head.csv",
         "residence_change_type.csv",
         "ethnicity_2008.csv",
@@ -74,23 +76,103 @@ def test_quarantine_accepts_every_dictionary_reason_code() -> None:
     assert set(accepted) == {row["code"] for row in dictionary.reason_codes()}
 
 
+DECLARED_CODE_MAP_CALL = re.compile(r"declared_code_map\('([a-z0-9_]+)', '([a-z0-9_]+)'\)")
+
+
 @pytest.mark.parametrize("registry_file", sorted(SOURCES_DIR.glob("*.yaml")), ids=lambda p: p.stem)
-def test_staging_models_map_sex_with_the_mapping_their_source_declares(
+def test_staging_models_map_codes_through_the_lists_their_source_declares(
     registry_file: Path,
 ) -> None:
     source = yaml.safe_load(registry_file.read_text(encoding="utf-8"))
-    declared = (source.get("code_lists") or {}).get("sex")
-    if declared is None:
-        pytest.skip(f"{source['name']} declares no sex code list")
     staging = DBT_PROJECT / "models" / "staging" / source["name"]
     used = {
         match
         for path in staging.glob("stg_*.sql")
-        for match in re.findall(r"mapping = '([a-z0-9_]+)'", path.read_text(encoding="utf-8"))
+        for match in DECLARED_CODE_MAP_CALL.findall(path.read_text(encoding="utf-8"))
+    }
+    mapped = {
+        (row["source"], row["code_list"])
+        for row in dictionary.declared_code_map()
+        if row["source"] == source["name"]
     }
 
-    assert declared in {row["mapping"] for row in dictionary.sex_mappings()}
-    assert used == {declared}
+    # A model may only map through a list its source declares, and every declared list of
+    # codes is used by some model of that source.
+    assert used == mapped
+
+
+def test_a_source_declaring_a_list_the_dictionary_lacks_fails(tmp_path: Path) -> None:
+    (tmp_path / "old_school_registry.yaml").write_text(
+        "name: old_school_registry\ncode_lists:\n  sex: education_sex\n"
+        "  ethnicity: ethnicity_1989\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(dictionary.DictionaryError, match="ethnicity: 'ethnicity_1989'"):
+        dictionary.declared_code_map(tmp_path)
+
+
+def test_a_source_declaring_an_unknown_sex_mapping_fails(tmp_path: Path) -> None:
+    (tmp_path / "clinic.yaml").write_text(
+        "name: clinic\ncode_lists:\n  sex: clinic_sex\n", encoding="utf-8"
+    )
+
+    with pytest.raises(dictionary.DictionaryError, match="clinic.yaml declares code_lists.sex"):
+        dictionary.declared_code_map(tmp_path)
+
+
+def test_codes_are_mapped_through_the_declared_version(tmp_path: Path) -> None:
+    (tmp_path / "old_census.yaml").write_text(
+        "name: old_census\ncode_lists:\n  ethnicity: ethnicity_1979\n"
+        "  administrative_units: legacy\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "new_census.yaml").write_text(
+        'name: new_census\ncode_lists:\n  ethnicity: "2008"\n', encoding="utf-8"
+    )
+
+    rows = dictionary.declared_code_map(tmp_path)
+    old = {r["source_value"]: r["code"] for r in rows if r["source"] == "old_census"}
+    new = {r["source_value"]: r["code"] for r in rows if r["source"] == "new_census"}
+
+    # Hoa is 04 in 1979 and 06 in 2008; E-de 12 and 11; Kinh 01 in both.
+    assert (old["04"], old["12"], old["01"]) == ("06", "11", "01")
+    assert (new["04"], new["06"], new["54"]) == ("04", "06", "54")
+    # The open 1979 list has 12 codes: '13' is unknown there, known in 2008.
+    assert "13" not in old and "13" in new
+    # Administrative units are converted by their own models, not mapped value by value.
+    assert {r["code_list"] for r in rows} == {"ethnicity"}
+
+
+def test_committed_code_map_follows_the_registry() -> None:
+    rows = dictionary.declared_code_map()
+    by_source: dict[tuple[str, str], dict[str, str]] = {}
+    for row in rows:
+        mapping = by_source.setdefault((row["source"], row["code_list"]), {})
+        mapping[row["source_value"]] = row["code"]
+
+    assert by_source[("civil_registration", "sex")] == {"Nam": "1", "Nữ": "2"}
+    assert by_source[("social_insurance", "sex")] == {"1": "1", "0": "2"}
+    assert by_source[("education", "ethnicity")]["05"] == "05"
+    assert len(by_source[("education", "ethnicity")]) == 54
+    assert by_source[("residence", "relationship_to_head")]["99"] == "99"
+    assert set(by_source[("residence", "residence_change_type")]) == {
+        "DK_THUONG_TRU",
+        "XOA_THUONG_TRU",
+        "DK_TAM_TRU",
+    }
+
+
+def test_provinces_of_both_versions_give_the_personal_id_prefixes() -> None:
+    rows = dictionary.provinces()
+    prefixes = {"0" + row["province_code"] for row in rows}
+
+    assert sum(row["code_system"] == "legacy" for row in rows) == 63
+    assert sum(row["code_system"] == "2025" for row in rows) == 34
+    assert {"001", "079", "048", "092", "031", "044", "096"} <= prefixes
+    # Codes the statistics office never gave a province (the legacy list skips them).
+    assert not {"003", "005", "013", "057", "059", "063", "090", "099"} & prefixes
+    assert all(len(prefix) == 3 for prefix in prefixes)
 
 
 def test_sex_mappings_are_nfc_and_map_to_qcvn_109_codes() -> None:

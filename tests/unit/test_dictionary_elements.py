@@ -91,11 +91,18 @@ def test_accepted_values_in_the_models_are_the_dictionary_codes() -> None:
     assert checked >= 5
 
 
-def test_the_ethnicity_macro_accepts_the_dictionary_codes() -> None:
-    macro = (dictionary.REPO_ROOT / "dbt_project" / "macros" / "conform.sql").read_text("utf-8")
+def test_students_accept_the_ethnicity_codes_of_the_declared_list() -> None:
+    model = (
+        dictionary.REPO_ROOT / "dbt_project/models/staging/education/stg_education__students.sql"
+    ).read_text("utf-8")
+    mapped = [
+        row["source_value"]
+        for row in dictionary.declared_code_map()
+        if (row["source"], row["code_list"]) == ("education", "ethnicity")
+    ]
 
-    assert "range(1, 55)" in macro and "'%02d' % number" in macro
-    assert dictionary.codes("ethnicity_2008") == [f"{n:02d}" for n in range(1, 55)]
+    assert "declared_code_map('education', 'ethnicity')" in model
+    assert mapped == dictionary.codes("ethnicity_2008") == [f"{n:02d}" for n in range(1, 55)]
 
 
 def test_an_element_with_an_unknown_authority_is_an_error(tmp_path: Path) -> None:

@@ -195,6 +195,8 @@ def code_lists(directory: Path = CODE_LISTS_DIR) -> dict[str, dict[str, Any]]:
         if "source_mappings" in document:
             meta["source_mappings"] = sorted({r["mapping"] for r in source_mappings(path)})
         meta["transitions"] = dict(document.get("transitions") or {})
+        if "crosswalk_to" in document:
+            meta["crosswalk_to"] = _text(document["crosswalk_to"], path, "crosswalk_to")
         meta["columns"] = columns
         meta["rows"] = rows
         lists[path.stem] = meta
@@ -214,22 +216,25 @@ def codes(list_id: str) -> list[str]:
     return [row["code"] for row in code_list(list_id)["rows"]]
 
 
+def crosswalk(from_id: str, to_id: str) -> dict[str, str]:
+    """Each code of list `from_id` -> the code of list `to_id` naming the same thing (label_vi)."""
+    lists = code_lists()
+    by_name = {row["label_vi"]: row["code"] for row in lists[to_id]["rows"]}
+    mapped = {}
+    for row in lists[from_id]["rows"]:
+        if row["label_vi"] not in by_name:
+            raise DictionaryError(f"{from_id} {row['code']}: {row['label_vi']!r} not in {to_id}")
+        mapped[row["code"]] = by_name[row["label_vi"]]
+    return mapped
+
+
 def ethnicity_crosswalk() -> list[dict[str, str]]:
     """Ethnic groups in both numberings, joined on the group's name (label_vi)."""
-    lists = code_lists()
-    by_name = {row["label_vi"]: row["code"] for row in lists["ethnicity_2008"]["rows"]}
-    rows = []
-    for row in lists["ethnicity_1979"]["rows"]:
-        if row["label_vi"] not in by_name:
-            raise DictionaryError(f"ethnicity_1979 {row['code']}: {row['label_vi']!r} not in 2008")
-        rows.append(
-            {
-                "code_1979": row["code"],
-                "code_2008": by_name[row["label_vi"]],
-                "label_vi": row["label_vi"],
-            }
-        )
-    return rows
+    labels = {row["code"]: row["label_vi"] for row in code_list("ethnicity_1979")["rows"]}
+    return [
+        {"code_1979": code_1979, "code_2008": code_2008, "label_vi": labels[code_1979]}
+        for code_1979, code_2008 in crosswalk("ethnicity_1979", "ethnicity_2008").items()
+    ]
 
 
 def resolve_declaration(family: str, value: str) -> str | None:
@@ -258,6 +263,85 @@ def registry_declarations(sources_dir: Path = SOURCES_DIR) -> list[tuple[str, st
         for family, value in (source.get("code_lists") or {}).items():
             found.append((str(source.get("name", path.stem)), str(family), str(value)))
     return found
+
+
+SOURCE_CODE_MAP_COLUMNS = ("source", "code_list", "declared", "source_value", "code")
+
+
+def _mappable(meta: dict[str, Any]) -> bool:
+    # A list of codes a column holds (sex, ethnicity, nationality, ...); administrative units
+    # are keyed by ward/commune and converted by their own models, not mapped value by value.
+    return "code" in meta["columns"]
+
+
+def declared_code_map(sources_dir: Path = SOURCES_DIR) -> list[dict[str, str]]:
+    """Every source's coded values mapped to the dictionary's canonical code, through the
+    code-list version the source declares (include/sources/*.yaml, `code_lists:`).
+
+    A declaration names a source mapping of a list (`sex: civil_registration_sex`: the
+    source's own values), or a list by id or version (`ethnicity: ethnicity_1979`: that
+    list's codes, carried over its `crosswalk_to` list to the canonical numbering).
+    Raises DictionaryError when a declaration names nothing the dictionary has.
+    """
+    lists = code_lists()
+    rows: list[dict[str, str]] = []
+    for source, family, declared in registry_declarations(sources_dir):
+        family_lists = [meta for meta in lists.values() if meta["code_list"] == family]
+        if family_lists and not any(_mappable(meta) for meta in family_lists):
+            continue
+        pairs: list[tuple[str, str]] | None = None
+        for meta in family_lists:
+            if declared in meta.get("source_mappings", []):
+                pairs = [
+                    (row["source_value"], row["code"])
+                    for row in source_mappings(CODE_LISTS_DIR / meta["file"])
+                    if row["mapping"] == declared
+                ]
+            elif declared in (meta["id"], meta["version"]):
+                pairs = [(row["code"], row["code"]) for row in meta["rows"]]
+            else:
+                continue
+            if "crosswalk_to" in meta:
+                to_canonical = crosswalk(meta["id"], meta["crosswalk_to"])
+                pairs = [(value, to_canonical[code]) for value, code in pairs]
+            break
+        if pairs is None:
+            raise DictionaryError(
+                f"include/sources/{source}.yaml declares code_lists.{family}: {declared!r}, "
+                f"which the dictionary lacks (no code list, version or source mapping of that "
+                f"name in family {family!r})"
+            )
+        rows.extend(
+            {
+                "source": source,
+                "code_list": family,
+                "declared": declared,
+                "source_value": value,
+                "code": code,
+            }
+            for value, code in pairs
+        )
+    return rows
+
+
+PROVINCE_COLUMNS = ("code_system", "province_code", "province_name")
+
+
+def provinces() -> list[dict[str, str]]:
+    """Provinces of both administrative-unit versions (legacy: 63, 2025: 34), by version and code.
+
+    The personal ID's first three digits are '0' + a province code: the legacy code where the
+    birth was registered (DOMAIN.md), so a code of either version is known.
+    """
+    rows = []
+    for list_id in ("admin_units_legacy", "admin_units_2025"):
+        meta = code_list(list_id)
+        names = {row["province_code"]: row["province_name"] for row in meta["rows"]}
+        rows.extend(
+            {"code_system": meta["version"], "province_code": code, "province_name": names[code]}
+            for code in sorted(names)
+        )
+    return rows
 
 
 # --- elements ---------------------------------------------------------------------------------
@@ -379,6 +463,47 @@ def check_dbt_docs(
     return problems
 
 
+def _accepted_values_tests(models_dir: Path):
+    """(yml file, model, column, values) of every accepted_values test in the dbt project."""
+    for path in sorted(models_dir.rglob("*.yml")):
+        document = _load(path)
+        for kind in ("models", "sources"):
+            for node in document.get(kind) or []:
+                tables = node.get("tables") if kind == "sources" else [node]
+                for table in tables or []:
+                    for column in table.get("columns") or []:
+                        for test in column.get("data_tests") or column.get("tests") or []:
+                            if isinstance(test, dict) and "accepted_values" in test:
+                                spec = test["accepted_values"] or {}
+                                values = (spec.get("arguments") or spec).get("values") or []
+                                yield path, table["name"], column["name"], [str(v) for v in values]
+
+
+def check_accepted_values(models_dir: Path = REPO_ROOT / "dbt_project" / "models") -> list[str]:
+    """accepted_values tests that drift from the dictionary, one line each.
+
+    A column that is a coded dictionary element must accept exactly its code list's codes; a
+    quarantine reason column may only accept reason codes of reason_codes.yaml.
+    """
+    coded = {e["name"]: e["code_list"] for e in elements() if e["code_list"]}
+    reasons = {entry["code"] for entry in reason_codes()}
+    problems = []
+    for path, model, column, values in _accepted_values_tests(models_dir):
+        where = f"{path.relative_to(models_dir)}: {model}.{column}"
+        if column in coded:
+            expected = codes(coded[column])
+            if sorted(values) != sorted(expected):
+                problems.append(
+                    f"{where}: accepted_values {sorted(values)} differ from code list "
+                    f"{coded[column]!r} {sorted(expected)}"
+                )
+        elif column in ("reason_code", "quarantine_reason_code"):
+            unknown = sorted(set(values) - reasons)
+            if unknown:
+                problems.append(f"{where}: accepted_values {unknown} are not reason codes")
+    return problems
+
+
 # --- seeds ------------------------------------------------------------------------------------
 
 # Code-list seeds: seed name -> (code list id, columns). Kept small: only these columns.
@@ -467,6 +592,8 @@ def seed_contents() -> dict[str, bytes]:
     outputs = {
         "reason_codes.csv": csv_bytes(REASON_CODE_COLUMNS, reason_codes()),
         "sex_code_map.csv": csv_bytes(SEX_MAPPING_COLUMNS, sex_mappings()),
+        "source_code_map.csv": csv_bytes(SOURCE_CODE_MAP_COLUMNS, declared_code_map()),
+        "admin_units_provinces.csv": csv_bytes(PROVINCE_COLUMNS, provinces()),
     }
     for seed, (list_id, columns) in CODE_LIST_SEEDS.items():
         outputs[f"{seed}.csv"] = csv_bytes(columns, _code_list_seed_rows(list_id, columns))
@@ -537,10 +664,13 @@ __all__ = [
     "code_list",
     "code_lists",
     "codes",
+    "crosswalk",
+    "declared_code_map",
     "elements",
     "ethnicity_crosswalk",
     "export",
     "main",
+    "provinces",
     "reason_codes",
     "resolve_declaration",
     "sex_mappings",

@@ -5,7 +5,7 @@ with
 
 births as (
     select * from {{ ref('stg_civil_registration__births') }}
-    where quarantine_reason_code is null
+    where quarantine_reason_code is null and duplicate_of_record_key is null
 ),
 
 insured_persons as (
@@ -16,7 +16,7 @@ insured_persons as (
 
 deaths as (
     select * from {{ ref('stg_civil_registration__deaths') }}
-    where quarantine_reason_code is null
+    where quarantine_reason_code is null and duplicate_of_record_key is null
 ),
 
 records as (

@@ -3,8 +3,10 @@
 with
 
 insured_persons as (
+    -- Conformed rows only: a duplicate registration of a person (another code) is merged
+    -- into its original (quarantine.merged_duplicates).
     select * from {{ ref('stg_social_insurance__insured_persons') }}
-    where quarantine_reason_code is null
+    where quarantine_reason_code is null and duplicate_of_record_key is null
 ),
 
 ranked as (

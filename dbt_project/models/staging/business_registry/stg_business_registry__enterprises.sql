@@ -4,6 +4,11 @@ source as (
     select * from {{ source('raw', 'business_registry__enterprise') }}
 ),
 
+citizens as (
+    -- The population database: a name without marks takes the marks of the citizen's name.
+    select personal_id, full_name from {{ ref('stg_population__citizens') }}
+),
+
 conformed as (
     select
         _batch_id,
@@ -17,13 +22,16 @@ conformed as (
         {{ parse_spreadsheet_date('ngay_thanh_lap') }} as founding_date,
         {{ conform_name('dia_chi_tru_so') }} as head_office_address,
         {{ conform_text('ma_tinh') }} as province_code,
-        {{ conform_name('ho_ten_nguoi_dai_dien') }} as representative_full_name,
+        {{ restore_name_marks(repair_name('ho_ten_nguoi_dai_dien'), 'representative.full_name') }} as representative_full_name,
+        ho_ten_nguoi_dai_dien as representative_full_name_raw,
         -- Optional (a foreign representative has none); malformed when present is rejected.
         {{ conform_text('so_dinh_danh_nguoi_dai_dien') }} as representative_personal_id,
         {{ conform_name('trang_thai') }} as status,
         ngay_thanh_lap,
         so_dinh_danh_nguoi_dai_dien
     from source
+    left join citizens as representative
+        on representative.personal_id = {{ conform_text('so_dinh_danh_nguoi_dai_dien') }}
 ),
 
 checked as (
@@ -50,6 +58,8 @@ final as (
         head_office_address,
         province_code,
         representative_full_name,
+        representative_full_name_raw,
+        {{ name_match_key('representative_full_name') }} as representative_full_name_key,
         representative_personal_id,
         status,
         quarantine_reason_code,

@@ -4,9 +4,14 @@ source as (
     select * from {{ source('raw', 'civil_registration__birth') }}
 ),
 
-sex_code_map as (
-    select * from {{ ref('sex_code_map') }}
-    where mapping = 'civil_registration_sex'
+-- Sex through the mapping the source declares (code_lists.sex in include/sources/civil_registration.yaml).
+sex_codes as (
+    {{ declared_code_map('civil_registration', 'sex') }}
+),
+
+citizens as (
+    -- The population database: a name without marks takes the marks of the citizen's name.
+    select personal_id, full_name from {{ ref('stg_population__citizens') }}
 ),
 
 conformed as (
@@ -16,22 +21,31 @@ conformed as (
         source._loaded_at,
         {{ conform_text('source.so_dang_ky') }} as record_key,
         {{ conform_text('source.so_dinh_danh') }} as personal_id,
-        {{ conform_name('source.ho_ten') }} as full_name,
+        {{ restore_name_marks(repair_name('source.ho_ten'), 'citizen.full_name') }} as full_name,
         source.ho_ten as full_name_raw,
-        {{ parse_dmy_date('source.ngay_sinh') }} as date_of_birth,
-        sex_code_map.sex_code,
+        -- d/m/yyyy, or the year alone (year precision, stored as 1 January).
+        coalesce(
+            {{ parse_dmy_date('source.ngay_sinh') }},
+            {{ parse_year_only_date('source.ngay_sinh') }}
+        ) as date_of_birth,
+        sex_codes.code as sex_code,
         {{ conform_text('source.so_dang_ky') }} as registration_number,
         {{ parse_dmy_date('source.ngay_dang_ky') }} as registration_date,
         {{ conform_text('source.noi_sinh_tinh') }} as birth_province_code,
-        {{ conform_name('source.ho_ten_me') }} as mother_full_name,
+        {{ restore_name_marks(repair_name('source.ho_ten_me'), 'mother.full_name') }} as mother_full_name,
+        source.ho_ten_me as mother_full_name_raw,
         {{ conform_text('source.so_dinh_danh_me') }} as mother_personal_id,
         source.so_dinh_danh,
         source.ngay_sinh,
         source.ngay_dang_ky,
         source.gioi_tinh
     from source
-    left join sex_code_map
-        on sex_code_map.source_value = normalize(trim(source.gioi_tinh), nfc)
+    left join citizens as citizen
+        on citizen.personal_id = {{ conform_text('source.so_dinh_danh') }}
+    left join citizens as mother
+        on mother.personal_id = {{ conform_text('source.so_dinh_danh_me') }}
+    left join sex_codes
+        on sex_codes.source_value = {{ code_lookup_value('source.gioi_tinh') }}
 ),
 
 checked as (
@@ -59,11 +73,14 @@ final as (
         full_name_raw,
         {{ name_match_key('full_name') }} as full_name_key,
         date_of_birth,
+        {{ date_precision('ngay_sinh', 'date_of_birth') }} as date_of_birth_precision,
         sex_code,
         registration_number,
         registration_date,
         birth_province_code,
         mother_full_name,
+        mother_full_name_raw,
+        {{ name_match_key('mother_full_name') }} as mother_full_name_key,
         mother_personal_id,
         {{ pid_province_code('personal_id') }} as pid_province_code,
         {{ pid_sex_code('personal_id') }} as pid_sex_code,
@@ -74,6 +91,112 @@ final as (
         quarantine_field,
         quarantine_value
     from checked
+),
+
+-- Duplicates within births, over every batch (the same birth may come in two daily files).
+-- Quarantined rows are left out: they never survive and are never merged.
+
+-- Every source column of a row as one value: rows received identically compare equal.
+received as (
+    select
+        _batch_id,
+        _source_row,
+        to_jsonb(source) - array['_batch_id', '_source_row', '_loaded_at'] as source_values
+    from source
+),
+
+-- Exact: the same row again. The first copy by (_batch_id, _source_row) survives.
+exact_copies as (
+    select
+        final.*,
+        first_value(final._batch_id) over copies as surviving_batch_id,
+        first_value(final._source_row) over copies as surviving_source_row
+    from final
+    inner join received
+        on received._batch_id = final._batch_id
+        and received._source_row = final._source_row
+    where final.quarantine_reason_code is null
+    window copies as (
+        partition by received.source_values
+        order by final._batch_id, final._source_row
+    )
+),
+
+-- Near: the same birth registered again under another so_dang_ky, the child's name typed
+-- without marks. It matches on the child's personal ID, date of birth, sex, the mother (ID
+-- and name key) and the child's name key: twins share the mother and date of birth but not
+-- the personal ID or name, so they never match. The survivor is the original registration:
+-- the one whose name came with marks (a re-registration is typed without them), then the
+-- earliest batch, row and key. Rows without a personal ID or key cannot be matched.
+near_matches as (
+    select
+        _batch_id,
+        _source_row,
+        record_key,
+        first_value(record_key) over same_birth as surviving_record_key,
+        first_value(_batch_id) over same_birth as surviving_batch_id,
+        first_value(_source_row) over same_birth as surviving_source_row
+    from exact_copies
+    where
+        _batch_id = surviving_batch_id
+        and _source_row = surviving_source_row
+        and personal_id is not null
+        and record_key is not null
+    window same_birth as (
+        partition by
+            personal_id, date_of_birth, sex_code, mother_personal_id,
+            {{ name_match_key('mother_full_name') }}, full_name_key
+        order by
+            {{ has_marks('full_name_raw') }} desc, _batch_id, _source_row, record_key
+    )
+),
+
+near_duplicates as (
+    select * from near_matches
+    where record_key <> surviving_record_key
+),
+
+-- A second copy of a near duplicate goes to the near duplicate's survivor too.
+duplicates as (
+    select
+        exact_copies._batch_id,
+        exact_copies._source_row,
+        coalesce(near_duplicates.surviving_record_key, exact_copies.record_key)
+            as duplicate_of_record_key,
+        'exact' as duplicate_rule,
+        coalesce(near_duplicates.surviving_batch_id, exact_copies.surviving_batch_id)
+            as surviving_batch_id,
+        coalesce(near_duplicates.surviving_source_row, exact_copies.surviving_source_row)
+            as surviving_source_row
+    from exact_copies
+    left join near_duplicates
+        on near_duplicates._batch_id = exact_copies.surviving_batch_id
+        and near_duplicates._source_row = exact_copies.surviving_source_row
+    where
+        (exact_copies._batch_id, exact_copies._source_row)
+        <> (exact_copies.surviving_batch_id, exact_copies.surviving_source_row)
+    union all
+    select
+        _batch_id,
+        _source_row,
+        surviving_record_key as duplicate_of_record_key,
+        'near' as duplicate_rule,
+        surviving_batch_id,
+        surviving_source_row
+    from near_duplicates
+),
+
+deduplicated as (
+    select
+        final.*,
+        duplicates.duplicate_of_record_key,
+        duplicates.duplicate_rule,
+        duplicates.surviving_batch_id as duplicate_of_batch_id,
+        duplicates.surviving_source_row as duplicate_of_source_row
+    from final
+    left join duplicates
+        on duplicates._batch_id = final._batch_id
+        and duplicates._source_row = final._source_row
 )
 
-select * from final
+select * from deduplicated

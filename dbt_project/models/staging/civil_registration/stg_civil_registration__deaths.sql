@@ -4,6 +4,11 @@ source as (
     select * from {{ source('raw', 'civil_registration__death') }}
 ),
 
+citizens as (
+    -- The population database: a name without marks takes the marks of the citizen's name.
+    select personal_id, full_name from {{ ref('stg_population__citizens') }}
+),
+
 conformed as (
     select
         _batch_id,
@@ -11,11 +16,12 @@ conformed as (
         _loaded_at,
         {{ conform_text('so_dang_ky') }} as record_key,
         {{ conform_text('so_dinh_danh') }} as personal_id,
-        {{ conform_name('ho_ten') }} as full_name,
+        {{ restore_name_marks(repair_name('ho_ten'), 'citizen.full_name') }} as full_name,
         ho_ten as full_name_raw,
         -- Optional on a death record: may be empty, but a value that does not parse is
-        -- quarantined like any other unparseable date.
-        {{ parse_dmy_date('ngay_sinh') }} as date_of_birth,
+        -- quarantined like any other unparseable date. The year alone ('1942') is valid data
+        -- of year precision, stored as 1 January.
+        coalesce({{ parse_dmy_date('ngay_sinh') }}, {{ parse_year_only_date('ngay_sinh') }}) as date_of_birth,
         {{ parse_dmy_date('ngay_mat') }} as date_of_death,
         {{ conform_text('so_dang_ky') }} as registration_number,
         {{ parse_dmy_date('ngay_dang_ky') }} as registration_date,
@@ -25,6 +31,8 @@ conformed as (
         ngay_mat,
         ngay_dang_ky
     from source
+    left join citizens as citizen
+        on citizen.personal_id = {{ conform_text('so_dinh_danh') }}
 ),
 
 checked as (
@@ -53,6 +61,7 @@ final as (
         full_name_raw,
         {{ name_match_key('full_name') }} as full_name_key,
         date_of_birth,
+        {{ date_precision('ngay_sinh', 'date_of_birth') }} as date_of_birth_precision,
         date_of_death,
         registration_number,
         registration_date,
@@ -61,6 +70,110 @@ final as (
         quarantine_field,
         quarantine_value
     from checked
+),
+
+-- Duplicates within deaths, over every batch (the same death may come in two daily files).
+-- Quarantined rows are left out: they never survive and are never merged.
+
+-- Every source column of a row as one value: rows received identically compare equal.
+received as (
+    select
+        _batch_id,
+        _source_row,
+        to_jsonb(source) - array['_batch_id', '_source_row', '_loaded_at'] as source_values
+    from source
+),
+
+-- Exact: the same row again. The first copy by (_batch_id, _source_row) survives.
+exact_copies as (
+    select
+        final.*,
+        first_value(final._batch_id) over copies as surviving_batch_id,
+        first_value(final._source_row) over copies as surviving_source_row
+    from final
+    inner join received
+        on received._batch_id = final._batch_id
+        and received._source_row = final._source_row
+    where final.quarantine_reason_code is null
+    window copies as (
+        partition by received.source_values
+        order by final._batch_id, final._source_row
+    )
+),
+
+-- Near: the same death registered again under another so_dang_ky, the name typed without
+-- marks. It matches on the personal ID, date of death, date of birth and name key. The
+-- survivor is the original registration: the one whose name came with marks (a
+-- re-registration is typed without them), then the earliest batch, row and key. Rows
+-- without a personal ID or key cannot be matched.
+near_matches as (
+    select
+        _batch_id,
+        _source_row,
+        record_key,
+        first_value(record_key) over same_death as surviving_record_key,
+        first_value(_batch_id) over same_death as surviving_batch_id,
+        first_value(_source_row) over same_death as surviving_source_row
+    from exact_copies
+    where
+        _batch_id = surviving_batch_id
+        and _source_row = surviving_source_row
+        and personal_id is not null
+        and record_key is not null
+    window same_death as (
+        partition by
+            personal_id, date_of_death, date_of_birth, full_name_key
+        order by
+            {{ has_marks('full_name_raw') }} desc, _batch_id, _source_row, record_key
+    )
+),
+
+near_duplicates as (
+    select * from near_matches
+    where record_key <> surviving_record_key
+),
+
+-- A second copy of a near duplicate goes to the near duplicate's survivor too.
+duplicates as (
+    select
+        exact_copies._batch_id,
+        exact_copies._source_row,
+        coalesce(near_duplicates.surviving_record_key, exact_copies.record_key)
+            as duplicate_of_record_key,
+        'exact' as duplicate_rule,
+        coalesce(near_duplicates.surviving_batch_id, exact_copies.surviving_batch_id)
+            as surviving_batch_id,
+        coalesce(near_duplicates.surviving_source_row, exact_copies.surviving_source_row)
+            as surviving_source_row
+    from exact_copies
+    left join near_duplicates
+        on near_duplicates._batch_id = exact_copies.surviving_batch_id
+        and near_duplicates._source_row = exact_copies.surviving_source_row
+    where
+        (exact_copies._batch_id, exact_copies._source_row)
+        <> (exact_copies.surviving_batch_id, exact_copies.surviving_source_row)
+    union all
+    select
+        _batch_id,
+        _source_row,
+        surviving_record_key as duplicate_of_record_key,
+        'near' as duplicate_rule,
+        surviving_batch_id,
+        surviving_source_row
+    from near_duplicates
+),
+
+deduplicated as (
+    select
+        final.*,
+        duplicates.duplicate_of_record_key,
+        duplicates.duplicate_rule,
+        duplicates.surviving_batch_id as duplicate_of_batch_id,
+        duplicates.surviving_source_row as duplicate_of_source_row
+    from final
+    left join duplicates
+        on duplicates._batch_id = final._batch_id
+        and duplicates._source_row = final._source_row
 )
 
-select * from final
+select * from deduplicated

@@ -4,6 +4,11 @@ source as (
     select * from {{ source('raw', 'civil_registration__marriage') }}
 ),
 
+citizens as (
+    -- The population database: a name without marks takes the marks of the citizen's name.
+    select personal_id, full_name from {{ ref('stg_population__citizens') }}
+),
+
 conformed as (
     select
         _batch_id,
@@ -14,18 +19,31 @@ conformed as (
         {{ parse_dmy_date('ngay_dang_ky') }} as registration_date,
         {{ conform_text('noi_dang_ky_tinh') }} as registration_province_code,
         {{ conform_text('so_dinh_danh_chong') }} as husband_personal_id,
-        {{ conform_name('ho_ten_chong') }} as husband_full_name,
-        -- The spouses' dates of birth are optional on the certificate.
-        {{ parse_dmy_date('ngay_sinh_chong') }} as husband_date_of_birth,
+        {{ restore_name_marks(repair_name('ho_ten_chong'), 'husband.full_name') }} as husband_full_name,
+        ho_ten_chong as husband_full_name_raw,
+        -- The spouses' dates of birth are optional on the certificate; d/m/yyyy or the year
+        -- alone (year precision, stored as 1 January).
+        coalesce(
+            {{ parse_dmy_date('ngay_sinh_chong') }},
+            {{ parse_year_only_date('ngay_sinh_chong') }}
+        ) as husband_date_of_birth,
         {{ conform_text('so_dinh_danh_vo') }} as wife_personal_id,
-        {{ conform_name('ho_ten_vo') }} as wife_full_name,
-        {{ parse_dmy_date('ngay_sinh_vo') }} as wife_date_of_birth,
+        {{ restore_name_marks(repair_name('ho_ten_vo'), 'wife.full_name') }} as wife_full_name,
+        ho_ten_vo as wife_full_name_raw,
+        coalesce(
+            {{ parse_dmy_date('ngay_sinh_vo') }},
+            {{ parse_year_only_date('ngay_sinh_vo') }}
+        ) as wife_date_of_birth,
         ngay_dang_ky,
         so_dinh_danh_chong,
         ngay_sinh_chong,
         so_dinh_danh_vo,
         ngay_sinh_vo
     from source
+    left join citizens as husband
+        on husband.personal_id = {{ conform_text('so_dinh_danh_chong') }}
+    left join citizens as wife
+        on wife.personal_id = {{ conform_text('so_dinh_danh_vo') }}
 ),
 
 checked as (
@@ -55,10 +73,16 @@ final as (
         registration_province_code,
         husband_personal_id,
         husband_full_name,
+        husband_full_name_raw,
+        {{ name_match_key('husband_full_name') }} as husband_full_name_key,
         husband_date_of_birth,
+        {{ date_precision('ngay_sinh_chong', 'husband_date_of_birth') }} as husband_date_of_birth_precision,
         wife_personal_id,
         wife_full_name,
+        wife_full_name_raw,
+        {{ name_match_key('wife_full_name') }} as wife_full_name_key,
         wife_date_of_birth,
+        {{ date_precision('ngay_sinh_vo', 'wife_date_of_birth') }} as wife_date_of_birth_precision,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value

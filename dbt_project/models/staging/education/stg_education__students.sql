@@ -4,9 +4,20 @@ source as (
     select * from {{ source('raw', 'education__student') }}
 ),
 
-sex_code_map as (
-    select * from {{ ref('sex_code_map') }}
-    where mapping = 'education_sex'
+-- Sex through the mapping the source declares (code_lists.sex in include/sources/education.yaml).
+sex_codes as (
+    {{ declared_code_map('education', 'sex') }}
+),
+
+-- Ethnicity through the list the source declares (code_lists.ethnicity): the 2008 numbering
+-- as is, a 1979 code carried to it by the crosswalk.
+ethnicity_codes as (
+    {{ declared_code_map('education', 'ethnicity') }}
+),
+
+citizens as (
+    -- The population database: a name without marks takes the marks of the citizen's name.
+    select personal_id, full_name from {{ ref('stg_population__citizens') }}
 ),
 
 -- The API's column names are the dictionary's own (date_of_birth, ethnicity_code): the raw
@@ -20,23 +31,29 @@ conformed as (
         {{ conform_text('source.student_id') }} as student_id,
         -- Every citizen has a personal ID from birth registration: a missing one is quarantined.
         {{ conform_text('source.citizen_id') }} as personal_id,
-        {{ conform_name('source.full_name') }} as full_name,
+        {{ restore_name_marks(repair_name('source.full_name'), 'citizen.full_name') }} as full_name,
         source.full_name as full_name_raw,
-        -- YYYY-MM-DD, sometimes d/m/yyyy.
+        -- YYYY-MM-DD, sometimes d/m/yyyy typed as text, or the year alone (year precision,
+        -- stored as 1 January).
         coalesce(
             {{ parse_iso_date('source.date_of_birth') }},
-            {{ parse_dmy_date('source.date_of_birth') }}
+            {{ parse_dmy_date('source.date_of_birth') }},
+            {{ parse_year_only_date('source.date_of_birth') }}
         ) as date_of_birth,
-        sex_code_map.sex_code,
-        {{ conform_code('source.ethnicity_code', ethnicity_2008_codes()) }} as ethnicity_code,
+        sex_codes.code as sex_code,
+        ethnicity_codes.code as ethnicity_code,
         {{ parse_utc_timestamp('source.updated_at') }} as source_updated_at,
         source.citizen_id,
         source.date_of_birth as date_of_birth_raw,
         source.gender,
         source.ethnicity_code as ethnicity_code_raw
     from source
-    left join sex_code_map
-        on sex_code_map.source_value = normalize(trim(source.gender), nfc)
+    left join citizens as citizen
+        on citizen.personal_id = {{ conform_text('source.citizen_id') }}
+    left join sex_codes
+        on sex_codes.source_value = {{ code_lookup_value('source.gender') }}
+    left join ethnicity_codes
+        on ethnicity_codes.source_value = {{ code_lookup_value('source.ethnicity_code') }}
 ),
 
 checked as (
@@ -64,6 +81,7 @@ final as (
         full_name_raw,
         {{ name_match_key('full_name') }} as full_name_key,
         date_of_birth,
+        {{ date_precision('date_of_birth_raw', 'date_of_birth') }} as date_of_birth_precision,
         sex_code,
         ethnicity_code,
         source_updated_at,

@@ -4,8 +4,9 @@ source as (
     select * from {{ source('raw', 'residence__household_member') }}
 ),
 
+-- Through the mapping the source declares (code_lists.relationship_to_head).
 relationships as (
-    select * from {{ ref('relationship_to_head') }}
+    {{ declared_code_map('residence', 'relationship_to_head') }}
 ),
 
 conformed as (
@@ -27,7 +28,7 @@ conformed as (
         source.den_ngay
     from source
     left join relationships
-        on relationships.code = trim(source.quan_he_chu_ho)
+        on relationships.source_value = {{ code_lookup_value('source.quan_he_chu_ho') }}
 ),
 
 checked as (

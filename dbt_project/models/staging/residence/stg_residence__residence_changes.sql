@@ -4,8 +4,9 @@ source as (
     select * from {{ source('raw', 'residence__residence_change') }}
 ),
 
+-- Through the list version the source declares (code_lists.residence_change_type).
 change_types as (
-    select * from {{ ref('residence_change_type') }}
+    {{ declared_code_map('residence', 'residence_change_type') }}
 ),
 
 -- One row per legacy ward: the 2025 commune when it became exactly one (a ward split
@@ -42,7 +43,7 @@ conformed as (
         source.ngay_bien_dong
     from source
     left join change_types
-        on change_types.code = trim(source.loai_bien_dong)
+        on change_types.source_value = {{ code_lookup_value('source.loai_bien_dong') }}
 ),
 
 checked as (

@@ -4,9 +4,33 @@ source as (
     select * from {{ source('raw', 'social_insurance__insured_person') }}
 ),
 
-sex_code_map as (
-    select * from {{ ref('sex_code_map') }}
-    where mapping = 'social_insurance_sex'
+-- Sex through the mapping the source declares (code_lists.sex in include/sources/social_insurance.yaml).
+sex_codes as (
+    {{ declared_code_map('social_insurance', 'sex') }}
+),
+
+citizens as (
+    select personal_id, full_name, nullif(trim(cmnd), '') as cmnd
+    from {{ ref('stg_population__citizens') }}
+),
+
+-- Old ID card numbers that name exactly one citizen: a CMND-only row resolves through them.
+unique_cmnds as (
+    select cmnd, min(personal_id) as personal_id
+    from citizens
+    where cmnd is not null
+    group by cmnd
+    having count(*) = 1
+),
+
+-- Citizens that are the only one with their name key and date of birth: a name received
+-- without marks whose personal ID finds no citizen with the same name key (a mistyped ID)
+-- takes its marks from such a citizen. Used for the marks only, never for the identity.
+unique_name_birth_dates as (
+    select full_name_key, date_of_birth, min(full_name) as full_name
+    from {{ ref('stg_population__citizens') }}
+    group by full_name_key, date_of_birth
+    having count(*) = 1
 ),
 
 conformed as (
@@ -15,15 +39,28 @@ conformed as (
         source._source_row,
         source._loaded_at,
         {{ conform_text('source.ma_so_bhxh') }} as record_key,
-        -- Null for a "CMND only" person (old 9-digit ID card, no personal ID yet): such a
-        -- row conforms with its cmnd; resolving it to a personal ID comes later.
-        {{ conform_text('source.so_dinh_danh') }} as personal_id,
+        -- A "CMND only" person (old 9-digit ID card, no personal ID in the source) gets the
+        -- personal ID of the one citizen with that CMND in the population database; with no
+        -- or several such citizens the row still conforms, with a null personal ID.
+        coalesce({{ conform_text('source.so_dinh_danh') }}, cmnd_citizen.personal_id) as personal_id,
+        case
+            when {{ conform_text('source.so_dinh_danh') }} is not null then 'source'
+            when cmnd_citizen.personal_id is not null then 'cmnd'
+        end as personal_id_origin,
         {{ conform_text('source.so_cmnd') }} as cmnd,
-        -- Upper case without marks for about a third of rows: repaired downstream, not here.
-        {{ conform_name('source.ho_ten') }} as full_name,
+        -- Upper case without marks for about a third of rows: case is repaired here, marks
+        -- only where the population database knows the person.
+        {{ restore_name_marks(
+            restore_name_marks(repair_name('source.ho_ten'), 'citizen.full_name'),
+            'name_birth_date.full_name'
+        ) }} as full_name,
         source.ho_ten as full_name_raw,
-        {{ parse_iso_date('source.ngay_sinh') }} as date_of_birth,
-        sex_code_map.sex_code,
+        -- YYYY-MM-DD, or the year alone (year precision, stored as 1 January).
+        coalesce(
+            {{ parse_iso_date('source.ngay_sinh') }},
+            {{ parse_year_only_date('source.ngay_sinh') }}
+        ) as date_of_birth,
+        sex_codes.code as sex_code,
         {{ conform_text('source.ma_so_bhxh') }} as social_insurance_code,
         {{ conform_text('source.ma_don_vi') }} as employer_code,
         {{ conform_text('source.ma_so_thue_don_vi') }} as employer_tax_code,
@@ -34,8 +71,16 @@ conformed as (
         source.ngay_sinh,
         source.gioi_tinh
     from source
-    left join sex_code_map
-        on sex_code_map.source_value = normalize(trim(source.gioi_tinh), nfc)
+    left join unique_cmnds as cmnd_citizen
+        on {{ conform_text('source.so_dinh_danh') }} is null
+        and cmnd_citizen.cmnd = {{ conform_text('source.so_cmnd') }}
+    left join citizens as citizen
+        on citizen.personal_id = coalesce({{ conform_text('source.so_dinh_danh') }}, cmnd_citizen.personal_id)
+    left join unique_name_birth_dates as name_birth_date
+        on name_birth_date.full_name_key = {{ name_match_key(repair_name('source.ho_ten')) }}
+        and name_birth_date.date_of_birth = {{ parse_iso_date('source.ngay_sinh') }}
+    left join sex_codes
+        on sex_codes.source_value = {{ code_lookup_value('source.gioi_tinh') }}
 ),
 
 checked as (
@@ -57,11 +102,13 @@ final as (
         _loaded_at,
         record_key,
         personal_id,
+        personal_id_origin,
         cmnd,
         full_name,
         full_name_raw,
         {{ name_match_key('full_name') }} as full_name_key,
         date_of_birth,
+        {{ date_precision('ngay_sinh', 'date_of_birth') }} as date_of_birth_precision,
         sex_code,
         social_insurance_code,
         employer_code,
@@ -78,6 +125,117 @@ final as (
         quarantine_field,
         quarantine_value
     from checked
+),
+
+-- Duplicates within insured persons, over every batch. A social insurance code that comes
+-- again in a later batch with changes is a new version, not a duplicate (see
+-- int_insured_persons_deduplicated); an unchanged row extracted twice is an exact duplicate.
+-- Quarantined rows are left out: they never survive and are never merged.
+
+-- Every source column of a row as one value: rows received identically compare equal.
+received as (
+    select
+        _batch_id,
+        _source_row,
+        to_jsonb(source) - array['_batch_id', '_source_row', '_loaded_at'] as source_values
+    from source
+),
+
+-- Exact: the same row again. The first copy by (_batch_id, _source_row) survives.
+exact_copies as (
+    select
+        final.*,
+        first_value(final._batch_id) over copies as surviving_batch_id,
+        first_value(final._source_row) over copies as surviving_source_row
+    from final
+    inner join received
+        on received._batch_id = final._batch_id
+        and received._source_row = final._source_row
+    where final.quarantine_reason_code is null
+    window copies as (
+        partition by received.source_values
+        order by final._batch_id, final._source_row
+    )
+),
+
+-- Near: the same person insured again under another ma_so_bhxh, the name in legacy upper
+-- case without marks. It matches on the personal ID, date of birth, sex and name key: two
+-- people with the same name and date of birth have different personal IDs. The survivor is
+-- the original record: the one whose name came with marks (the second registration is typed
+-- without them); when neither has marks (a third of the source's names are upper case), the
+-- more complete one, with a phone number or old ID card number (a second registration carries
+-- only the essentials); then the earliest batch, row and key. Rows without a personal ID
+-- ("CMND only") or key cannot be matched.
+near_matches as (
+    select
+        _batch_id,
+        _source_row,
+        record_key,
+        first_value(record_key) over same_person as surviving_record_key,
+        first_value(_batch_id) over same_person as surviving_batch_id,
+        first_value(_source_row) over same_person as surviving_source_row
+    from exact_copies
+    where
+        _batch_id = surviving_batch_id
+        and _source_row = surviving_source_row
+        and personal_id is not null
+        and record_key is not null
+    window same_person as (
+        partition by
+            personal_id, date_of_birth, sex_code, full_name_key
+        order by
+            {{ has_marks('full_name_raw') }} desc,
+            (phone_number is not null)::int + (cmnd is not null)::int desc,
+            _batch_id, _source_row, record_key
+    )
+),
+
+near_duplicates as (
+    select * from near_matches
+    where record_key <> surviving_record_key
+),
+
+-- A second copy of a near duplicate goes to the near duplicate's survivor too.
+duplicates as (
+    select
+        exact_copies._batch_id,
+        exact_copies._source_row,
+        coalesce(near_duplicates.surviving_record_key, exact_copies.record_key)
+            as duplicate_of_record_key,
+        'exact' as duplicate_rule,
+        coalesce(near_duplicates.surviving_batch_id, exact_copies.surviving_batch_id)
+            as surviving_batch_id,
+        coalesce(near_duplicates.surviving_source_row, exact_copies.surviving_source_row)
+            as surviving_source_row
+    from exact_copies
+    left join near_duplicates
+        on near_duplicates._batch_id = exact_copies.surviving_batch_id
+        and near_duplicates._source_row = exact_copies.surviving_source_row
+    where
+        (exact_copies._batch_id, exact_copies._source_row)
+        <> (exact_copies.surviving_batch_id, exact_copies.surviving_source_row)
+    union all
+    select
+        _batch_id,
+        _source_row,
+        surviving_record_key as duplicate_of_record_key,
+        'near' as duplicate_rule,
+        surviving_batch_id,
+        surviving_source_row
+    from near_duplicates
+),
+
+deduplicated as (
+    select
+        final.*,
+        duplicates.duplicate_of_record_key,
+        duplicates.duplicate_rule,
+        duplicates.surviving_batch_id as duplicate_of_batch_id,
+        duplicates.surviving_source_row as duplicate_of_source_row
+    from final
+    left join duplicates
+        on duplicates._batch_id = final._batch_id
+        and duplicates._source_row = final._source_row
 )
 
-select * from final
+select * from deduplicated

@@ -1,0 +1,205 @@
+{#- Repairing person names (DOMAIN.md "Text as it arrives").
+
+    A name is repaired by the SQL function repair_name(text), created in the staging schema by
+    the project's on-run-start hook (create_name_functions below), step by step:
+      1. UTF-8 read as cp1252 ("Nguyá»…n", "HÃ  Ná»™i") back to the UTF-8 text, only when the
+         value reads as UTF-8 bytes: every character maps to one cp1252 byte and the bytes are
+         valid UTF-8 with at least one multi-byte sequence. No Vietnamese name passes that test
+         (a continuation byte 0x80-0xBF is never a Vietnamese letter), and the conversion sits
+         in an exception block, so the query never fails on it.
+      2. TCVN3 (ABC, .VnTime fonts) read as Latin-1 ("NguyÔn V¨n §øc") through the TCVN3
+         table, only when every character is Latin-1 and one is a TCVN3 byte that is no
+         Vietnamese letter (§ ¨ µ ...) or an upper-case Latin-1 letter sits inside a word
+         of lower-case letters ("NguyÔn", "BÝch"). Files declared as TCVN3 are decoded at ingest; this catches text typed
+         with ABC fonts in a Unicode container (spreadsheet cells). A value whose TCVN3 bytes
+         all read as lower-case Vietnamese letters ("Vâ Phóc" for "Võ Phúc") is not detected.
+      3. Unicode NFC (Windows-1258 files decode to base letter + combining tone mark; NFD).
+      4. Whitespace (no-break spaces too) collapsed to single spaces, trimmed; empty is null.
+      5. Proper case: every word (after a space, hyphen or apostrophe) starts upper case, the
+         rest is lower case. Done with translate() over the Vietnamese alphabet, independent of
+         the server's locale. Also restores TCVN3's upper-case toned vowels, which decode lower
+         case ("ánh" for "Ánh").
+      6. One tone placement: in the open syllables oa, oe, uy (nothing after the second vowel)
+         the mark goes on the first vowel, as the population database writes names:
+         "Hoà" -> "Hòa", "Thuỳ" -> "Thùy", "Khoẻ" -> "Khỏe"; "Hoàng", "Quỳnh", "Quý" (qu is
+         a consonant) and "Khoa" are left alone.
+
+    Not repaired: VNI (VNI-Windows fonts: ASCII letter followed by a mark byte, "Nguyeãn" for
+    "Nguyễn", "Xin chaøo"). Its mark bytes (ø ù û õ ï å ä ...) overlap both TCVN3's bytes and
+    Vietnamese letters ("Hoàng" is the VNI spelling of "Hồng"), so it cannot be told apart
+    from a correct name or from TCVN3 by the value alone; no source declares it. Such a value
+    passes steps 3-6 unchanged apart from case.
+
+    Marks a source never had ("NGUYEN VAN AN") cannot be repaired from the text: see
+    restore_name_marks. -#}
+
+{#- The Vietnamese letters (NFC) with a mark, lower case, and the same letters upper case in
+    the same order (as in name_match_key). -#}
+{% macro vietnamese_marked_lower() -%}
+àáãảạăằắẵẳặâầấẫẩậèéẽẻẹêềếễểệìíĩỉịòóõỏọôồốỗổộơờớỡởợùúũủụưừứữửựỳýỹỷỵđ
+{%- endmacro %}
+{% macro vietnamese_marked_upper() -%}
+ÀÁÃẢẠĂẰẮẴẲẶÂẦẤẪẨẬÈÉẼẺẸÊỀẾỄỂỆÌÍĨỈỊÒÓÕỎỌÔỒỐỖỔỘƠỜỚỠỞỢÙÚŨỦỤƯỪỨỮỬỰỲÝỸỶỴĐ
+{%- endmacro %}
+
+{#- The schema holding the name functions. -#}
+{% macro name_function_schema() -%}
+staging
+{%- endmacro %}
+
+{#- A name as received, repaired (see above); null when empty. -#}
+{% macro repair_name(column) -%}
+    {{ name_function_schema() }}.repair_name({{ column }})
+{%- endmacro %}
+
+{#- Marks restored from a reference: the population database's name of the citizen with the
+    row's personal ID (column reference_name, null when there is none). When the repaired name
+    has no mark at all (plain ASCII, as legacy systems stored "NGUYEN VAN AN") and the
+    reference name has the same matching key, the reference name (repaired); otherwise the
+    repaired name. A name with marks is never replaced. -#}
+{% macro restore_name_marks(name, reference_name) -%}
+    {{ name_function_schema() }}.restore_name_marks({{ name }}, {{ reference_name }})
+{%- endmacro %}
+
+{#- cp1252 bytes 0x80-0x9F: the characters cp1252 gives them, and the byte values (0x81, 0x8D,
+    0x8F, 0x90, 0x9D are undefined in cp1252: a reader keeps them as the Latin-1 control
+    character of the same value, which needs no mapping). -#}
+{% macro _cp1252_specials() -%}
+€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ
+{%- endmacro %}
+{% macro _cp1252_special_bytes() -%}
+    {%- set bytes = [128, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 142,
+                     145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 158, 159] -%}
+    {%- for b in bytes %}chr({{ b }}){% if not loop.last %} || {% endif %}{% endfor -%}
+{%- endmacro %}
+
+{#- TCVN3 (VN3 subset of TCVN 5712:1993, as include/ndc/textcodecs.py): the Latin-1 characters
+    of the bytes 0xA1-0xFE that hold Vietnamese letters, and those letters. chr(173) is the soft
+    hyphen (byte 0xAD, "ư"). tests/unit/test_name_macros.py checks these against the codec. -#}
+{% macro _tcvn3_bytes() -%}
+'¡¢£¤¥¦§¨©ª«¬' || chr(173) || '®µ¶·¸¹»¼½¾ÆÇÈÉÊËÌÎÏÐÑÒÓÔÕÖ×ØÜÝÞßáâãäåæçèéêëìíîïñòóôõö÷øùúûüþ'
+{%- endmacro %}
+{% macro _tcvn3_letters() -%}
+'ĂÂÊÔƠƯĐăâêôơưđàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹỵ'
+{%- endmacro %}
+{#- The TCVN3 bytes whose Latin-1 character is no Vietnamese letter: one of them marks a value
+    as TCVN3 read as Latin-1. -#}
+{% macro _tcvn3_signature() -%}
+'¡¢£¤¥¦§¨©ª«¬' || chr(173) || '®µ¶·¸¹»¼½¾ÆÇËÎÏÐÑÖ×ØÜÞßäåæçëîïñö÷øûüþ'
+{%- endmacro %}
+
+{#- The open syllables whose tone mark moves to the first vowel: (first vowel, second vowel,
+    first vowel with the five tones, second vowel with the five tones), tones in the order
+    grave, acute, tilde, hook, dot below. -#}
+{% macro _tone_moves() -%}
+    {{ return([
+        ('o', 'a', 'òóõỏọ', 'àáãảạ'),
+        ('o', 'e', 'òóõỏọ', 'èéẽẻẹ'),
+        ('u', 'y', 'ùúũủụ', 'ỳýỹỷỵ'),
+        ('O', 'a', 'ÒÓÕỎỌ', 'àáãảạ'),
+        ('O', 'e', 'ÒÓÕỎỌ', 'èéẽẻẹ'),
+        ('U', 'y', 'ÙÚŨỦỤ', 'ỳýỹỷỵ'),
+    ]) }}
+{%- endmacro %}
+
+{#- The DDL of the name functions (run by on-run-start; idempotent). -#}
+{% macro create_name_functions() -%}
+{%- set schema = name_function_schema() -%}
+{%- set lower_letters = 'abcdefghijklmnopqrstuvwxyz' ~ vietnamese_marked_lower() -%}
+{%- set upper_letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' ~ vietnamese_marked_upper() -%}
+create schema if not exists {{ schema }};
+
+-- UTF-8 text that was read as cp1252 and stored again, read back as UTF-8; any other value
+-- unchanged.
+create or replace function {{ schema }}.repair_name_mojibake(value text)
+returns text language plpgsql immutable strict parallel safe as $fn$
+declare
+    bytes_as_text text := translate(value, '{{ _cp1252_specials() }}', {{ _cp1252_special_bytes() }});
+    valid_utf8 constant text := '^([\x01-\x7F]|[\xC2-\xDF][\x80-\xBF]|\xE0[\xA0-\xBF][\x80-\xBF]'
+        '|[\xE1-\xEC\xEE\xEF][\x80-\xBF]{2}|\xED[\x80-\x9F][\x80-\xBF]'
+        '|\xF0[\x90-\xBF][\x80-\xBF]{2}|[\xF1-\xF3][\x80-\xBF]{3}|\xF4[\x80-\x8F][\x80-\xBF]{2})*$';
+begin
+    -- Only characters of one byte each, at least one of them beyond ASCII.
+    if bytes_as_text !~ '^[\x01-\xFF]*$' or bytes_as_text !~ '[\x80-\xFF]' then
+        return value;
+    end if;
+    -- U+00A0 ("à" is C3 A0) may have been trimmed away or turned into a plain space: put it
+    -- back after a lone C3, but only in a value that holds other UTF-8 sequences ("LÃ THI"
+    -- is a name).
+    if bytes_as_text !~ valid_utf8 then
+        if bytes_as_text !~ '[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}' then
+            return value;
+        end if;
+        bytes_as_text := regexp_replace(bytes_as_text, '\xC3(?= |$)', chr(195) || chr(160), 'g');
+        if bytes_as_text !~ valid_utf8 then
+            return value;
+        end if;
+    end if;
+    begin
+        return convert_from(convert_to(bytes_as_text, 'LATIN1'), 'UTF8');
+    exception when others then
+        return value;
+    end;
+end
+$fn$;
+
+-- TCVN3 text that was read as Latin-1, read through the TCVN3 table; any other value
+-- unchanged.
+create or replace function {{ schema }}.repair_name_tcvn3(value text)
+returns text language sql immutable strict parallel safe as $fn$
+    select case
+        when value ~ '^[\x01-\xFF]*$'
+            and (value ~ ('[' || {{ _tcvn3_signature() }} || ']') or value ~ '[a-z][\xC0-\xDE]|[A-Z][\xC0-\xDE][a-z]')
+            then translate(value, {{ _tcvn3_bytes() }}, {{ _tcvn3_letters() }})
+        else value
+    end
+$fn$;
+
+-- Every word starts upper case, the rest lower case (locale independent).
+create or replace function {{ schema }}.proper_case_name(value text)
+returns text language sql immutable strict parallel safe as $fn$
+    select string_agg(
+        translate(left(word, 1), '{{ lower_letters }}', '{{ upper_letters }}') || substr(word, 2),
+        '' order by position
+    )
+    from regexp_split_to_table(
+        translate(value, '{{ upper_letters }}', '{{ lower_letters }}'),
+        '(?=[^ ''-])(?<=[ ''-])'
+    ) with ordinality as words (word, position)
+$fn$;
+
+-- The tone mark of an open oa / oe / uy syllable on the first vowel ("Hoà" -> "Hòa").
+create or replace function {{ schema }}.name_tone_style(value text)
+returns text language sql immutable strict parallel safe as $fn$
+    select
+    {%- set moves = [] -%}
+    {%- for first, second, first_toned, second_toned in _tone_moves() -%}
+        {%- for i in range(5) -%}
+            {%- do moves.append((first, second_toned[i], first_toned[i], second)) -%}
+        {%- endfor -%}
+    {%- endfor %}
+    {% for _ in moves %}regexp_replace({% endfor %}value
+    {%- for first, second_toned, first_toned, second in moves %},
+        '{% if first in 'uU' %}(?<![qQ]){% endif %}{{ first }}{{ second_toned }}(?![a-zA-Z{{ lower_letters[26:] }}{{ upper_letters[26:] }}])', '{{ first_toned }}{{ second }}', 'g')
+    {%- endfor %}
+$fn$;
+
+-- A person's name repaired: legacy encodings, NFC, spaces, proper case, one tone placement.
+create or replace function {{ schema }}.repair_name(value text)
+returns text language sql immutable strict parallel safe as $fn$
+    select {{ schema }}.name_tone_style({{ schema }}.proper_case_name(nullif(trim(regexp_replace(
+        normalize({{ schema }}.repair_name_tcvn3({{ schema }}.repair_name_mojibake(value)), nfc),
+        '[[:space:]' || chr(160) || ']+', ' ', 'g')), '')))
+$fn$;
+
+-- A repaired name without marks takes the reference's marks when the matching keys agree.
+create or replace function {{ schema }}.restore_name_marks(name text, reference_name text)
+returns text language sql immutable parallel safe as $fn$
+    select case
+        when name !~ '[^\x01-\x7F]'
+            and {{ name_match_key('reference_name') }} = {{ name_match_key('name') }}
+            then {{ schema }}.repair_name(reference_name)
+        else name
+    end
+$fn$;
+{%- endmacro %}

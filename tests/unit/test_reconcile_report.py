@@ -1,0 +1,39 @@
+"""The batch balance and the report count merged duplicates next to conformed and quarantined rows."""
+
+from ndc.reconcile import BatchBalance
+from ndc.report import format_report
+
+
+def _balance(conformed: int, quarantined: int, merged: int) -> BatchBalance:
+    return BatchBalance(
+        "births_01_20250610-483b4d552157", "civil_registration", "birth", 21, 21, 21,
+        conformed, quarantined, merged,
+    )  # fmt: skip
+
+
+def test_merged_duplicates_count_towards_the_balance():
+    assert _balance(18, 1, 2).balanced
+    # Without the two merged rows the batch would be two short.
+    assert not _balance(18, 1, 0).balanced
+    # A merged row also counted as conformed is one too many.
+    assert not _balance(19, 1, 2).balanced
+
+
+def test_describe_names_the_merged_rows():
+    assert _balance(18, 1, 0).describe() == (
+        "batch births_01_20250610-483b4d552157 (civil_registration.birth): extracted 21, "
+        "landed 21, loaded 21, conformed 18 + quarantined 1 + merged 0 = 19"
+    )
+
+
+def test_report_table_has_a_merged_column():
+    entry = {"extracted": 21, "landed": 21, "loaded": 21, "conformed": 18, "quarantined": 1,
+             "merged": 2, "balanced": True, "batches": 1}  # fmt: skip
+    report = {"sources": {"civil_registration": {"birth": entry}}, "population": {"citizens": 7}}
+    header, _, row, *_ = format_report(report).splitlines()
+    assert header.split() == [
+        "source", "entity", "batches", "extracted", "landed", "loaded", "conformed",
+        "quarantined", "merged", "reconciliation",
+    ]  # fmt: skip
+    assert row.split() == ["civil_registration", "birth", "1", "21", "21", "21", "18", "1", "2",
+                           "balanced"]  # fmt: skip
