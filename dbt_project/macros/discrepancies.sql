@@ -25,12 +25,14 @@
     where version_rank = 1
 {%- endmacro %}
 
-{#- How names are compared with the population database's. 'key': the matching keys (no
-    marks, Đ as D, upper case), so a legacy upper-case name without marks ("NGUYEN VAN AN") is
-    not reported; 'name': the conformed (repaired) names themselves, once name repair restores
-    marks everywhere. Set with the dbt var ndc_discrepancy_name_match. -#}
+{#- How names are compared with the population database's (dbt var
+    ndc_discrepancy_name_match). 'name' (the default): the conformed names, which staging has
+    repaired (legacy encodings, NFC, proper case, marks restored from the population database
+    when the matching keys agree), so a wrong mark counts. 'key': the matching keys (no marks,
+    Đ as D, upper case), for when names cannot be repaired: a legacy upper-case name without
+    marks ("NGUYEN VAN AN") is then no discrepancy. -#}
 {% macro discrepancy_name_differs(record_name, population_alias='population') -%}
-    {%- set mode = var('ndc_discrepancy_name_match', 'key') -%}
+    {%- set mode = var('ndc_discrepancy_name_match', 'name') -%}
     {%- if mode == 'key' -%}
         {{ name_match_key(record_name) }} <> {{ population_alias }}.full_name_key
     {%- elif mode == 'name' -%}
