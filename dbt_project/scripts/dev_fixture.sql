@@ -466,4 +466,70 @@ values
     ('001068000214', 'Trịnh Văn Hải', '1968-08-08', '1', null, '012345678', '01', '01', '00004', 'HK-01-000214', '2024-05-01 10:00:00+07'),
     ('001194000212', 'Hoàng Thị Mai', '1994-10-10', '2', null, null, '01', '01', '00004', 'HK-01-000212', '2024-05-01 10:00:00+07');
 
+-- Discrepancies (marts.discrepancies_*): rows that disagree with the population database above
+-- and the people it knows. Loaded in their own batches, after the rows above.
+-- Phạm Văn Tư's death (1 December 2024) is in the population database only.
+insert into raw.population__citizen
+    (personal_id, full_name, date_of_birth, sex_code, date_of_death, cmnd, ethnicity_code,
+     province_code, commune_code, household_id, updated_at)
+values
+    ('001092000211', 'Đặng Quốc Việt', '1992-12-24', '1', null, null, '01', '01', '00004', 'HK-01-000211', '2024-05-01 10:00:00+07'),
+    ('001040000220', 'Phạm Văn Tư', '1940-02-02', '1', '2024-12-01', null, '01', '01', '00004', 'HK-01-000220', '2024-12-05 09:00:00+07'),
+    ('001311000007', 'Trần Bảo Ngọc', '2011-05-20', '2', null, null, '01', '01', '00004', 'HK-01-000007', '2024-05-01 10:00:00+07');
+
+-- Household memberships never closed: Nguyễn Văn An (death registered 9 June) and Phạm Văn
+-- Tư (dead since December 2024) are still members.
+insert into raw.residence__household_member
+    (id, ma_ho, so_dinh_danh, quan_he_chu_ho, tu_ngay, den_ngay, updated_at,
+     _batch_id, _source_row, _loaded_at)
+values
+    ('800008', 'HO-01-000003', '001090000201', '01', '2015-04-01', null, '2025-06-11 11:00:00', 'rs-household-20250612', 1, '2025-06-12 03:00:00+07'),
+    ('800009', 'HO-01-000004', '001040000220', '01', '1995-03-01', null, '2025-06-11 11:05:00', 'rs-household-20250612', 2, '2025-06-12 03:00:00+07');
+
+-- A registration of 2 July 2025, after the reform, still with the legacy ward 00007, which
+-- was split between two 2025 communes: the agency must say which one.
+insert into raw.residence__residence_change
+    (id, so_dinh_danh, loai_bien_dong, ma_tinh, ma_huyen, ma_xa, dia_chi_chi_tiet,
+     ngay_bien_dong, updated_at, _batch_id, _source_row, _loaded_at)
+values
+    ('700008', '001092000211', 'DK_THUONG_TRU', '01', '001', '00007', '5 Tràng Tiền', '2025-07-02', '2025-07-02 15:00:00', 'rs-change-20250703', 1, '2025-07-03 03:00:00+07');
+
+-- A student recorded as a boy although her ID (G = 3: female, born 2011) and the population
+-- database say female.
+insert into raw.education__student
+    (student_id, citizen_id, full_name, date_of_birth, gender, ethnicity_code, updated_at,
+     _batch_id, _source_row, _loaded_at)
+values
+    ('HS-0000007', '001311000007', 'Trần Bảo Ngọc', '2011-05-20', 'M', '01', '2025-07-01T08:00:00Z', 'ed-student-20250702', 1, '2025-07-02 06:00:00+07');
+
+-- A representative whose name in the register differs from the population database's
+-- (Đặng Quốc Viện for Đặng Quốc Việt).
+insert into raw.business_registry__enterprise
+    (ma_so_thue, ten_doanh_nghiep, loai_hinh, ngay_thanh_lap, dia_chi_tru_so, ma_tinh,
+     ho_ten_nguoi_dai_dien, so_dinh_danh_nguoi_dai_dien, trang_thai, _batch_id, _source_row, _loaded_at)
+values
+    ('0105550123', 'Công ty TNHH Phần mềm Hồ Gươm', 'Công ty TNHH một thành viên', '2021-09-09', '15 Đinh Tiên Hoàng, Hoàn Kiếm', '01', 'Đặng Quốc Viện', '001092000211', 'Đang hoạt động', 'br-enterprise-2025w25', 1, '2025-06-19 07:00:00+07');
+
+insert into ops.load_ledger
+    (batch_id, source, entity, source_file, landing_key, rows_extracted, rows_landed, rows_loaded, loaded_at)
+select
+    batch_id, source, entity, source_file,
+    source || '/' || entity || '/' || to_char(loaded_at at time zone 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD')
+        || '/' || batch_id || '.parquet',
+    rows_loaded, rows_loaded, rows_loaded, loaded_at
+from (
+    select _batch_id as batch_id, 'residence' as source, 'household_member' as entity,
+        null as source_file, count(*) as rows_loaded, max(_loaded_at) as loaded_at
+    from raw.residence__household_member where _batch_id = 'rs-household-20250612' group by _batch_id
+    union all
+    select _batch_id, 'residence', 'residence_change', null, count(*), max(_loaded_at)
+    from raw.residence__residence_change where _batch_id = 'rs-change-20250703' group by _batch_id
+    union all
+    select _batch_id, 'education', 'student', null, count(*), max(_loaded_at)
+    from raw.education__student where _batch_id = 'ed-student-20250702' group by _batch_id
+    union all
+    select _batch_id, 'business_registry', 'enterprise', 'enterprises_2025w25.xlsx', count(*), max(_loaded_at)
+    from raw.business_registry__enterprise where _batch_id = 'br-enterprise-2025w25' group by _batch_id
+) as batches;
+
 commit;

@@ -68,7 +68,8 @@ def generate(persons: int, seed: int, days: int, out: Path | None, target: tuple
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def report(as_json: bool) -> None:
-    """Rows per source and entity at every stage, the reconciliation and the citizen count."""
+    """Rows per source and entity at every stage, the reconciliation, the citizen count and
+    the discrepancies per source agency, by kind."""
     from ndc.report import build_report, format_report
 
     s = settings_mod.load()

@@ -1,6 +1,9 @@
-"""What ``ndc report`` prints: per source and entity the row counts of every stage."""
+"""What ``ndc report`` prints: per source and entity the row counts of every stage, and per
+source agency the discrepancies to send back (marts.discrepancies_<source>) by kind."""
 
 from __future__ import annotations
+
+from psycopg import sql
 
 from ndc.population import citizen_count
 from ndc.registry import Source
@@ -8,6 +11,15 @@ from ndc.warehouse import connect
 
 # Per batch, loaded = conformed + quarantined + merged (duplicates collapsed into another row).
 STAGES = ("extracted", "landed", "loaded", "conformed", "quarantined", "merged")
+# The kinds of marts.discrepancies_<source> (dbt_project/models/marts/discrepancies).
+DISCREPANCY_KINDS = (
+    "date_of_birth",
+    "sex",
+    "full_name",
+    "dead_still_active",
+    "pid_sex_year",
+    "admin_unit_ambiguous",
+)
 
 _QUERY = """
 select l.source, l.entity, count(*) as batches,
@@ -21,13 +33,32 @@ group by l.source, l.entity
 """
 
 
+def discrepancy_counts(conn, source: str) -> dict:
+    """``{"total": n, "by_kind": {kind: n}}`` from the source's discrepancy mart; zeros
+    while the mart is not built yet."""
+    by_kind = dict.fromkeys(DISCREPANCY_KINDS, 0)
+    mart = f"marts.discrepancies_{source}"
+    if conn.execute("select to_regclass(%s)", (mart,)).fetchone()[0]:
+        query = sql.SQL("select discrepancy, count(*) from {} group by discrepancy").format(
+            sql.Identifier("marts", f"discrepancies_{source}")
+        )
+        for kind, n in conn.execute(query):
+            by_kind[kind] = int(n)
+    return {"total": sum(by_kind.values()), "by_kind": by_kind}
+
+
 def build_report(warehouse_url: str, population_url: str, sources: dict[str, Source]) -> dict:
     """The report as plain data, in the documented ``--json`` shape."""
     counts: dict[tuple[str, str], tuple] = {}
     with connect(warehouse_url) as conn:
         if conn.execute("select to_regclass('ops.reconciliation')").fetchone()[0]:
             counts = {(r[0], r[1]): r[2:] for r in conn.execute(_QUERY)}
-    report: dict = {"sources": {}, "population": {"citizens": citizen_count(population_url)}}
+        discrepancies = {name: discrepancy_counts(conn, name) for name in sources}
+    report: dict = {
+        "sources": {},
+        "population": {"citizens": citizen_count(population_url)},
+        "discrepancies": discrepancies,
+    }
     for source in sources.values():
         entities = report["sources"].setdefault(source.name, {})
         for entity in source.entities:
@@ -42,24 +73,37 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
     return report
 
 
+def _table(rows: list[tuple], left: set[int]) -> list[str]:
+    """Fixed-width lines: a header, a rule, the rows; columns in ``left`` left-aligned."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [
+            str(v).ljust(w) if i in left else str(v).rjust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
 def format_report(report: dict) -> str:
-    """A fixed-width table for people."""
+    """Fixed-width tables for people."""
     header = ("source", "entity", "batches", *STAGES, "reconciliation")
     rows = [header]
     for source, entities in report["sources"].items():
         for entity, e in entities.items():
             verdict = "balanced" if e["balanced"] else "NOT BALANCED"
             rows.append((source, entity, e["batches"], *(e[s] for s in STAGES), verdict))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = [
-            str(v).ljust(w) if i < 2 or i == len(row) - 1 else str(v).rjust(w)
-            for i, (v, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells))
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines = _table(rows, left={0, 1, len(header) - 1})
     lines.append("")
     lines.append(f"population database: {report['population']['citizens']} citizens")
+    discrepancies = report.get("discrepancies", {})
+    if discrepancies:
+        rows = [("discrepancies to send back", "total", *DISCREPANCY_KINDS)]
+        for source, d in discrepancies.items():
+            rows.append((source, d["total"], *(d["by_kind"][k] for k in DISCREPANCY_KINDS)))
+        lines.append("")
+        lines.extend(_table(rows, left={0}))
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from ndc import embedded
 from ndc.cli import main
 from ndc.registry import load_registry
+from ndc.report import DISCREPANCY_KINDS
 from ndc.warehouse import connect, drop_database
 from tests.conftest import PG_URL, free_port
 
@@ -50,6 +51,12 @@ def test_db_up_then_report_json_has_the_documented_shape(ndc_env):
     stages = ("extracted", "landed", "loaded", "conformed", "quarantined", "merged")
     assert {k: entry[k] for k in stages} == dict.fromkeys(stages, 0)
     assert set(report["sources"]) == set(load_registry())
+    # No discrepancy mart built yet: every agency is listed with zeros.
+    assert set(report["discrepancies"]) == set(load_registry())
+    assert report["discrepancies"]["residence"] == {
+        "total": 0,
+        "by_kind": dict.fromkeys(DISCREPANCY_KINDS, 0),
+    }
 
 
 def test_registry_check_lists_every_source():
