@@ -2,7 +2,8 @@
     format gives null (the staging rules then quarantine it as DATE_UNPARSEABLE).
     Only digits reach the ::int casts (the regex guarantees it) and make_date only sees
     checked parts, so '31/2/2024', '12/13/2020' or '??/5/2025' cannot fail the query.
-    Each macro is one scalar subquery, so the regex runs once per value. -#}
+    Each macro is one scalar subquery whose inner select is fenced with `offset 0`: without
+    it PostgreSQL pulls the subquery up and runs the regex once per part[n] reference. -#}
 
 {% macro days_in_month(year, month) -%}
     case
@@ -26,7 +27,7 @@
 {% macro parse_dmy_date(column) -%}
     (
         select {{ make_date_or_null('part[3]::int', 'part[2]::int', 'part[1]::int') }}
-        from (select regexp_match(trim({{ column }}), '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$')) as parsed (part)
+        from (select regexp_match(trim({{ column }}), '^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$') offset 0) as parsed (part)
     )
 {%- endmacro %}
 
@@ -35,7 +36,7 @@
 {% macro parse_year_only_date(column) -%}
     (
         select {{ make_date_or_null('part[1]::int', '1', '1') }}
-        from (select regexp_match(trim({{ column }}), '^([0-9]{4})$')) as parsed (part)
+        from (select regexp_match(trim({{ column }}), '^([0-9]{4})$') offset 0) as parsed (part)
     )
 {%- endmacro %}
 
@@ -53,7 +54,7 @@
 {% macro parse_iso_date(column) -%}
     (
         select {{ make_date_or_null('part[1]::int', 'part[2]::int', 'part[3]::int') }}
-        from (select regexp_match(trim({{ column }}), '^([0-9]{4})-([0-9]{2})-([0-9]{2})$')) as parsed (part)
+        from (select regexp_match(trim({{ column }}), '^([0-9]{4})-([0-9]{2})-([0-9]{2})$') offset 0) as parsed (part)
     )
 {%- endmacro %}
 
@@ -76,6 +77,7 @@
                 trim({{ column }}),
                 '^([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2}):([0-9]{2}(?:[.][0-9]{1,6})?)$'
             )
+            offset 0
         ) as parsed (part)
     )
 {%- endmacro %}
@@ -85,7 +87,7 @@
 {% macro parse_month(column) -%}
     (
         select {{ make_date_or_null('part[2]::int', 'part[1]::int', '1') }}
-        from (select regexp_match(trim({{ column }}), '^([0-9]{2})/([0-9]{4})$')) as parsed (part)
+        from (select regexp_match(trim({{ column }}), '^([0-9]{2})/([0-9]{4})$') offset 0) as parsed (part)
     )
 {%- endmacro %}
 
@@ -94,7 +96,7 @@
 {% macro parse_excel_serial_date(column) -%}
     (
         select case when part[1]::int between 1 and 80000 then date '1899-12-30' + part[1]::int end
-        from (select regexp_match(trim({{ column }}), '^([0-9]{1,5})(?:[.]0+)?$')) as parsed (part)
+        from (select regexp_match(trim({{ column }}), '^([0-9]{1,5})(?:[.]0+)?$') offset 0) as parsed (part)
     )
 {%- endmacro %}
 
