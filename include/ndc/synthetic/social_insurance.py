@@ -286,7 +286,17 @@ class SocialInsurance:
     def apply_day(self, world: World, ev: DayEvents) -> None:
         """Deaths close periods, employers change, new persons join."""
         if ev.index == 0:
-            return  # the baseline day's state is the baseline table
+            # The baseline day's state is the baseline table: a person whose death is
+            # registered that day keeps the open period the table holds, which is exactly a
+            # dead person still active, so it is labelled as one.
+            dod = world.persons["date_of_death"]
+            dead = [i for i in ev.deaths if self.cur[i] >= 0]
+            self.log.count_eligible(SOURCE, "dead_still_active", len(dead))
+            for i in dead:
+                d = dod[i].astype(object)
+                self.log.add(SOURCE, "contribution_period", [str(self.cur[i] + 1)], "den_thang",
+                             "dead_still_active", [f"{d.month:02d}/{d.year}"], [None])  # fmt: skip
+            return
         self._grow(len(world.persons))
         rng = rng_for(self.seed, 41, ev.index)
         day = ev.day
