@@ -18,8 +18,9 @@ from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.e2e
 
-# Quarantine rules that staging already applies: every such defect must be caught.
-QUARANTINED = ("pid_missing", "pid_malformed", "date_unparseable")
+# The targets (on 100,000 persons): at least 98% of each defect class handled as
+# expected, at most 0.1% of clean records wrongly quarantined, merged, reported or altered.
+# This small country is held to every class in full and no clean record changed.
 
 
 def _databases(prefix: str) -> list[str]:
@@ -62,11 +63,11 @@ def test_evaluate_scores_every_defect_class_in_its_own_databases(tmp_path):
             assert c["expected"] == expected[name], name
             assert 0 <= c["handled"] <= c["expected"], name
             assert c["rate"] == pytest.approx(c["handled"] / c["expected"]), name
-        for name in QUARANTINED:
-            assert result["classes"][name]["rate"] == 1.0, result["classes"][name]
+        missed = {n: c for n, c in result["classes"].items() if c["rate"] < 1.0}
+        assert missed == {}, json.dumps(missed, ensure_ascii=False, indent=1)
         clean = result["clean"]
         assert clean["records"] > 1000
-        assert 0 <= clean["wrongly_changed"] <= clean["records"]
+        assert clean["wrongly_changed"] == 0, json.dumps(clean, ensure_ascii=False, indent=1)
         assert clean["rate"] == pytest.approx(clean["wrongly_changed"] / clean["records"])
         # Its own databases, dropped by --cleanup; the user's were never created.
         assert _databases(prefix) == []

@@ -128,52 +128,6 @@ near_matches as (
     )
 ),
 
-near_duplicates as (
-    select * from near_matches
-    where record_key <> surviving_record_key
-),
-
--- A second copy of a near duplicate goes to the near duplicate's survivor too.
-duplicates as (
-    select
-        exact_copies._batch_id,
-        exact_copies._source_row,
-        coalesce(near_duplicates.surviving_record_key, exact_copies.record_key)
-            as duplicate_of_record_key,
-        'exact' as duplicate_rule,
-        coalesce(near_duplicates.surviving_batch_id, exact_copies.surviving_batch_id)
-            as surviving_batch_id,
-        coalesce(near_duplicates.surviving_source_row, exact_copies.surviving_source_row)
-            as surviving_source_row
-    from exact_copies
-    left join near_duplicates
-        on near_duplicates._batch_id = exact_copies.surviving_batch_id
-        and near_duplicates._source_row = exact_copies.surviving_source_row
-    where
-        (exact_copies._batch_id, exact_copies._source_row)
-        <> (exact_copies.surviving_batch_id, exact_copies.surviving_source_row)
-    union all
-    select
-        _batch_id,
-        _source_row,
-        surviving_record_key as duplicate_of_record_key,
-        'near' as duplicate_rule,
-        surviving_batch_id,
-        surviving_source_row
-    from near_duplicates
-),
-
-deduplicated as (
-    select
-        final.*,
-        duplicates.duplicate_of_record_key,
-        duplicates.duplicate_rule,
-        duplicates.surviving_batch_id as duplicate_of_batch_id,
-        duplicates.surviving_source_row as duplicate_of_source_row
-    from final
-    left join duplicates
-        on duplicates._batch_id = final._batch_id
-        and duplicates._source_row = final._source_row
-)
+{{ collapse_duplicates() }}
 
 select * from deduplicated
