@@ -84,19 +84,8 @@ with upserted as (
 select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted
 """
 
-BASELINE_COLUMNS = (
-    "personal_id",
-    "full_name",
-    "date_of_birth",
-    "sex_code",
-    "date_of_death",
-    "cmnd",
-    "ethnicity_code",
-    "province_code",
-    "commune_code",
-    "household_id",
-    "updated_at",
-)
+# The citizen table's own columns: what a baseline holds and what the warehouse snapshot copies.
+BASELINE_COLUMNS = POPULATION_SNAPSHOT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -118,6 +107,17 @@ class SyncResult:
         )
 
 
+def _stream(src, query: str, dst, target: str) -> None:
+    """COPY a query's rows from one database into a table of another, block by block."""
+    with src.cursor() as out_cur, dst.cursor() as in_cur:
+        with (
+            out_cur.copy(f"copy ({query}) to stdout") as out,
+            in_cur.copy(f"copy {target} from stdin") as inp,
+        ):
+            for block in out:
+                inp.write(block)
+
+
 def ensure_population_db(population_url: str) -> None:
     ensure_database(population_url)
     with connect(population_url) as conn:
@@ -134,13 +134,7 @@ def sync_citizens(
         dst.execute(
             "create temp table citizen_incoming (like citizen including defaults) on commit drop"
         )
-        with src.cursor() as out_cur, dst.cursor() as in_cur:
-            with (
-                out_cur.copy(f"copy (select {cols} from {mart}) to stdout") as out,
-                in_cur.copy(f"copy citizen_incoming ({cols}) from stdin") as inp,
-            ):
-                for block in out:
-                    inp.write(block)
+        _stream(src, f"select {cols} from {mart}", dst, f"citizen_incoming ({cols})")
         incoming = dst.execute("select count(*) from citizen_incoming").fetchone()[0]
         inserted, updated = dst.execute(UPSERT).fetchone()
         citizens = dst.execute("select count(*) from citizen").fetchone()[0]
@@ -191,13 +185,7 @@ def snapshot_to_warehouse(population_url: str, warehouse_url: str) -> int:
         dst.execute("create schema if not exists raw")
         dst.execute(POPULATION_SNAPSHOT_DDL)
         dst.execute(f"truncate {POPULATION_SNAPSHOT_TABLE}")
-        with src.cursor() as out_cur, dst.cursor() as in_cur:
-            with (
-                out_cur.copy(f"copy (select {cols} from citizen) to stdout") as out,
-                in_cur.copy(f"copy {POPULATION_SNAPSHOT_TABLE} ({cols}) from stdin") as inp,
-            ):
-                for block in out:
-                    inp.write(block)
+        _stream(src, f"select {cols} from citizen", dst, f"{POPULATION_SNAPSHOT_TABLE} ({cols})")
         rows = dst.execute(f"select count(*) from {POPULATION_SNAPSHOT_TABLE}").fetchone()[0]
     log.info("population snapshot: %d citizens copied into %s", rows, POPULATION_SNAPSHOT_TABLE)
     return rows
