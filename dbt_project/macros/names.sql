@@ -93,6 +93,9 @@ staging
 {%- set schema = name_function_schema() -%}
 {%- set lower_letters = 'abcdefghijklmnopqrstuvwxyz' ~ vietnamese_marked_lower() -%}
 {%- set upper_letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' ~ vietnamese_marked_upper() -%}
+-- Cosmos runs models as parallel dbt invocations, each running this hook: one at a time
+-- (concurrent "create or replace function" on one function fails), until the hook commits.
+select pg_advisory_xact_lock(hashtext('ndc.create_name_functions'));
 create schema if not exists {{ schema }};
 
 -- UTF-8 text that was read as cp1252 and stored again, read back as UTF-8; any other value
