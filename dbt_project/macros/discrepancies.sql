@@ -111,8 +111,8 @@
     source column the agency knows it by; `personal_id` and `full_name` name the model's
     columns for the person. -#}
 {% macro person_discrepancies(relation, source, entity, fields, personal_id='personal_id', full_name='full_name') -%}
-    {%- if 'pid_sex_year' in fields and not ('date_of_birth' in fields and 'sex' in fields) -%}
-        {{ exceptions.raise_compiler_error("pid_sex_year needs the date_of_birth and sex checks: it defers to them") }}
+    {%- if 'pid_sex_year' in fields and 'date_of_birth' not in fields -%}
+        {{ exceptions.raise_compiler_error("pid_sex_year needs the date_of_birth check (and the sex check where the source has a sex): it defers to them") }}
     {%- endif -%}
     select
         '{{ source }}'::text as source,

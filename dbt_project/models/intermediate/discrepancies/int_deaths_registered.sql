@@ -1,10 +1,17 @@
--- Everyone whose death is registered, one row per personal ID: the conformed civil
--- registration deaths first (the earliest date if registered twice), then the population
--- database's date of death for deaths registered before ndc ran.
+-- Everyone whose death is registered, one row per personal ID: civil registration deaths
+-- first (the earliest date if registered twice), then the population database's date of
+-- death for deaths registered before ndc ran.
+--
+-- A death record is proof of the death even when the row is quarantined for a date or its
+-- personal ID is missing, malformed or mistyped: the person is the population database's one
+-- citizen with the record's name key and date of birth (linked_personal_id), else, for a
+-- conformed row, its own personal ID. A date of death that did not parse or lies after the
+-- registration falls back to the registration date (the death happened by then).
 with
 
 deaths as (
-    {{ conformed_latest(ref('stg_civil_registration__deaths')) }}
+    select * from {{ ref('stg_civil_registration__deaths') }}
+    where duplicate_of_record_key is null
 ),
 
 population as (
@@ -12,11 +19,25 @@ population as (
     where date_of_death is not null
 ),
 
+death_records as (
+    select
+        coalesce(
+            linked_personal_id,
+            case when quarantine_reason_code is null then personal_id end
+        ) as personal_id,
+        case
+            when quarantine_reason_code is null then date_of_death
+            when date_of_death <= registration_date then date_of_death
+            else registration_date
+        end as date_of_death
+    from deaths
+),
+
 registered as (
     select
         personal_id,
         min(date_of_death) as date_of_death
-    from deaths
+    from death_records
     where personal_id is not null
         and date_of_death is not null
     group by personal_id

@@ -12,7 +12,7 @@ deaths_registered as (
 civil_registration_deaths as (
     {{ person_discrepancies(
         ref('stg_civil_registration__deaths'), 'civil_registration', 'death',
-        {'date_of_birth': 'ngay_sinh'}
+        {'date_of_birth': 'ngay_sinh', 'pid_sex_year': 'so_dinh_danh'}
     ) }}
 ),
 

@@ -9,6 +9,15 @@ citizens as (
     select personal_id, full_name from {{ ref('stg_population__citizens') }}
 ),
 
+-- Citizens that are the only one with their name key and date of birth: the person a death
+-- record names, whatever its personal ID says (see linked_personal_id).
+unique_name_birth_dates as (
+    select full_name_key, date_of_birth, min(personal_id) as personal_id
+    from {{ ref('stg_population__citizens') }}
+    group by full_name_key, date_of_birth
+    having count(*) = 1
+),
+
 conformed as (
     select
         _batch_id,
@@ -35,6 +44,16 @@ conformed as (
         on citizen.personal_id = {{ conform_text('so_dinh_danh') }}
 ),
 
+linked as (
+    select
+        conformed.*,
+        name_birth_date.personal_id as linked_personal_id
+    from conformed
+    left join unique_name_birth_dates as name_birth_date
+        on name_birth_date.full_name_key = {{ name_match_key('conformed.full_name') }}
+        and name_birth_date.date_of_birth = conformed.date_of_birth
+),
+
 checked as (
     select
         *,
@@ -47,7 +66,7 @@ checked as (
             + check_not_future('ngay_mat', 'date_of_death')
             + check_not_future('ngay_dang_ky', 'registration_date')
         ) | indent(8) }}
-    from conformed
+    from linked
 ),
 
 final as (
@@ -66,6 +85,24 @@ final as (
         registration_number,
         registration_date,
         death_province_code,
+        -- The population database's one citizen with this name key and date of birth: who
+        -- died when the personal ID is missing, malformed or mistyped.
+        linked_personal_id,
+        -- The death register sends no sex: null, kept for the personal ID checks.
+        null::text as sex_code,
+        {{ pid_sex_code('personal_id') }} as pid_sex_code,
+        {{ pid_birth_year('personal_id') }} as pid_birth_year,
+        -- A discrepancy to report: the ID's birth year is not the record's, or the citizen
+        -- of this name and date of birth holds the same number but for the century/sex and
+        -- year digits (a mistyped sex digit, which the record alone cannot show).
+        coalesce({{ pid_sex_year_mismatch('personal_id', 'null::text', 'date_of_birth') }}, false)
+            or coalesce(
+                personal_id ~ '^[0-9]{12}$'
+                and linked_personal_id <> personal_id
+                and left(linked_personal_id, 3) = left(personal_id, 3)
+                and right(linked_personal_id, 6) = right(personal_id, 6),
+                false
+            ) as pid_sex_year_mismatch,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value
