@@ -4,8 +4,9 @@
 --
 -- A death record is proof of the death even when the row is quarantined for a date or its
 -- personal ID is missing, malformed or mistyped: the person is the population database's one
--- citizen with the record's name key and date of birth (linked_personal_id), else, for a
--- conformed row, its own personal ID. A date of death that did not parse or lies after the
+-- citizen with the record's name key and date of birth (linked_personal_id), else its own
+-- personal ID when the row conforms or the population database holds that ID under the
+-- record's name (personal_id_confirmed). A date of death that did not parse or lies after the
 -- registration falls back to the registration date (the death happened by then).
 with
 
@@ -23,7 +24,7 @@ death_records as (
     select
         coalesce(
             linked_personal_id,
-            case when quarantine_reason_code is null then personal_id end
+            case when quarantine_reason_code is null or personal_id_confirmed then personal_id end
         ) as personal_id,
         case
             when quarantine_reason_code is null then date_of_death

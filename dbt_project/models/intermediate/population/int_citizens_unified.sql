@@ -1,11 +1,15 @@
 -- One row per personal ID from the conformed rows of every source. Survivorship for name,
 -- date of birth and sex: civil registration births, then the latest social insurance row,
--- then deaths; within a source the most recent record wins.
+-- then deaths; within a source the most recent record wins. A record whose personal ID
+-- disagrees with its own sex or birth year (pid_sex_year_mismatch, reported to the agency)
+-- gives no citizen: a mistyped number must not become a new citizen in the population
+-- database. A death counts for the citizen it is linked to by name and date of birth.
 with
 
 births as (
     select * from {{ ref('stg_civil_registration__births') }}
     where quarantine_reason_code is null and duplicate_of_record_key is null
+        and not coalesce(pid_sex_year_mismatch, false)
 ),
 
 insured_persons as (
@@ -15,8 +19,19 @@ insured_persons as (
 ),
 
 deaths as (
-    select * from {{ ref('stg_civil_registration__deaths') }}
-    where quarantine_reason_code is null and duplicate_of_record_key is null
+    select
+        linked.*
+    from (
+        select
+            deaths.*,
+            coalesce(
+                deaths.linked_personal_id,
+                case when not coalesce(deaths.pid_sex_year_mismatch, false) then deaths.personal_id end
+            ) as person_id
+        from {{ ref('stg_civil_registration__deaths') }} as deaths
+        where deaths.quarantine_reason_code is null and deaths.duplicate_of_record_key is null
+    ) as linked
+    where linked.person_id is not null
 ),
 
 records as (
@@ -33,7 +48,7 @@ records as (
     from insured_persons
     union all
     select
-        personal_id, full_name, date_of_birth, null::text as sex_code, date_of_death,
+        person_id as personal_id, full_name, date_of_birth, null::text as sex_code, date_of_death,
         'civil_registration' as source_system, 3 as survivorship_rank,
         {{ local_load_timestamp() }} as recorded_at, _batch_id, _source_row
     from deaths

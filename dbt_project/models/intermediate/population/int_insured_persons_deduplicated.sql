@@ -5,8 +5,11 @@ with
 insured_persons as (
     -- Conformed rows only: a duplicate registration of a person (another code) is merged
     -- into its original (quarantine.merged_duplicates).
+    -- A personal ID that disagrees with the person's own sex or birth year is reported to
+    -- social insurance (marts.discrepancies_social_insurance), not made a citizen.
     select * from {{ ref('stg_social_insurance__insured_persons') }}
     where quarantine_reason_code is null and duplicate_of_record_key is null
+        and not coalesce(pid_sex_year_mismatch, false)
 ),
 
 ranked as (

@@ -47,8 +47,14 @@ conformed as (
 linked as (
     select
         conformed.*,
-        name_birth_date.personal_id as linked_personal_id
+        name_birth_date.personal_id as linked_personal_id,
+        coalesce(
+            {{ name_match_key('citizen.full_name') }} = {{ name_match_key('conformed.full_name') }},
+            false
+        ) as personal_id_confirmed
     from conformed
+    left join citizens as citizen
+        on citizen.personal_id = conformed.personal_id
     left join unique_name_birth_dates as name_birth_date
         on name_birth_date.full_name_key = {{ name_match_key('conformed.full_name') }}
         and name_birth_date.date_of_birth = conformed.date_of_birth
@@ -88,6 +94,8 @@ final as (
         -- The population database's one citizen with this name key and date of birth: who
         -- died when the personal ID is missing, malformed or mistyped.
         linked_personal_id,
+        -- The population database holds this personal ID under the same name.
+        personal_id_confirmed,
         -- The death register sends no sex: null, kept for the personal ID checks.
         null::text as sex_code,
         {{ pid_sex_code('personal_id') }} as pid_sex_code,
