@@ -27,10 +27,10 @@
 {%- endmacro %}
 
 {#- The CTEs that turn a model's matches into its four duplicate columns. The model defines
-    `final` (its conformed rows), `exact_copies` (every row with its exact copy's survivor:
+    `pool` (its conformed rows, see duplicate_pool), `exact_copies` (every row with its exact copy's survivor:
     surviving_batch_id, surviving_source_row) and `near_matches` (rows with surviving_record_key,
     surviving_batch_id, surviving_source_row); this adds `near_duplicates`, `duplicates` and
-    `deduplicated` (final plus the four columns), for the model to select from. -#}
+    `deduplicated` (pool plus the four columns), for the model to select from. -#}
 {% macro collapse_duplicates() -%}
 near_duplicates as (
     select * from near_matches
@@ -69,14 +69,90 @@ duplicates as (
 
 deduplicated as (
     select
-        final.*,
+        pool.*,
         duplicates.duplicate_of_record_key,
         duplicates.duplicate_rule,
         duplicates.surviving_batch_id as duplicate_of_batch_id,
         duplicates.surviving_source_row as duplicate_of_source_row
-    from final
+    from pool
     left join duplicates
-        on duplicates._batch_id = final._batch_id
-        and duplicates._source_row = final._source_row
+        on duplicates._batch_id = pool._batch_id
+        and duplicates._source_row = pool._source_row
 )
+{%- endmacro %}
+
+{#- Every source column of a raw row as one hash: rows received identically hash equal (the
+    exact-duplicate key, kept on the staging row so later batches can be compared with it). -#}
+{% macro source_row_hash(alias='source') -%}
+    md5((to_jsonb({{ alias }}) - array['_batch_id', '_source_row', '_loaded_at'])::text)
+{%- endmacro %}
+
+{#- The near-duplicate key of a row: one hash of the columns a model's near rule partitions
+    on (nulls compare equal, as in a window partition); null for a row that cannot be
+    matched (no personal ID or no record key). -#}
+{% macro near_key(columns) -%}
+    case
+        when personal_id is not null and record_key is not null
+            then md5(row({{ columns | join(', ') }})::text)
+    end
+{%- endmacro %}
+
+{#- The CTE `pool`: the rows whose duplicate columns this build computes. A full build: every
+    conformed row (`final`). An incremental run: the newly conformed rows plus the rows already
+    in the table that share an exact or near key with them or with the earlier version of a
+    row being replaced (their survivor may change), so the rules see every row of every group
+    the new batches touch. -#}
+{% macro duplicate_pool(source_name, entity) -%}
+{%- if is_incremental() %}
+{%- set duplicate_columns = ['duplicate_of_record_key', 'duplicate_rule', 'duplicate_of_batch_id', 'duplicate_of_source_row'] %}
+{%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | reject('in', duplicate_columns) | list %}
+replaced as (
+    select _source_hash, _near_key from {{ this }}
+    where _batch_id in ({{ pending_batches(source_name, entity) }})
+    union all
+    select conformed._source_hash, conformed._near_key
+    from {{ this }} as conformed
+    inner join final
+        on final._batch_id = conformed._batch_id
+        and final._source_row = conformed._source_row
+),
+
+affected_hashes as (
+    select _source_hash from final
+    union
+    select _source_hash from replaced
+),
+
+affected_near_keys as (
+    select _near_key from final where _near_key is not null
+    union
+    select _near_key from replaced where _near_key is not null
+),
+
+mates as (
+    select {{ columns | join(', ') }}
+    from {{ this }}
+    where _source_hash in (select _source_hash from affected_hashes)
+    union
+    select {{ columns | join(', ') }}
+    from {{ this }}
+    where _near_key in (select _near_key from affected_near_keys)
+),
+
+pool as (
+    select * from final
+    union all
+    select * from mates
+    where
+        _batch_id not in ({{ pending_batches(source_name, entity) }})
+        and not exists (
+            select 1 from final
+            where final._batch_id = mates._batch_id and final._source_row = mates._source_row
+        )
+),
+{%- else %}
+pool as (
+    select * from final
+),
+{%- endif %}
 {%- endmacro %}

@@ -1,7 +1,11 @@
+{{ config(post_hook=["{{ staging_indexes(['representative_personal_id']) }}"]) }}
+
 with
 
+-- The raw rows to conform: the batches not conformed yet, and the rows that changed
+-- citizens of the population database touch (macros/incremental.sql).
 source as (
-    select * from {{ source('raw', 'business_registry__enterprise') }}
+    {{ pending_source('business_registry', 'enterprise', touched=population_touched_rows([('representative_personal_id', 'personal_id')])) }}
 ),
 
 citizens as (

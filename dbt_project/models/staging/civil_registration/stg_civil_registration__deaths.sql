@@ -1,7 +1,11 @@
+{{ config(post_hook=["{{ staging_indexes(['full_name_key, date_of_birth', 'personal_id']) }}"]) }}
+
 with
 
+-- The raw rows to conform: the batches not conformed yet, and the rows that changed
+-- citizens of the population database touch (macros/incremental.sql).
 source as (
-    select * from {{ source('raw', 'civil_registration__death') }}
+    {{ pending_source('civil_registration', 'death', touched=population_touched_rows([('personal_id', 'personal_id'), ('full_name_key, date_of_birth', 'full_name_key, date_of_birth')])) }}
 ),
 
 citizens as (
@@ -23,6 +27,7 @@ conformed as (
         _batch_id,
         _source_row,
         _loaded_at,
+        {{ source_row_hash('source') }} as _source_hash,
         {{ conform_text('so_dang_ky') }} as record_key,
         {{ conform_text('so_dinh_danh') }} as personal_id,
         {{ restore_name_marks(repair_name('ho_ten'), 'citizen.full_name') }} as full_name,
@@ -80,6 +85,7 @@ final as (
         _batch_id,
         _source_row,
         _loaded_at,
+        _source_hash,
         record_key,
         personal_id,
         full_name,
@@ -111,6 +117,8 @@ final as (
                 and right(linked_personal_id, 6) = right(personal_id, 6),
                 false
             ) as pid_sex_year_mismatch,
+        -- The near-duplicate rule's partition as one key (macros/duplicates.sql).
+        {{ near_key(['personal_id', 'date_of_death', 'date_of_birth', name_match_key('full_name')]) }} as _near_key,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value
@@ -120,29 +128,20 @@ final as (
 -- Duplicates within deaths, over every batch (the same death may come in two daily files).
 -- Quarantined rows are left out: they never survive and are never merged.
 
--- Every source column of a row as one value: rows received identically compare equal.
-received as (
-    select
-        _batch_id,
-        _source_row,
-        to_jsonb(source) - array['_batch_id', '_source_row', '_loaded_at'] as source_values
-    from source
-),
+{{ duplicate_pool('civil_registration', 'death') }}
 
--- Exact: the same row again. The first copy by (_batch_id, _source_row) survives.
+-- Exact: the same row again (equal source hashes). The first copy by (_batch_id,
+-- _source_row) survives.
 exact_copies as (
     select
-        final.*,
-        first_value(final._batch_id) over copies as surviving_batch_id,
-        first_value(final._source_row) over copies as surviving_source_row
-    from final
-    inner join received
-        on received._batch_id = final._batch_id
-        and received._source_row = final._source_row
-    where final.quarantine_reason_code is null
+        pool.*,
+        first_value(_batch_id) over copies as surviving_batch_id,
+        first_value(_source_row) over copies as surviving_source_row
+    from pool
+    where quarantine_reason_code is null
     window copies as (
-        partition by received.source_values
-        order by final._batch_id, final._source_row
+        partition by _source_hash
+        order by _batch_id, _source_row
     )
 ),
 
@@ -163,11 +162,9 @@ near_matches as (
     where
         _batch_id = surviving_batch_id
         and _source_row = surviving_source_row
-        and personal_id is not null
-        and record_key is not null
+        and _near_key is not null
     window same_death as (
-        partition by
-            personal_id, date_of_death, date_of_birth, full_name_key
+        partition by _near_key
         order by
             {{ has_marks('full_name_raw') }} desc, _batch_id, _source_row, record_key
     )

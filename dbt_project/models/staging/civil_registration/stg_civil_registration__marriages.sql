@@ -1,7 +1,11 @@
+{{ config(post_hook=["{{ staging_indexes(['husband_personal_id', 'wife_personal_id']) }}"]) }}
+
 with
 
+-- The raw rows to conform: the batches not conformed yet, and the rows that changed
+-- citizens of the population database touch (macros/incremental.sql).
 source as (
-    select * from {{ source('raw', 'civil_registration__marriage') }}
+    {{ pending_source('civil_registration', 'marriage', touched=population_touched_rows([('husband_personal_id', 'personal_id'), ('wife_personal_id', 'personal_id')])) }}
 ),
 
 citizens as (

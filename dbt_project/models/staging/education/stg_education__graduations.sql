@@ -1,7 +1,10 @@
+{{ config(post_hook=["{{ staging_indexes() }}"]) }}
+
 with
 
+-- The raw rows to conform: the batches not conformed yet (macros/incremental.sql).
 source as (
-    select * from {{ source('raw', 'education__graduation') }}
+    {{ pending_source('education', 'graduation') }}
 ),
 
 conformed as (

@@ -1,7 +1,11 @@
+{{ config(post_hook=["{{ staging_indexes(['personal_id']) }}"]) }}
+
 with
 
+-- The raw rows to conform: the batches not conformed yet, and the rows that changed
+-- citizens of the population database touch (macros/incremental.sql).
 source as (
-    select * from {{ source('raw', 'education__student') }}
+    {{ pending_source('education', 'student', touched=population_touched_rows([('personal_id', 'personal_id')])) }}
 ),
 
 -- Sex through the mapping the source declares (code_lists.sex in include/sources/education.yaml).

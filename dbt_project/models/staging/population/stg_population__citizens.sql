@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- The population database's citizens (snapshot), with the name matching key: what staging
 -- resolves CMND numbers and restores name marks against, and what the per-agency discrepancy
 -- marts compare each agency's records with.

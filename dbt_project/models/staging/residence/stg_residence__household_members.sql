@@ -1,7 +1,10 @@
+{{ config(post_hook=["{{ staging_indexes() }}"]) }}
+
 with
 
+-- The raw rows to conform: the batches not conformed yet (macros/incremental.sql).
 source as (
-    select * from {{ source('raw', 'residence__household_member') }}
+    {{ pending_source('residence', 'household_member') }}
 ),
 
 -- Through the mapping the source declares (code_lists.relationship_to_head).

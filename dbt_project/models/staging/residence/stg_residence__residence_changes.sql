@@ -1,7 +1,10 @@
+{{ config(post_hook=["{{ staging_indexes() }}"]) }}
+
 with
 
+-- The raw rows to conform: the batches not conformed yet (macros/incremental.sql).
 source as (
-    select * from {{ source('raw', 'residence__residence_change') }}
+    {{ pending_source('residence', 'residence_change') }}
 ),
 
 -- Through the list version the source declares (code_lists.residence_change_type).

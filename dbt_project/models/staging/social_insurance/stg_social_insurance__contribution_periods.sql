@@ -1,7 +1,10 @@
+{{ config(post_hook=["{{ staging_indexes() }}"]) }}
+
 with
 
+-- The raw rows to conform: the batches not conformed yet (macros/incremental.sql).
 source as (
-    select * from {{ source('raw', 'social_insurance__contribution_period') }}
+    {{ pending_source('social_insurance', 'contribution_period') }}
 ),
 
 conformed as (

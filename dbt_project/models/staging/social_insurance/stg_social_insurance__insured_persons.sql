@@ -1,7 +1,11 @@
+{{ config(post_hook=["{{ staging_indexes(['cmnd', 'full_name_key, date_of_birth', 'personal_id']) }}"]) }}
+
 with
 
+-- The raw rows to conform: the batches not conformed yet, and the rows that changed
+-- citizens of the population database touch (macros/incremental.sql).
 source as (
-    select * from {{ source('raw', 'social_insurance__insured_person') }}
+    {{ pending_source('social_insurance', 'insured_person', touched=population_touched_rows([('personal_id', 'personal_id'), ('cmnd', 'cmnd'), ('full_name_key, date_of_birth', 'full_name_key, date_of_birth')])) }}
 ),
 
 -- Sex through the mapping the source declares (code_lists.sex in include/sources/social_insurance.yaml).
@@ -38,6 +42,7 @@ conformed as (
         source._batch_id,
         source._source_row,
         source._loaded_at,
+        {{ source_row_hash('source') }} as _source_hash,
         {{ conform_text('source.ma_so_bhxh') }} as record_key,
         -- A "CMND only" person (old 9-digit ID card, no personal ID in the source) gets the
         -- personal ID of the one citizen with that CMND in the population database; with no
@@ -100,6 +105,7 @@ final as (
         _batch_id,
         _source_row,
         _loaded_at,
+        _source_hash,
         record_key,
         personal_id,
         personal_id_origin,
@@ -121,6 +127,8 @@ final as (
         {{ pid_birth_year('personal_id') }} as pid_birth_year,
         -- A discrepancy to report, not a quarantine rule.
         {{ pid_sex_year_mismatch('personal_id', 'sex_code', 'date_of_birth') }} as pid_sex_year_mismatch,
+        -- The near-duplicate rule's partition as one key (macros/duplicates.sql).
+        {{ near_key(['personal_id', 'date_of_birth', 'sex_code', name_match_key('full_name')]) }} as _near_key,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value
@@ -132,29 +140,20 @@ final as (
 -- int_insured_persons_deduplicated); an unchanged row extracted twice is an exact duplicate.
 -- Quarantined rows are left out: they never survive and are never merged.
 
--- Every source column of a row as one value: rows received identically compare equal.
-received as (
-    select
-        _batch_id,
-        _source_row,
-        to_jsonb(source) - array['_batch_id', '_source_row', '_loaded_at'] as source_values
-    from source
-),
+{{ duplicate_pool('social_insurance', 'insured_person') }}
 
--- Exact: the same row again. The first copy by (_batch_id, _source_row) survives.
+-- Exact: the same row again (equal source hashes). The first copy by (_batch_id,
+-- _source_row) survives.
 exact_copies as (
     select
-        final.*,
-        first_value(final._batch_id) over copies as surviving_batch_id,
-        first_value(final._source_row) over copies as surviving_source_row
-    from final
-    inner join received
-        on received._batch_id = final._batch_id
-        and received._source_row = final._source_row
-    where final.quarantine_reason_code is null
+        pool.*,
+        first_value(_batch_id) over copies as surviving_batch_id,
+        first_value(_source_row) over copies as surviving_source_row
+    from pool
+    where quarantine_reason_code is null
     window copies as (
-        partition by received.source_values
-        order by final._batch_id, final._source_row
+        partition by _source_hash
+        order by _batch_id, _source_row
     )
 ),
 
@@ -178,11 +177,9 @@ near_matches as (
     where
         _batch_id = surviving_batch_id
         and _source_row = surviving_source_row
-        and personal_id is not null
-        and record_key is not null
+        and _near_key is not null
     window same_person as (
-        partition by
-            personal_id, date_of_birth, sex_code, full_name_key
+        partition by _near_key
         order by
             {{ has_marks('full_name_raw') }} desc,
             (phone_number is not null)::int + (cmnd is not null)::int desc,

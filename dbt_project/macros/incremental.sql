@@ -1,0 +1,157 @@
+{#- Incremental staging (dbt_project/README.md, "Incremental staging").
+
+    A staging model is an incremental table keyed by (_batch_id, _source_row). On an
+    incremental run it conforms:
+      * the raw rows of its *pending* batches: ledger batches (ops.load_ledger) of its source
+        entity whose version the table does not hold, i.e. no staging row with that
+        _batch_id and the ledger's loaded_at. Driven by the ledger, never by a time
+        watermark: a load that commits late is pending until some run conforms it, and a
+        batch loaded again (same id, new content, new loaded_at) is pending again;
+      * the rows the population database's changes touch (models that read
+        stg_population__citizens): rows whose personal ID, CMND or name key and date of birth
+        match a citizen that changed since the model was last built
+        (raw.population__citizen_change, written by ndc.population.snapshot_to_warehouse).
+    The `ndc_replace` strategy deletes the stale version of every pending batch and the rows
+    being rewritten, then inserts. A full build (first run, `--full-refresh`, or a changed
+    model, macro or seed: ndc.transform_state drops the table) conforms every raw row. -#}
+
+{#- The raw rows to conform: the model's `source` CTE body. `touched` is the SQL of the
+    (_batch_id, _source_row) pairs of {{ this }} to conform again, or none. -#}
+{% macro pending_source(source_name, entity, touched=none) -%}
+    {%- set raw = source('raw', source_name ~ '__' ~ entity) -%}
+    {%- if is_incremental() %}
+    select * from {{ raw }}
+    where _batch_id in ({{ pending_batches(source_name, entity) }})
+    {%- if touched %}
+    union all
+    select * from {{ raw }}
+    where
+        (_batch_id, _source_row) in ({{ touched }})
+        and _batch_id not in ({{ pending_batches(source_name, entity) }})
+    {%- endif %}
+    {%- else %}
+    select * from {{ raw }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Ledger batches of a source entity whose loaded version this table does not hold. -#}
+{% macro pending_batches(source_name, entity) -%}
+    select ledger.batch_id
+    from {{ source('ops', 'load_ledger') }} as ledger
+    where
+        ledger.source = '{{ source_name }}'
+        and ledger.entity = '{{ entity }}'
+        and not exists (
+            select 1 from {{ this }} as conformed
+            where conformed._batch_id = ledger.batch_id
+            and conformed._loaded_at = ledger.loaded_at
+        )
+{%- endmacro %}
+
+{#- The population snapshot's changes since this model was last built: one row per old and
+    per new version of every changed citizen, with its name key. -#}
+{% macro population_changes() -%}
+    select
+        personal_id,
+        nullif(trim(cmnd), '') as cmnd,
+        {{ name_match_key('full_name') }} as full_name_key,
+        date_of_birth
+    from {{ source('raw', 'population__citizen_change') }}
+    where seq > coalesce(
+        (select population_seq from ops.model_state where model = '{{ this.identifier }}'), 0
+    )
+{%- endmacro %}
+
+{#- The rows of {{ this }} that changed citizens touch. `matches` lists, per lookup the model
+    makes into the population, the model's columns and the change's: e.g.
+    [('personal_id', 'personal_id'), ('mother_personal_id', 'personal_id'),
+     ('full_name_key, date_of_birth', 'full_name_key, date_of_birth')].
+    One semi-join per lookup (each can use an index), never an OR across them. -#}
+{% macro population_touched_rows(matches) -%}
+    {%- for columns, change_columns in matches %}
+    select _batch_id, _source_row from {{ this }}
+    where ({{ columns }}) in (select {{ change_columns }} from ({{ population_changes() }}) as change)
+    {%- if not loop.last %}
+    union{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Post-hook of staging models: the population snapshot this build conformed against. The
+    transform runs one at a time (max_active_runs=1) and takes its snapshot before dbt starts,
+    so the latest snapshot is the one the model read. -#}
+{% macro record_model_state() -%}
+    insert into ops.model_state (model, population_seq, built_at)
+    values (
+        '{{ this.identifier }}',
+        (select coalesce(max(seq), 0) from ops.population_snapshot),
+        now()
+    )
+    on conflict (model) do update set
+        population_seq = excluded.population_seq, built_at = excluded.built_at
+{%- endmacro %}
+
+{#- on-run-start: the state tables the incremental models read (ndc.population creates the
+    same population tables with the same DDL; whichever runs first creates them). -#}
+{% macro create_incremental_state() -%}
+    create schema if not exists ops;
+    create schema if not exists raw;
+    create table if not exists ops.model_state (
+        model text primary key,
+        population_seq bigint not null,
+        built_at timestamptz not null
+    );
+    create table if not exists ops.population_snapshot (
+        seq bigserial primary key,
+        taken_at timestamptz not null default now(),
+        watermark timestamptz,
+        citizens_copied bigint,
+        citizens_changed bigint
+    );
+    create table if not exists raw.population__citizen_change (
+        seq bigint not null,
+        personal_id text,
+        full_name text,
+        date_of_birth date,
+        sex_code text,
+        date_of_death date,
+        cmnd text,
+        ethnicity_code text,
+        province_code text,
+        commune_code text,
+        household_id text,
+        updated_at timestamptz,
+        _snapshot_at timestamptz
+    );
+    create index if not exists population__citizen_change_seq on raw.population__citizen_change (seq)
+{%- endmacro %}
+
+{#- Indexes a staging table needs for incremental runs: its key (batch lookups, the
+    strategy's deletes) and the columns population changes are matched on. -#}
+{% macro staging_indexes(columns=[]) -%}
+    create index if not exists {{ this.identifier }}__batch on {{ this }} (_batch_id, _source_row);
+    {%- for column in columns %}
+    create index if not exists {{ this.identifier }}__{{ loop.index }} on {{ this }} ({{ column }});
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Incremental strategy `ndc_replace`: remove every row of a stale batch version (the batch
+    was loaded again: its rows carry another loaded_at than the ledger's) among the batches
+    being conformed, remove the rows being rewritten, insert the new rows. -#}
+{% macro get_incremental_ndc_replace_sql(arg_dict) -%}
+    {%- set target = arg_dict["target_relation"] -%}
+    {%- set temp = arg_dict["temp_relation"] -%}
+    {%- set columns = arg_dict["dest_columns"] | map(attribute="quoted") | join(", ") -%}
+    delete from {{ target }} as conformed
+    using {{ source('ops', 'load_ledger') }} as ledger
+    where
+        conformed._batch_id in (select distinct _batch_id from {{ temp }})
+        and ledger.batch_id = conformed._batch_id
+        and conformed._loaded_at <> ledger.loaded_at;
+    delete from {{ target }} as conformed
+    using {{ temp }} as rewritten
+    where
+        conformed._batch_id = rewritten._batch_id
+        and conformed._source_row = rewritten._source_row;
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ temp }}
+{%- endmacro %}
