@@ -103,7 +103,7 @@ deduplicated as (
     row being replaced (their survivor may change), so the rules see every row of every group
     the new batches touch. -#}
 {% macro duplicate_pool(source_name, entity) -%}
-{%- if is_incremental() %}
+{%- if ndc_incremental() %}
 {%- set duplicate_columns = ['duplicate_of_record_key', 'duplicate_rule', 'duplicate_of_batch_id', 'duplicate_of_source_row'] %}
 {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | reject('in', duplicate_columns) | list %}
 replaced as (

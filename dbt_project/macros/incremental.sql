@@ -15,23 +15,29 @@
     being rewritten, then inserts. A full build (first run, `--full-refresh`, or a changed
     model, macro or seed: ndc.transform_state drops the table) conforms every raw row. -#}
 
-{#- The raw rows to conform: the model's `source` CTE body. `touched` is the SQL of the
-    (_batch_id, _source_row) pairs of {{ this }} to conform again, or none. -#}
-{% macro pending_source(source_name, entity, touched=none) -%}
+{#- The raw rows to conform: the model's `source` CTE body. `population_matches`: the model's
+    lookups into the population (see population_touched_rows), for models that make any. -#}
+{% macro pending_source(source_name, entity, population_matches=none) -%}
     {%- set raw = source('raw', source_name ~ '__' ~ entity) -%}
-    {%- if is_incremental() %}
+    {%- if ndc_incremental() %}
     select * from {{ raw }}
     where _batch_id in ({{ pending_batches(source_name, entity) }})
-    {%- if touched %}
+    {%- if population_matches %}
     union all
     select * from {{ raw }}
     where
-        (_batch_id, _source_row) in ({{ touched }})
+        (_batch_id, _source_row) in ({{ population_touched_rows(population_matches) }})
         and _batch_id not in ({{ pending_batches(source_name, entity) }})
     {%- endif %}
     {%- else %}
     select * from {{ raw }}
     {%- endif %}
+{%- endmacro %}
+
+{#- is_incremental(), false in a dbt unit test (which has no relation `this`: the unit tests
+    test the rules on their given rows, as a full build does). -#}
+{% macro ndc_incremental() -%}
+    {{ return(this is not none and is_incremental()) }}
 {%- endmacro %}
 
 {#- Ledger batches of a source entity whose loaded version this table does not hold. -#}
@@ -154,4 +160,29 @@
         and conformed._source_row = rewritten._source_row;
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ temp }}
+{%- endmacro %}
+
+{#- Data tests of an incremental staging model check the rows this run conformed (a row is
+    conformed once and then never changes, so checking it once is enough); a full refresh
+    checks every row. Other relations are tested whole. dbt's own macro otherwise. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- set scoped = none -%}
+    {%- if not flags.FULL_REFRESH and execute -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.resource_type == 'model' and node.config.materialized == 'incremental'
+                and node.relation_name == relation.render() -%}
+                {%- set scoped = "_conformed_at >= '" ~ run_started_at.isoformat() ~ "'::timestamptz" -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set filters = [where, scoped] | reject('none') | reject('equalto', '') | list -%}
+    {%- if filters -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where ({{ filters | join(') and (') }})) dbt_subquery
+        {%- endset -%}
+        {% do return(filtered) %}
+    {%- else -%}
+        {% do return(relation) %}
+    {%- endif -%}
 {%- endmacro %}

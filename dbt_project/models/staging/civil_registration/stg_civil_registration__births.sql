@@ -5,7 +5,7 @@ with
 -- The raw rows to conform: the batches not conformed yet, and the rows that changed
 -- citizens of the population database touch (macros/incremental.sql).
 source as (
-    {{ pending_source('civil_registration', 'birth', touched=population_touched_rows([('personal_id', 'personal_id'), ('mother_personal_id', 'personal_id')])) }}
+    {{ pending_source('civil_registration', 'birth', population_matches=[('personal_id', 'personal_id'), ('mother_personal_id', 'personal_id')]) }}
 ),
 
 -- Sex through the mapping the source declares (code_lists.sex in include/sources/civil_registration.yaml).
@@ -72,6 +72,8 @@ final as (
         _batch_id,
         _source_row,
         _loaded_at,
+        -- When this row was conformed (the run's dbt tests check the rows it conformed).
+        now() as _conformed_at,
         _source_hash,
         record_key,
         personal_id,

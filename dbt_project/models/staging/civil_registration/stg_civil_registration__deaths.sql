@@ -5,7 +5,7 @@ with
 -- The raw rows to conform: the batches not conformed yet, and the rows that changed
 -- citizens of the population database touch (macros/incremental.sql).
 source as (
-    {{ pending_source('civil_registration', 'death', touched=population_touched_rows([('personal_id', 'personal_id'), ('full_name_key, date_of_birth', 'full_name_key, date_of_birth')])) }}
+    {{ pending_source('civil_registration', 'death', population_matches=[('personal_id', 'personal_id'), ('full_name_key, date_of_birth', 'full_name_key, date_of_birth')]) }}
 ),
 
 citizens as (
@@ -85,6 +85,8 @@ final as (
         _batch_id,
         _source_row,
         _loaded_at,
+        -- When this row was conformed (the run's dbt tests check the rows it conformed).
+        now() as _conformed_at,
         _source_hash,
         record_key,
         personal_id,

@@ -5,7 +5,7 @@ with
 -- The raw rows to conform: the batches not conformed yet, and the rows that changed
 -- citizens of the population database touch (macros/incremental.sql).
 source as (
-    {{ pending_source('civil_registration', 'marriage', touched=population_touched_rows([('husband_personal_id', 'personal_id'), ('wife_personal_id', 'personal_id')])) }}
+    {{ pending_source('civil_registration', 'marriage', population_matches=[('husband_personal_id', 'personal_id'), ('wife_personal_id', 'personal_id')]) }}
 ),
 
 citizens as (
@@ -71,6 +71,8 @@ final as (
         _batch_id,
         _source_row,
         _loaded_at,
+        -- When this row was conformed (the run's dbt tests check the rows it conformed).
+        now() as _conformed_at,
         record_key,
         registration_number,
         registration_date,

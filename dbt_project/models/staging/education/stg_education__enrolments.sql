@@ -44,6 +44,8 @@ final as (
         _batch_id,
         _source_row,
         _loaded_at,
+        -- When this row was conformed (the run's dbt tests check the rows it conformed).
+        now() as _conformed_at,
         record_key,
         enrolment_id,
         student_id,

@@ -5,7 +5,7 @@ with
 -- The raw rows to conform: the batches not conformed yet, and the rows that changed
 -- citizens of the population database touch (macros/incremental.sql).
 source as (
-    {{ pending_source('education', 'student', touched=population_touched_rows([('personal_id', 'personal_id')])) }}
+    {{ pending_source('education', 'student', population_matches=[('personal_id', 'personal_id')]) }}
 ),
 
 -- Sex through the mapping the source declares (code_lists.sex in include/sources/education.yaml).
@@ -78,6 +78,8 @@ final as (
         _batch_id,
         _source_row,
         _loaded_at,
+        -- When this row was conformed (the run's dbt tests check the rows it conformed).
+        now() as _conformed_at,
         record_key,
         student_id,
         personal_id,
