@@ -356,12 +356,24 @@ def _stdout_to_stderr() -> Iterator[None]:
     default=None,
     help="A country written by `ndc generate` (with its truth/) instead of a fresh one.",
 )
+@click.option(
+    "--daily/--at-once",
+    default=True,
+    show_default=True,
+    help="Days arrive one at a time (each through the whole flow), or all at once.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option(
     "--cleanup", is_flag=True, help="Drop the evaluation's databases and files afterwards."
 )
 def evaluate(
-    persons: int, seed: int, days: int, data_dir: Path | None, as_json: bool, cleanup: bool
+    persons: int,
+    seed: int,
+    days: int,
+    data_dir: Path | None,
+    daily: bool,
+    as_json: bool,
+    cleanup: bool,
 ) -> None:
     """Run the whole pipeline on a synthetic country in databases and an Airflow of its own
     (NDC_HOME/evaluate, databases <NDC_DB_PREFIX>_eval_*) and score it against the ground
@@ -382,6 +394,7 @@ def evaluate(
                 data_dir=data_dir,
                 log=log,
                 cleanup=cleanup,
+                daily=daily,
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc

@@ -605,6 +605,37 @@ def dbt_parse(log: Callable[[str], None]) -> None:
         raise RuntimeError(f"dbt parse failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
 
 
+def settle(client, settings: Settings, log: Callable[[str], None], rounds: int = 4) -> int:
+    """Transform and sync again until the population database stops changing.
+
+    A sync changes the population database (new citizens, filled values, deaths), which the
+    next transform conforms against (names take the population's marks, CMNDs resolve): the
+    warehouse and the population database agree once a transform and its sync change nothing.
+    Live, the next day's runs do this; an evaluation, which must compare a finished state,
+    does it here. Returns the rounds run."""
+    from ndc.airflow_runtime import AirflowError
+    from ndc.compare import table_hashes
+    from ndc.flow import _now
+
+    def population() -> dict:
+        return table_hashes(settings.population_url, ["public.citizen"])
+
+    before = population()
+    for n in range(1, rounds + 1):
+        started = _now()
+        run_id = client.trigger("transform")
+        log(f"settling: transform run {run_id} (round {n})")
+        client.wait_run("transform", run_id, log=log)
+        sync = client.wait_triggered_run("sync_population", after=started, log=log)
+        client.wait_run("sync_population", sync["dag_run_id"], log=log)
+        after = population()
+        if after == before:
+            log(f"settled after {n} round(s): the population database no longer changes")
+            return n
+        before = after
+    raise AirflowError(f"the population database still changed after {rounds} settling rounds")
+
+
 def run_pipeline(
     user: Settings,
     *,
@@ -614,10 +645,16 @@ def run_pipeline(
     data_dir: Path | None,
     log: Callable[[str], None],
     cleanup: bool = False,
+    daily: bool = True,
 ) -> tuple[Path, Outputs, str | None]:
     """Generate a country (unless ``data_dir``), run every DAG on it through an Airflow of its
     own, and read the outputs. Returns the data folder, the outputs and the pipeline's error
-    (None when every run succeeded; the outputs are read either way)."""
+    (None when every run succeeded; the outputs are read either way).
+
+    ``daily`` (a generated country only): the days arrive one at a time, as they would live:
+    day 1 is generated and run through the flow, then the country is extended by one day and
+    the flow runs again, up to ``days``. Otherwise every day is generated and run at once. Either
+    way the pipeline then settles (:func:`settle`)."""
     from ndc.airflow_runtime import (
         ADMIN_USER,
         AirflowClient,
@@ -632,6 +669,7 @@ def run_pipeline(
     from ndc.registry import load_registry
     from ndc.settings import load
     from ndc.stack import databases_up
+    from ndc.synthetic import generate
     from ndc.synthetic.education_api import serve
 
     home, prefix = evaluation_settings(user)
@@ -656,12 +694,12 @@ def run_pipeline(
         _drop_databases(settings)
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
+        daily = daily and data_dir is None and days > 1
         if data_dir is None:
-            from ndc.synthetic import generate
-
             data_dir = home / "sources"
-            log(f"generating {persons} persons (seed {seed}, {days} days) into {data_dir}")
-            generate(data_dir, persons=persons, seed=seed, days=days)
+            first = 1 if daily else days
+            log(f"generating {persons} persons (seed {seed}, {first} day(s)) into {data_dir}")
+            generate(data_dir, persons=persons, seed=seed, days=first)
         data_dir = data_dir.resolve()
         read_truth(data_dir)  # fail early on a folder without ground truth
         os.environ["NDC_DATA_DIR"] = str(data_dir)
@@ -680,6 +718,11 @@ def run_pipeline(
             client = AirflowClient(url, ADMIN_USER, admin_password(settings))
             try:
                 run_flow(client, list(sources), log=log)
+                for day in range(2, days + 1) if daily else ():
+                    log(f"day {day}: extending the country by one day")
+                    generate(data_dir, persons=persons, seed=seed, days=day)
+                    run_flow(client, list(sources), log=log)
+                settle(client, settings, log=log)
             except AirflowError as exc:
                 error = str(exc)
                 log(f"pipeline failed: {error}; scoring what it produced")
