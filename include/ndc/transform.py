@@ -1,0 +1,101 @@
+"""The transform's steps outside dbt, shared by the transform DAG and local runs.
+
+:func:`prepare` runs before dbt (raw tables exist, changed incremental models dropped, the
+population snapshot refreshed); :func:`dbt_build` runs dbt in-process; :func:`finish` runs after
+a successful build (fingerprints recorded, this run's batches reconciled). :func:`run_locally`
+chains them without Airflow, for tests and the benchmark's plain baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from ndc.settings import DBT_PROJECT_DIR
+
+log = logging.getLogger(__name__)
+
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def prepare(warehouse_url: str, population_url: str, registry, manifest: Path = MANIFEST) -> dict:
+    """Before dbt: raw tables, changed models dropped, population snapshot refreshed."""
+    from ndc.population import snapshot_to_warehouse
+    from ndc.transform_state import drop_changed_models
+    from ndc.warehouse import bootstrap
+
+    bootstrap(warehouse_url, registry)
+    dropped = drop_changed_models(warehouse_url, manifest) if manifest.exists() else []
+    snapshot = snapshot_to_warehouse(population_url, warehouse_url)
+    return {
+        "dropped": dropped,
+        "snapshot": snapshot if isinstance(snapshot, int) else str(snapshot),
+    }
+
+
+def finish(warehouse_url: str, registry, manifest: Path = MANIFEST) -> dict:
+    """After a successful dbt build: record what the models were built with, reconcile."""
+    from ndc.reconcile import reconcile
+    from ndc.transform_state import record_fingerprints
+
+    if manifest.exists():
+        record_fingerprints(warehouse_url, manifest)
+    balances = reconcile(warehouse_url, registry)
+    return {"batches": len(balances), "rows": sum(b.loaded for b in balances)}
+
+
+def dbt_env(warehouse_url: str) -> dict[str, str]:
+    """The NDC_WAREHOUSE_* variables dbt_project/profiles.yml reads, from a libpq URL."""
+    u = urlparse(warehouse_url)
+    return {
+        "NDC_WAREHOUSE_HOST": u.hostname or "127.0.0.1",
+        "NDC_WAREHOUSE_PORT": str(u.port or 5432),
+        "NDC_WAREHOUSE_USER": unquote(u.username or "postgres"),
+        "NDC_WAREHOUSE_PASSWORD": unquote(u.password or ""),
+        "NDC_WAREHOUSE_DB": u.path.lstrip("/"),
+    }
+
+
+@contextmanager
+def _environ(values: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def dbt_build(warehouse_url: str, full_refresh: bool = False, threads: int | None = None) -> None:
+    """`dbt build` of the project in-process (unit tests excluded); raise if anything failed."""
+    from dbt.cli.main import dbtRunner
+
+    args = ["build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    args += ["--exclude", "test_type:unit"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if threads:
+        args += ["--threads", str(threads)]
+    with _environ(dbt_env(warehouse_url)):
+        result = dbtRunner().invoke(args)
+    if not result.success:
+        failed = [
+            f"{r.node.unique_id}: {r.message}"
+            for r in (result.result or [])
+            if getattr(r, "status", None) not in ("success", "pass", "skipped")
+        ]
+        raise RuntimeError(f"dbt build failed: {result.exception or ''} {failed[:10]}")
+
+
+def run_locally(warehouse_url: str, population_url: str, registry, full_refresh: bool) -> dict:
+    """prepare, dbt build, finish: one transform without Airflow."""
+    prepared = prepare(warehouse_url, population_url, registry)
+    dbt_build(warehouse_url, full_refresh=full_refresh)
+    return prepared | finish(warehouse_url, registry)
