@@ -210,10 +210,11 @@ class AirflowClient:
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
-    def trigger(self, dag_id: str) -> str:
-        return self._call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None})[
-            "dag_run_id"
-        ]
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        body: dict = {"logical_date": None}
+        if conf:
+            body["conf"] = conf
+        return self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
     def runs(self, dag_id: str) -> list[dict]:
         return self._call(
