@@ -97,6 +97,9 @@ def airflow_env(settings: Settings, sources: dict[str, Source]) -> dict[str, str
             # Nothing leaves this machine: no usage telemetry from Airflow, Cosmos or dbt.
             "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            # Cosmos's cache (dbt's partial parse) per ndc home, not shared with other stacks
+            # on the machine; derived data, a task that finds none parses in full.
+            "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos_cache"),
             "DO_NOT_TRACK": "1",
             "SCARF_NO_ANALYTICS": "true",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
