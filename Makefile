@@ -25,9 +25,11 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 # Cosmos renders the transform DAG from dbt's manifest (fast DAG parsing); dbt parse needs
-# no database.
+# no database. Parsed with the profile, target and connection fields the transform runs with
+# (include/ndc/dbt_profile.py), so its first `dbt build` reuses target/partial_parse.msgpack.
 $(MANIFEST): $(STAMP) $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v target/)
-	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	eval "$$($(BIN)/python -m ndc.dbt_profile)" && cd dbt_project && \
+		../$(BIN)/dbt parse --profiles-dir . --profile ndc --target warehouse --quiet
 	@touch $@
 
 install: $(STAMP) $(MANIFEST)

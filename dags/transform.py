@@ -7,42 +7,42 @@ into `raw.population__citizen` (CMND resolution and the per-agency discrepancy m
 Cosmos renders the dbt project (`dbt_project/`) from its prebuilt `manifest.json`: seeds from
 the dictionary, staging tables per source (names repaired, dates to ISO, codes mapped), the
 quarantine tables (every rejected row with a reason code; every duplicate merged into another
-row), citizens unified on the personal ID number and the `marts.citizens` mart; then the dbt
-tests.
+row), citizens unified on the personal ID number and the `marts.citizens` mart, each with its
+dbt tests. It runs in Cosmos's watcher mode: **dbt.dbt_producer_watcher** runs one `dbt build`
+of the whole project in-process (dbt unit tests excluded: `make test` runs them), and every
+model, seed and its tests has a watcher task that turns green or red as dbt finishes it, with
+that node's dbt log; the full build log is the producer's. Trigger with
+`{"full_refresh": true}` (`ndc transform --full-refresh`) to rebuild every incremental model
+from scratch.
 
 **reconcile** checks every batch: extracted = landed = loaded = conformed + quarantined +
 merged, stores the outcome in `ops.reconciliation` and fails naming each batch that does not
 balance. Only a balanced run updates the `marts__citizens` Asset, which triggers `sync_population`.
 
-**Owner:** ndc data engineering. **When it fails:** a dbt task's log names the model or test;
-a reconciliation failure names the batch. Nothing downstream runs until it is fixed; clear
-the failed task to retry (every model is rebuilt in full, idempotent).
+**Owner:** ndc data engineering. **When it fails:** the failed watcher names the model or
+test (its log and the producer's hold dbt's error); a reconciliation failure names the batch.
+Nothing downstream runs until it is fixed; clear the failed watcher to retry: it runs
+`dbt run`/`dbt test` for that node alone (clearing the producer does not re-run the build).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from airflow.sdk import BaseHook, Param, dag, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from airflow.sdk import BaseHook, dag, task
-from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import LoadMode, TestBehavior
-from cosmos.profiles import PostgresUserPasswordProfileMapping
-
+from ndc import settings
 from ndc.assets import MART_CITIZENS, raw_assets
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
+from ndc.dbt_profile import connection_env_template, profile_config
 from ndc.registry import load_registry
 from ndc.settings import DBT_PROJECT_DIR, POPULATION_CONN_ID, WAREHOUSE_CONN_ID
 
-PROFILE = ProfileConfig(
-    profile_name="ndc",
-    target_name="airflow",
-    profile_mapping=PostgresUserPasswordProfileMapping(
-        conn_id=WAREHOUSE_CONN_ID,
-        profile_args={"schema": "public"},
-        disable_event_tracking=True,
-    ),
-)
+DBT_THREADS = settings.load().dbt_threads
+# Watchers wait in the triggerer (deferred), not in a worker slot: the 4 slots of this machine
+# stay free for the producer and for other DAGs' tasks. They poll the producer's XComs often:
+# on this project a model takes seconds, not minutes.
+WATCHER_POKE_INTERVAL_S = 2
 
 
 @dag(
@@ -53,6 +53,13 @@ PROFILE = ProfileConfig(
     default_args=DEFAULT_ARGS,
     tags=["transform", "dbt"],
     doc_md=__doc__,
+    params={
+        "full_refresh": Param(
+            False,
+            type="boolean",
+            description="dbt build --full-refresh: rebuild every incremental model in full.",
+        )
+    },
 )
 def transform():
     @task
@@ -74,12 +81,28 @@ def transform():
         project_config=ProjectConfig(
             DBT_PROJECT_DIR, manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json"
         ),
-        profile_config=PROFILE,
+        profile_config=profile_config(),
         render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL
+            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH
         ),
-        execution_config=ExecutionConfig(dbt_executable_path=Path(sys.executable).parent / "dbt"),
-        operator_args={"install_deps": False},
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            # The producer's `dbt build`; a watcher's retry (`dbt run/test --select` its node)
+            # reuses these flags without --exclude.
+            setup_operator_args={
+                "dbt_cmd_flags": ["--threads", str(DBT_THREADS), "--exclude", "test_type:unit"]
+            },
+        ),
+        operator_args={
+            "install_deps": False,
+            # The profile's connection, from the Airflow connection, when the task runs.
+            "env": connection_env_template(WAREHOUSE_CONN_ID),
+            "append_env": True,
+            "full_refresh": "{{ params.full_refresh }}",
+            "poke_interval": WATCHER_POKE_INTERVAL_S,
+            "deferrable": True,
+        },
     )
 
     @task(outlets=[MART_CITIZENS])

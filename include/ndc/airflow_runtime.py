@@ -97,6 +97,9 @@ def airflow_env(settings: Settings, sources: dict[str, Source]) -> dict[str, str
             # Nothing leaves this machine: no usage telemetry from Airflow, Cosmos or dbt.
             "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            # Cosmos's cache (dbt's partial parse) per ndc home, not shared with other stacks
+            # on the machine; derived data, a task that finds none parses in full.
+            "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos_cache"),
             "DO_NOT_TRACK": "1",
             "SCARF_NO_ANALYTICS": "true",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -210,10 +213,11 @@ class AirflowClient:
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 
-    def trigger(self, dag_id: str) -> str:
-        return self._call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None})[
-            "dag_run_id"
-        ]
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        body: dict = {"logical_date": None}
+        if conf:
+            body["conf"] = conf
+        return self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
 
     def runs(self, dag_id: str) -> list[dict]:
         return self._call(

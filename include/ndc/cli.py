@@ -305,6 +305,29 @@ def _run(s: settings_mod.Settings) -> None:
 
 
 @main.command()
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="dbt build --full-refresh: rebuild every incremental model from all raw rows.",
+)
+def transform(full_refresh: bool) -> None:
+    """Run the transform DAG now (through the running Airflow) and wait for it to finish."""
+    from ndc.airflow_runtime import ADMIN_USER, AirflowClient, AirflowError, admin_password
+
+    s = settings_mod.load()
+    client = AirflowClient(f"http://localhost:{s.airflow_port}", ADMIN_USER, admin_password(s))
+    client.wait_for_dags(["transform"])
+    client.unpause("transform")
+    run_id = client.trigger("transform", conf={"full_refresh": full_refresh})
+    log(f"triggered transform ({run_id}{', full refresh' if full_refresh else ''})")
+    try:
+        run = client.wait_run("transform", run_id, log=log)
+    except AirflowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"transform {run_id}: {run['state']}")
+
+
+@main.command()
 @click.option("--persons", default=1000, show_default=True)
 @click.option("--seed", default=42, show_default=True)
 @click.option("--days", default=3, show_default=True)

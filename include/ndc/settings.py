@@ -40,6 +40,8 @@ class Settings:
     s3_access_key: str | None
     s3_secret_key: str | None
     airflow_port: int
+    # dbt threads of the transform's one `dbt build` (NDC_DBT_THREADS): models built at once.
+    dbt_threads: int = os.cpu_count() or 1
 
     @property
     def embedded(self) -> bool:
@@ -156,4 +158,5 @@ def load() -> Settings:
         s3_access_key=_env("NDC_S3_ACCESS_KEY"),
         s3_secret_key=_env("NDC_S3_SECRET_KEY"),
         airflow_port=int(_env("NDC_AIRFLOW_PORT", "8080")),
+        dbt_threads=max(1, int(_env("NDC_DBT_THREADS", str(os.cpu_count() or 1)))),
     )

@@ -12,7 +12,9 @@ import textwrap
 import pytest
 
 from ndc.registry import load_registry
-from ndc.settings import DAGS_DIR, REPO_ROOT
+from ndc.settings import DAGS_DIR, DBT_PROJECT_DIR, REPO_ROOT
+
+DBT_THREADS = (os.cpu_count() or 1) + 3
 
 # Parsing runs in a fresh interpreter where opening any socket raises, so a DAG file that
 # connects to a database or the network at import time fails the test.
@@ -35,7 +37,22 @@ PARSE = textwrap.dedent(
             "owners": sorted({t.owner for t in dag.tasks}),
             "tasks": sorted(t.task_id for t in dag.tasks),
             "schedule": type(dag.timetable).__name__,
+            "params": {k: dag.params.get_param(k).resolve() for k in dag.params},
+            "task_types": {t.task_id: type(t).__name__ for t in dag.tasks},
+            "upstream": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
         }
+    producer = bag.dags["transform"].get_task("dbt.dbt_producer_watcher")
+    watchers = [t for t in bag.dags["transform"].tasks if hasattr(t, "model_unique_id")]
+    out["producer"] = {
+        "dbt_cmd_flags": producer.dbt_cmd_flags,
+        "full_refresh": producer.full_refresh,
+        "invocation_mode": producer.invocation_mode.value,
+        "profiles_yml": str(producer.profile_config.profiles_yml_filepath),
+        "target": producer.profile_config.target_name,
+        "env": producer.env,
+        "watchers": {t.task_id: t.model_unique_id for t in watchers},
+        "deferrable": sorted({t.deferrable for t in watchers}),
+    }
     print("RESULT" + json.dumps(out))
     """
 )
@@ -50,6 +67,11 @@ def parsed(tmp_path_factory) -> dict:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # An unreachable metadata database: parsing must not need one.
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://nobody@127.0.0.1:1/none",
+        # Not this machine's core count, so the test sees the setting reach the dbt build.
+        "NDC_DBT_THREADS": str(DBT_THREADS),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(REPO_ROOT / "include"), os.environ.get("PYTHONPATH")])
+        ),
     }
     proc = subprocess.run(
         [sys.executable, "-c", PARSE, str(DAGS_DIR)],
@@ -94,3 +116,77 @@ def test_transform_renders_the_dbt_project_and_reconciles(parsed):
 def test_downstream_dags_are_scheduled_on_assets(parsed):
     assert "Asset" in parsed["dags"]["transform"]["schedule"]
     assert "Asset" in parsed["dags"]["sync_population"]["schedule"]
+
+
+def _manifest_nodes(*resource_types: str) -> dict[str, dict]:
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    return {k: n for k, n in manifest["nodes"].items() if n["resource_type"] in resource_types}
+
+
+def test_transform_runs_one_dbt_build_between_prepare_and_reconcile(parsed):
+    dag = parsed["dags"]["transform"]
+    producers = [t for t, kind in dag["task_types"].items() if kind == "DbtProducerWatcherOperator"]
+    assert producers == ["dbt.dbt_producer_watcher"]
+    # Nothing else in the group runs dbt on a first attempt: every other dbt task watches.
+    others = {kind for t, kind in dag["task_types"].items() if t.startswith("dbt.")} - {
+        "DbtProducerWatcherOperator",
+        "EmptyOperator",
+    }
+    assert others <= {"DbtRunWatcherOperator", "DbtSeedWatcherOperator", "DbtTestWatcherOperator"}
+    assert dag["upstream"]["dbt.dbt_producer_watcher"] == ["prepare_warehouse"]
+    group = {t for t in dag["tasks"] if t.startswith("dbt.")}
+    downstream_of_group = {t for t in dag["tasks"] if set(dag["upstream"][t]) & group} - group
+    assert downstream_of_group == {"reconcile"}
+    assert "dbt.dbt_producer_watcher_done" in dag["upstream"]["reconcile"]
+
+
+def test_transform_has_a_watcher_per_model_and_seed(parsed):
+    watched = set(parsed["producer"]["watchers"].values())
+    nodes = _manifest_nodes("model", "seed")
+    assert nodes and set(nodes) <= watched
+    tasks = parsed["dags"]["transform"]["tasks"]
+    for node in nodes.values():
+        kind = "run" if node["resource_type"] == "model" else "seed"
+        assert f"dbt.{node['name']}.{kind}" in tasks
+    # Watchers wait in the triggerer, not in a worker slot.
+    assert parsed["producer"]["deferrable"] == [True]
+
+
+def test_transform_build_is_in_process_threaded_and_skips_unit_tests(parsed):
+    producer = parsed["producer"]
+    assert producer["invocation_mode"] == "dbt_runner"
+    flags = producer["dbt_cmd_flags"]
+    assert flags[flags.index("--threads") + 1] == str(DBT_THREADS)
+    assert flags[flags.index("--exclude") + 1] == "test_type:unit"
+
+
+def test_transform_full_refresh_param(parsed):
+    assert parsed["dags"]["transform"]["params"] == {"full_refresh": False}
+    assert parsed["producer"]["full_refresh"] == "{{ params.full_refresh }}"
+
+
+def test_transform_uses_the_committed_profile_with_the_warehouse_connection(parsed):
+    producer = parsed["producer"]
+    assert producer["profiles_yml"] == str(DBT_PROJECT_DIR / "profiles.yml")
+    assert producer["target"] == "warehouse"
+    # The connection fields come from the Airflow connection when the task runs; no value
+    # (no password) is written into the DAG.
+    assert producer["env"] == {
+        "NDC_WAREHOUSE_HOST": "{{ conn.ndc_warehouse.host }}",
+        "NDC_WAREHOUSE_PORT": "{{ conn.ndc_warehouse.port }}",
+        "NDC_WAREHOUSE_USER": "{{ conn.ndc_warehouse.login }}",
+        "NDC_WAREHOUSE_PASSWORD": "{{ conn.ndc_warehouse.password }}",
+        "NDC_WAREHOUSE_DB": "{{ conn.ndc_warehouse.schema }}",
+    }
+    profiles = (DBT_PROJECT_DIR / "profiles.yml").read_text()
+    for var in producer["env"]:
+        assert f"env_var('{var}'" in profiles
+
+
+def test_dbt_threads_default_to_the_core_count(monkeypatch):
+    from ndc import settings
+
+    monkeypatch.delenv("NDC_DBT_THREADS", raising=False)
+    assert settings.load().dbt_threads == (os.cpu_count() or 1)
+    monkeypatch.setenv("NDC_DBT_THREADS", "7")
+    assert settings.load().dbt_threads == 7
