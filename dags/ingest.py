@@ -8,8 +8,11 @@ One DAG per file in `include/sources/` (the source registry), generated here.
    rows past the last watermark, or a full snapshot).
 2. **load**: COPYs every landed batch the warehouse does not hold yet into
    `raw.<source>__<entity>` (one transaction per batch, recorded in `ops.load_ledger`) and
-   updates the source's raw Asset, which triggers `transform`. With nothing new to load it is
-   skipped, and `transform` is not triggered.
+   updates the source's raw Asset, which triggers `transform`. It finds them by the landing
+   zone's `_pending/<source>/` markers (one per landed batch version, removed once loaded), so
+   its cost follows the new batches, not every manifest ever landed; a batch whose load failed
+   keeps its marker and is loaded by the next run. With nothing new to load it is skipped, and
+   `transform` is not triggered.
 
 **Owner:** ndc data engineering. **When it fails:** the task log names the source, file and
 row. Fix the source (or the registry file) and clear the failed task: landing and loading

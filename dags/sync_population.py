@@ -2,10 +2,13 @@
 ### sync_population: upsert the citizens mart into the population database
 
 Runs when `transform` publishes a balanced `marts.citizens` (the `marts__citizens` Asset).
-Streams the mart out of the warehouse with COPY and upserts it into the population database's
-`citizen` table, keyed by the personal ID number, in one transaction: new citizens inserted,
-changed ones updated (a registered death sets the date of death), unchanged ones untouched.
-Re-running it changes nothing.
+Streams the mart rows changed since the last sync (by the mart's `_changed_at` marker, from
+the watermark stored in `ops.population_sync`; the whole mart when it has no marker) out of
+the warehouse with COPY and upserts them into the population database's `citizen` table,
+keyed by the personal ID number, in one transaction: new citizens inserted, changed ones
+updated (a registered death sets the date of death), unchanged ones untouched. The population
+database stays the master of identity: a value it holds is never overwritten. Re-running it
+changes nothing.
 
 **Owner:** ndc data engineering. **When it fails:** check that the population database
 (connection `ndc_population`) is reachable; the transaction was rolled back, so clear the task
@@ -33,7 +36,7 @@ from ndc.settings import POPULATION_CONN_ID, WAREHOUSE_CONN_ID
 def sync_population():
     @task(outlets=[POPULATION_CITIZENS])
     def sync() -> dict:
-        """Upsert marts.citizens into the population database's citizen table."""
+        """Upsert the changed rows of marts.citizens into the population database's citizens."""
         from ndc.connections import postgres_url
         from ndc.population import sync_citizens
 

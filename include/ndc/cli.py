@@ -77,6 +77,28 @@ def report(as_json: bool) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else format_report(data))
 
 
+@main.command("reconcile")
+@click.option(
+    "--all", "everything", is_flag=True, help="Check every batch ever loaded, not only new ones."
+)
+def reconcile_cmd(everything: bool) -> None:
+    """Check per batch that extracted = landed = loaded = conformed + quarantined + merged and
+    store it in ops.reconciliation: the batches not checked yet that the staging models hold,
+    or with --all every batch. Fails naming each batch that does not balance."""
+    from ndc.reconcile import ReconciliationError, reconcile
+
+    try:
+        balances = reconcile(settings_mod.load().warehouse_url, _sources(), everything)
+    except ReconciliationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{len(balances)} batch(es) checked, all balanced")
+    if balances.waiting:
+        click.echo(
+            f"{len(balances.waiting)} batch(es) not conformed yet (loaded after the staging "
+            f"models ran): {', '.join(balances.waiting)}"
+        )
+
+
 @main.group()
 def registry() -> None:
     """The source registry."""

@@ -3,6 +3,14 @@
 Keys follow ``<source>/<entity>/<yyyy-mm-dd>/<batch_id>.parquet`` with a
 ``<batch_id>.manifest.json`` beside it. The manifest is written last: a batch without a
 manifest is not landed and is written again by the next attempt.
+
+Beside the batches, ``_pending/<source>/<entity>/<day>/<batch_id>@<sha256>.json`` marks every
+batch version landed and not yet loaded: written just before the manifest, deleted by the load once
+that version is in the warehouse. The load lists these markers, so its cost follows the new
+batches, not every manifest ever written. The marker is written first, so no landed batch is
+ever without one; a marker whose manifest is missing (the extract stopped in between) is
+kept until the batch is landed. ``_pending/<source>/_indexed`` records that the markers cover
+the source: a landing zone written before markers existed is listed in full once.
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 MANIFEST_SUFFIX = ".manifest.json"
+PENDING_PREFIX = "_pending"
+PENDING_SUFFIX = ".json"
+INDEXED_MARKER = "_indexed"
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,30 @@ def batch_id_of(manifest_key: str) -> str:
     return manifest_key.rsplit("/", 1)[-1].removesuffix(MANIFEST_SUFFIX)
 
 
+def pending_key(manifest: Manifest) -> str:
+    """The marker of one landed, not yet loaded version (batch and bytes) of a batch."""
+    return f"{PENDING_PREFIX}/{manifest.key.removesuffix('.parquet')}@{manifest.sha256}.json"
+
+
+@dataclass(frozen=True)
+class PendingMarker:
+    """A ``_pending`` marker: the batch version it stands for and the manifest to read."""
+
+    key: str
+    entity: str
+    batch_id: str
+    sha256: str
+    manifest_key: str
+
+    @classmethod
+    def parse(cls, key: str) -> PendingMarker:
+        base, _, sha256 = (
+            key.removeprefix(f"{PENDING_PREFIX}/").removesuffix(".json").rpartition("@")
+        )
+        parts = base.split("/")
+        return cls(key, parts[1], parts[-1], sha256, base + MANIFEST_SUFFIX)
+
+
 class LandingZone(ABC):
     """Where extracted batches land. Keys are '/'-separated relative paths."""
 
@@ -84,6 +119,10 @@ class LandingZone(ABC):
     def exists(self, key: str) -> bool: ...
 
     @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove an object; removing a missing one is not an error."""
+
+    @abstractmethod
     def list(self, prefix: str) -> list[str]:
         """Keys under a prefix, sorted."""
 
@@ -97,7 +136,30 @@ class LandingZone(ABC):
 
     # Shared logic on top of the primitives.
     def write_manifest(self, manifest: Manifest) -> None:
-        self.put_bytes(manifest.manifest_key, manifest.to_json())
+        """Land a batch: its pending marker, then the manifest (the batch counts from here)."""
+        body = manifest.to_json()
+        self.put_bytes(pending_key(manifest), body)
+        self.put_bytes(manifest.manifest_key, body)
+
+    def pending(self, source: str) -> list[PendingMarker]:
+        """Markers of the batch versions of a source landed and not yet loaded (a listing of
+        the new batches only: no manifest is read)."""
+        return [
+            PendingMarker.parse(k)
+            for k in self.list(f"{PENDING_PREFIX}/{source}/")
+            if k.endswith(".json")
+        ]
+
+    def clear_pending(self, manifest: Manifest) -> None:
+        """The batch version is in the warehouse: drop its marker."""
+        self.delete(pending_key(manifest))
+
+    def pending_indexed(self, source: str) -> bool:
+        """True once every landed batch of the source is known to have a marker."""
+        return self.exists(f"{PENDING_PREFIX}/{source}/{INDEXED_MARKER}")
+
+    def mark_pending_indexed(self, source: str) -> None:
+        self.put_bytes(f"{PENDING_PREFIX}/{source}/{INDEXED_MARKER}", b"")
 
     def read_manifest(self, key: str) -> Manifest:
         return Manifest.from_json(self.get_bytes(key))
@@ -157,6 +219,9 @@ class LocalLandingZone(LandingZone):
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def list(self, prefix: str) -> list[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
@@ -230,6 +295,9 @@ class MinioLandingZone(LandingZone):
                 return False
             raise
         return True
+
+    def delete(self, key: str) -> None:
+        self.client.remove_object(self.bucket, self._name(key))
 
     def list(self, prefix: str) -> list[str]:
         objects = self.client.list_objects(self.bucket, prefix=self._name(prefix), recursive=True)

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from ndc.landing import LandingZone, Manifest
+from ndc.landing import LandingZone, Manifest, pending_key
 from ndc.registry import Source, raw_table
 from ndc.warehouse import connect, ensure_raw_table
 
@@ -126,28 +126,81 @@ def load_batch(conn: psycopg.Connection, landing: LandingZone, manifest: Manifes
     return rows
 
 
-def pending_manifests(
-    conn: psycopg.Connection, landing: LandingZone, source: Source
-) -> list[Manifest]:
-    """Landed batches of a source that the ledger does not hold (with the same bytes)."""
+def _backfill_markers(conn: psycopg.Connection, landing: LandingZone, source: Source) -> None:
+    """Give every landed batch not yet loaded a pending marker, by listing (and reading) every
+    manifest of the source once; from then on the load lists the markers only.
+
+    For landing zones written before the markers existed, and for ``rescan``.
+    """
     loaded = dict(
         conn.execute(
             "select batch_id, sha256 from ops.load_ledger where source = %s", (source.name,)
         ).fetchall()
     )
-    pending = []
     for entity in source.entities:
         for key in landing.manifests(source.name, entity.name):
             manifest = landing.read_manifest(key)
             if loaded.get(manifest.batch_id) != manifest.sha256:
-                pending.append(manifest)
+                landing.put_bytes(pending_key(manifest), manifest.to_json())
+    landing.mark_pending_indexed(source.name)
+
+
+def pending_manifests(
+    conn: psycopg.Connection, landing: LandingZone, source: Source, rescan: bool = False
+) -> list[Manifest]:
+    """Landed batches of a source that the ledger does not hold (with the same bytes).
+
+    Bounded by the new batches: the landing zone's pending markers are listed, not every
+    manifest ever written (see ndc.landing). A marker stays until its batch version is in the
+    ledger, so a batch whose load failed is found again by the next load. Markers of versions
+    the ledger already holds (a load that stopped after its commit) are cleared here.
+    """
+    if rescan or not landing.pending_indexed(source.name):
+        _backfill_markers(conn, landing, source)
+    order = {e.name: i for i, e in enumerate(source.entities)}
+    markers = [m for m in landing.pending(source.name) if m.entity in order]
+    if not markers:
+        return []
+    loaded = dict(
+        conn.execute(
+            "select batch_id, sha256 from ops.load_ledger where batch_id = any(%s)",
+            ([m.batch_id for m in markers],),
+        ).fetchall()
+    )
+    by_manifest: dict[str, list] = {}
+    for marker in markers:
+        by_manifest.setdefault(marker.manifest_key, []).append(marker)
+    pending = []
+    # Oldest day first within each entity, entities in registry order (as landed).
+    for key in sorted(by_manifest, key=lambda k: (order[by_manifest[k][0].entity], k)):
+        if not landing.exists(key):
+            log.info("%s: marked but its manifest is not landed yet; left for later", key)
+            continue
+        manifest = landing.read_manifest(key)
+        if loaded.get(manifest.batch_id) == manifest.sha256:
+            landing.clear_pending(manifest)
+        else:
+            pending.append(manifest)
+        for stale in (m for m in by_manifest[key] if m.sha256 != manifest.sha256):
+            # Another version of the batch than the one landed now: superseded, or being
+            # landed this very moment (marker written, manifest not yet). Kept: it costs a
+            # listing entry, while clearing a version being landed would lose it.
+            log.info("%s: marker of another version than the manifest's; kept", stale.key)
     return pending
 
 
-def load_source(warehouse_url: str, landing: LandingZone, source: Source) -> LoadResult:
-    """Load every landed batch of a source not yet in the warehouse, oldest first."""
+def load_source(
+    warehouse_url: str, landing: LandingZone, source: Source, rescan: bool = False
+) -> LoadResult:
+    """Load every landed batch of a source not yet in the warehouse, oldest first.
+
+    One load per source at a time (an advisory lock): batches of a source are then recorded
+    in the ledger in the order they commit, which the reconciliation relies on.
+    """
     result = LoadResult(source.name)
     with connect(warehouse_url, autocommit=True) as conn:
-        for manifest in pending_manifests(conn, landing, source):
+        conn.execute("select pg_advisory_lock(hashtext(%s))", (f"ndc.load.{source.name}",))
+        for manifest in pending_manifests(conn, landing, source, rescan):
             result.loaded.append((manifest.batch_id, load_batch(conn, landing, manifest)))
+            landing.clear_pending(manifest)
     return result

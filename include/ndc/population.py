@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+from psycopg import sql
 
 from ndc.warehouse import (
+    POPULATION_CHANGE_TABLE,
     POPULATION_SNAPSHOT_COLUMNS,
     POPULATION_SNAPSHOT_DDL,
+    POPULATION_SNAPSHOT_LOG,
     POPULATION_SNAPSHOT_TABLE,
+    POPULATION_SYNC_DDL,
     connect,
     ensure_database,
 )
@@ -47,6 +52,21 @@ alter table citizen add column if not exists ethnicity_code varchar(2);
 alter table citizen add column if not exists province_code varchar(2);
 alter table citizen add column if not exists commune_code varchar(5);
 alter table citizen add column if not exists household_id text;
+-- What the warehouse snapshot reads: the citizens changed (updated_at) or added (created_at:
+-- a baseline brings its own, older updated_at) since the last snapshot.
+create index if not exists citizen_updated_at_idx on citizen (updated_at);
+create index if not exists citizen_created_at_idx on citizen (created_at);
+-- updated_at follows every change, whoever writes it (the sync sets it too).
+create or replace function ndc_citizen_touch() returns trigger language plpgsql as $$
+begin
+    if new is distinct from old then
+        new.updated_at := now();
+    end if;
+    return new;
+end
+$$;
+create or replace trigger citizen_touch before update on citizen
+    for each row execute function ndc_citizen_touch();
 """
 
 COLUMNS = (
@@ -87,6 +107,24 @@ select count(*) filter (where inserted), count(*) filter (where not inserted) fr
 # The citizen table's own columns: what a baseline holds and what the warehouse snapshot copies.
 BASELINE_COLUMNS = POPULATION_SNAPSHOT_COLUMNS
 
+# How far before the last watermark an incremental read starts again: a transaction the
+# watermark query could not see (another role's session) commits its older timestamps late.
+# Re-read rows are compared by value, so a wider margin costs reading, never a false change.
+SNAPSHOT_MARGIN = timedelta(minutes=10)
+SYNC_MARGIN = timedelta(minutes=10)
+# The marts.citizens column that marks when a row's values last changed (set by dbt); without
+# it the sync sends the whole mart.
+MART_CHANGE_COLUMN = "_changed_at"
+
+# A point in time before which every change visible later is visible now: this transaction's
+# start, or the start of an older transaction still open in the database (it may yet commit
+# rows stamped with its own start time).
+_WATERMARK = """
+select least(now(), min(xact_start)) from pg_stat_activity
+where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
+    and backend_type = 'client backend'
+"""
+
 
 @dataclass(frozen=True)
 class SyncResult:
@@ -101,17 +139,19 @@ class SyncResult:
 
     def summary(self) -> str:
         return (
-            f"population sync: {self.incoming} citizens in the mart, {self.inserted} inserted, "
+            f"population sync: {self.incoming} citizens sent from the mart, "
+            f"{self.inserted} inserted, "
             f"{self.updated} updated, {self.unchanged} unchanged; {self.citizens} in the "
             "population database"
         )
 
 
-def _stream(src, query: str, dst, target: str) -> None:
+def _stream(src, query, dst, target: str) -> None:
     """COPY a query's rows from one database into a table of another, block by block."""
+    query = sql.SQL(query) if isinstance(query, str) else query
     with src.cursor() as out_cur, dst.cursor() as in_cur:
         with (
-            out_cur.copy(f"copy ({query}) to stdout") as out,
+            out_cur.copy(sql.SQL("copy ({}) to stdout").format(query)) as out,
             in_cur.copy(f"copy {target} from stdin") as inp,
         ):
             for block in out:
@@ -121,23 +161,83 @@ def _stream(src, query: str, dst, target: str) -> None:
 def ensure_population_db(population_url: str) -> None:
     ensure_database(population_url)
     with connect(population_url) as conn:
+        # The sync and the snapshot may start together: one DDL at a time.
+        conn.execute("select pg_advisory_xact_lock(hashtext('ndc.population.ddl'))")
         conn.execute(CITIZEN_DDL)
 
 
+def _has_column(conn, schema: str, relation: str, column: str) -> bool:
+    found = conn.execute(
+        "select 1 from information_schema.columns "
+        "where table_schema = %s and table_name = %s and column_name = %s",
+        (schema, relation, column),
+    ).fetchone()
+    return found is not None
+
+
 def sync_citizens(
-    warehouse_url: str, population_url: str, mart: str = "marts.citizens"
+    warehouse_url: str,
+    population_url: str,
+    mart: str = "marts.citizens",
+    full: bool = False,
+    margin: timedelta = SYNC_MARGIN,
 ) -> SyncResult:
-    """Stream the mart out of the warehouse with COPY and upsert it in one transaction."""
+    """Stream the mart rows changed since the last sync out of the warehouse with COPY and
+    upsert them in one transaction.
+
+    When the mart has a ``_changed_at`` column, only its rows changed since the last sync's
+    watermark (less ``margin``) are sent, and the watermark (the highest ``_changed_at`` sent)
+    is stored in ``ops.population_sync`` after the population database committed: a sync that
+    stops in between sends the same rows again, which changes nothing. Without the column,
+    or with ``full``, the whole mart is sent. Either way the upsert writes only the citizens
+    whose values change, under the master-of-identity rules (UPSERT).
+    """
     ensure_population_db(population_url)
+    schema, _, table = mart.rpartition(".")
     cols = ", ".join(COLUMNS)
+    with connect(warehouse_url, autocommit=True) as conn:
+        conn.execute("create schema if not exists ops")
+        conn.execute(POPULATION_SYNC_DDL)
     with connect(warehouse_url) as src, connect(population_url) as dst:
+        src.execute("set transaction isolation level repeatable read")
+        marked = _has_column(src, schema or "public", table, MART_CHANGE_COLUMN)
+        last = src.execute(
+            "select watermark from ops.population_sync where watermark is not null "
+            "order by seq desc limit 1"
+        ).fetchone()
+        query = sql.SQL("select {}{} from {}").format(
+            sql.SQL(cols),
+            sql.SQL(f", {MART_CHANGE_COLUMN}") if marked else sql.SQL(""),
+            sql.SQL(mart),
+        )
+        if marked and last and not full:
+            query += sql.SQL(" where {} > {}").format(
+                sql.Identifier(MART_CHANGE_COLUMN), sql.Literal(last[0] - margin)
+            )
+        dst.execute("select pg_advisory_xact_lock(hashtext('ndc.population.sync'))")
         dst.execute(
             "create temp table citizen_incoming (like citizen including defaults) on commit drop"
         )
-        _stream(src, f"select {cols} from {mart}", dst, f"citizen_incoming ({cols})")
-        incoming = dst.execute("select count(*) from citizen_incoming").fetchone()[0]
+        target = f"citizen_incoming ({cols})"
+        if marked:
+            dst.execute(f"alter table citizen_incoming add column {MART_CHANGE_COLUMN} timestamptz")
+            target = f"citizen_incoming ({cols}, {MART_CHANGE_COLUMN})"
+        _stream(src, query, dst, target)
+        incoming, watermark = dst.execute(
+            "select count(*), {} from citizen_incoming".format(
+                f"max({MART_CHANGE_COLUMN})" if marked else "null::timestamptz"
+            )
+        ).fetchone()
         inserted, updated = dst.execute(UPSERT).fetchone()
         citizens = dst.execute("select count(*) from citizen").fetchone()[0]
+        dst.commit()
+        if marked and watermark is None and last:
+            watermark = last[0]  # nothing changed: keep reading from where we were
+        src.execute(
+            "insert into ops.population_sync (watermark, citizens_sent, citizens_inserted, "
+            "citizens_updated) values (%s, %s, %s, %s)",
+            (watermark, incoming, inserted, updated),
+        )
     result = SyncResult(incoming, inserted, updated, citizens)
     log.info("%s", result.summary())
     return result
@@ -173,22 +273,131 @@ def load_baseline(population_url: str, path: Path) -> int:
     return rows
 
 
-def snapshot_to_warehouse(population_url: str, warehouse_url: str) -> int:
-    """Copy the population database's citizens into the warehouse (``raw.population__citizen``).
+_SNAPSHOT_VALUES = ", ".join(POPULATION_SNAPSHOT_COLUMNS)
 
-    Streamed with COPY in bounded blocks and swapped in one transaction (truncate + copy), so
-    dbt never sees a half-written snapshot. Returns the number of citizens copied.
+
+def _values(alias: str) -> str:
+    return "(" + ", ".join(f"{alias}.{c}" for c in POPULATION_SNAPSHOT_COLUMNS) + ")"
+
+
+def snapshot_to_warehouse(
+    population_url: str,
+    warehouse_url: str,
+    full: bool = False,
+    margin: timedelta = SNAPSHOT_MARGIN,
+) -> dict:
+    """Bring ``raw.population__citizen`` up to date with the population database's citizens.
+
+    Copies only the citizens changed or added since the last snapshot (``updated_at`` or
+    ``created_at`` at or after its watermark less ``margin``; every citizen with ``full``, on
+    the first snapshot, or with no watermark yet), streamed with COPY. In one transaction, so
+    dbt never sees half a snapshot: a row in ``ops.population_snapshot`` (its ``seq``); for
+    each copied citizen whose values differ from the warehouse's (or who is new), its old row
+    (if any) and its new row in ``raw.population__citizen_change`` under that ``seq``; then
+    the upsert. A citizen copied again unchanged logs nothing, and the first snapshot (an
+    empty table) logs no change. ``full`` also removes the citizens the population database
+    no longer holds (logging their old rows); an incremental snapshot cannot see a deletion.
+
+    Returns ``{"seq", "copied", "changed", "watermark"}``.
     """
     ensure_population_db(population_url)
-    cols = ", ".join(POPULATION_SNAPSHOT_COLUMNS)
     with connect(population_url) as src, connect(warehouse_url) as dst:
-        dst.execute("create schema if not exists raw")
+        dst.execute("create schema if not exists raw; create schema if not exists ops")
+        # One snapshot at a time; DDL under the same lock as the bootstrap's.
+        dst.execute("select pg_advisory_xact_lock(hashtext('ndc.warehouse.bootstrap'))")
         dst.execute(POPULATION_SNAPSHOT_DDL)
-        dst.execute(f"truncate {POPULATION_SNAPSHOT_TABLE}")
-        _stream(src, f"select {cols} from citizen", dst, f"{POPULATION_SNAPSHOT_TABLE} ({cols})")
-        rows = dst.execute(f"select count(*) from {POPULATION_SNAPSHOT_TABLE}").fetchone()[0]
-    log.info("population snapshot: %d citizens copied into %s", rows, POPULATION_SNAPSHOT_TABLE)
-    return rows
+        empty = not dst.execute(
+            f"select exists (select 1 from {POPULATION_SNAPSHOT_TABLE})"
+        ).fetchone()[0]
+        last = dst.execute(
+            f"select watermark from {POPULATION_SNAPSHOT_LOG} where watermark is not null "
+            "order by seq desc limit 1"
+        ).fetchone()
+        # The watermark and the rows from one snapshot of the population database.
+        src.execute("set transaction isolation level repeatable read")
+        watermark: datetime = src.execute(_WATERMARK).fetchone()[0]
+        query = sql.SQL(f"select {_SNAPSHOT_VALUES} from citizen")
+        if not (full or empty or last is None):
+            since = sql.Literal(last[0] - margin)
+            query += sql.SQL(" where updated_at >= {} or created_at >= {}").format(since, since)
+        dst.execute(
+            f"create temp table population_incoming (like {POPULATION_SNAPSHOT_TABLE} "
+            "including defaults) on commit drop"
+        )
+        _stream(src, query, dst, f"population_incoming ({_SNAPSHOT_VALUES})")
+        src.commit()
+        dst.execute("analyze population_incoming")
+        copied = dst.execute("select count(*) from population_incoming").fetchone()[0]
+        seq = dst.execute(
+            f"insert into {POPULATION_SNAPSHOT_LOG} (watermark) values (%s) returning seq",
+            (watermark,),
+        ).fetchone()[0]
+        changed = 0
+        if not empty:
+            changed = _log_changes(dst, seq, full)
+        set_values = ", ".join(f"{c} = excluded.{c}" for c in POPULATION_SNAPSHOT_COLUMNS[1:])
+        dst.execute(
+            f"""
+            insert into {POPULATION_SNAPSHOT_TABLE} as r ({_SNAPSHOT_VALUES})
+            select {_SNAPSHOT_VALUES} from population_incoming
+            on conflict (personal_id) do update set {set_values}, _snapshot_at = now()
+            where {_values("r")} is distinct from {_values("excluded")}
+            """
+        )
+        if full:
+            dst.execute(
+                f"delete from {POPULATION_SNAPSHOT_TABLE} r where not exists "
+                "(select from population_incoming i where i.personal_id = r.personal_id)"
+            )
+        dst.execute(
+            f"update {POPULATION_SNAPSHOT_LOG} set citizens_copied = %s, citizens_changed = %s "
+            "where seq = %s",
+            (copied, changed, seq),
+        )
+    log.info(
+        "population snapshot %d: %d citizens copied, %d changed (watermark %s)",
+        seq,
+        copied,
+        changed,
+        watermark,
+    )
+    return {"seq": seq, "copied": copied, "changed": changed, "watermark": watermark.isoformat()}
+
+
+def _log_changes(dst, seq: int, full: bool) -> int:
+    """Old and new rows of the copied citizens whose values changed; returns how many."""
+    cols = _SNAPSHOT_VALUES
+    r_cols = ", ".join(f"r.{c}" for c in POPULATION_SNAPSHOT_COLUMNS)
+    i_cols = ", ".join(f"i.{c}" for c in POPULATION_SNAPSHOT_COLUMNS)
+    target = f"{POPULATION_CHANGE_TABLE} (seq, {cols}, _image)"
+    dst.execute(
+        f"""
+        insert into {target}
+        select %(seq)s, {r_cols}, 'old'
+        from population_incoming i join {POPULATION_SNAPSHOT_TABLE} r using (personal_id)
+        where {_values("r")} is distinct from {_values("i")}
+        """,
+        {"seq": seq},
+    )
+    changed = dst.execute(
+        f"""
+        insert into {target}
+        select %(seq)s, {i_cols}, 'new'
+        from population_incoming i left join {POPULATION_SNAPSHOT_TABLE} r using (personal_id)
+        where r.personal_id is null or {_values("r")} is distinct from {_values("i")}
+        """,
+        {"seq": seq},
+    ).rowcount
+    if full:
+        changed += dst.execute(
+            f"""
+            insert into {target}
+            select %(seq)s, {r_cols}, 'old' from {POPULATION_SNAPSHOT_TABLE} r
+            where not exists (select from population_incoming i where i.personal_id = r.personal_id)
+            """,
+            {"seq": seq},
+        ).rowcount
+    return changed
 
 
 def citizen_count(population_url: str) -> int:

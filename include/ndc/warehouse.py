@@ -46,13 +46,33 @@ create table if not exists ops.reconciliation (
 -- Rows merged into another row as duplicates (quarantine.merged_duplicates); added after the
 -- first release, so existing warehouses gain it here.
 alter table ops.reconciliation add column if not exists rows_merged bigint not null default 0;
+-- The ledger version (loaded_at) of the batch checked: a batch loaded again is checked again.
+alter table ops.reconciliation add column if not exists loaded_at timestamptz;
 """
 
-# The population database's citizens as the transform last saw them (refreshed in full by
-# ndc.population.snapshot_to_warehouse before each dbt run): what the staging models resolve
-# CMND numbers against and what the discrepancy marts compare each agency's records with.
-# Typed, unlike the raw source tables: it is a copy of an authoritative, typed table.
+# Each population sync (ndc.population.sync_citizens): the mart rows it sent, and the mart's
+# change marker (marts.citizens._changed_at) it read up to, when the mart has one.
+POPULATION_SYNC_DDL = """
+create table if not exists ops.population_sync (
+    seq bigserial primary key,
+    synced_at timestamptz not null default now(),
+    watermark timestamptz,
+    citizens_sent bigint not null,
+    citizens_inserted bigint not null,
+    citizens_updated bigint not null
+)
+"""
+
+# The population database's citizens as the transform last saw them (refreshed by
+# ndc.population.snapshot_to_warehouse before each dbt run, with the citizens changed since
+# the last snapshot): what the staging models resolve CMND numbers against and what the
+# discrepancy marts compare each agency's records with. Typed, unlike the raw source tables:
+# it is a copy of an authoritative, typed table.
 POPULATION_SNAPSHOT_TABLE = "raw.population__citizen"
+# Per snapshot (ops.population_snapshot.seq), the old row (if any) and the new row of every
+# citizen whose snapshot values changed: what incremental models rebuild from.
+POPULATION_CHANGE_TABLE = "raw.population__citizen_change"
+POPULATION_SNAPSHOT_LOG = "ops.population_snapshot"
 POPULATION_SNAPSHOT_COLUMNS = (
     "personal_id",
     "full_name",
@@ -80,7 +100,32 @@ create table if not exists {POPULATION_SNAPSHOT_TABLE} (
     household_id text,
     updated_at timestamptz,
     _snapshot_at timestamptz not null default now()
-)
+);
+create table if not exists {POPULATION_CHANGE_TABLE} (
+    seq bigint not null,
+    personal_id text,
+    full_name text,
+    date_of_birth date,
+    sex_code text,
+    date_of_death date,
+    cmnd text,
+    ethnicity_code text,
+    province_code text,
+    commune_code text,
+    household_id text,
+    updated_at timestamptz,
+    -- 'old': the row before snapshot seq; 'new': the row it copied.
+    _image text not null check (_image in ('old', 'new'))
+);
+create index if not exists population__citizen_change__seq_idx
+    on {POPULATION_CHANGE_TABLE} (seq);
+create table if not exists {POPULATION_SNAPSHOT_LOG} (
+    seq bigserial primary key,
+    taken_at timestamptz not null default now(),
+    watermark timestamptz,
+    citizens_copied bigint,
+    citizens_changed bigint
+);
 """
 
 
@@ -153,6 +198,7 @@ def bootstrap(warehouse_url: str, sources: dict[str, Source]) -> None:
         for schema in SCHEMAS:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         conn.execute(OPS_DDL)
+        conn.execute(POPULATION_SYNC_DDL)
         conn.execute(POPULATION_SNAPSHOT_DDL)
         for source in sources.values():
             for entity in source.entities:

@@ -1,5 +1,7 @@
 """COPY loads into the raw layer: batch replacement, the ledger, the reconciliation."""
 
+import shutil
+
 import pytest
 
 from ndc.extract import extract_source
@@ -179,3 +181,77 @@ def test_unbalanced_batch_fails_naming_it(registry, pg_database, landed):
     assert f"batch {lost.batch_id}" in str(err.value)
     assert "loaded 3, conformed 2 + quarantined 0 + merged 0 = 2" in str(err.value)
     assert _count(pg_database, "select count(*) from ops.reconciliation where not balanced") == 1
+
+
+class CountingLandingZone(LocalLandingZone):
+    """The folder landing zone, recording which manifests the load reads."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.read: list[str] = []
+
+    def read_manifest(self, key):
+        self.read.append(key)
+        return super().read_manifest(key)
+
+
+def _land(registry, inbox, landing, name, keys, day="2025-06-01"):
+    write_csv(inbox / name, HEADER, [[k] + ROW[1:] for k in keys])
+    return extract_source(registry["civil_registration"], str(inbox), landing, day).landed
+
+
+def test_a_second_load_reads_only_the_new_batches(registry, pg_database, tmp_path):
+    inbox, landing = tmp_path / "inbox", CountingLandingZone(tmp_path / "landing")
+    source = registry["civil_registration"]
+    bootstrap(pg_database, registry)
+    _land(registry, inbox, landing, "births_01_a.csv", ["KS-1"])
+    assert len(load_source(pg_database, landing, source).loaded) == 1
+    assert landing.pending("civil_registration") == []  # loaded: no marker left
+
+    (new,) = _land(registry, inbox, landing, "births_01_b.csv", ["KS-2"], day="2025-06-02")
+    landing.read.clear()
+    assert load_source(pg_database, landing, source).loaded == [(new.batch_id, 1)]
+    assert landing.read == [new.manifest_key]  # not the first day's manifest
+    landing.read.clear()
+    assert load_source(pg_database, landing, source).loaded == []
+    assert landing.read == []
+
+
+def test_a_batch_whose_load_failed_is_loaded_by_the_next_load(registry, pg_database, tmp_path):
+    inbox, landing = tmp_path / "inbox", LocalLandingZone(tmp_path / "landing")
+    source = registry["civil_registration"]
+    bootstrap(pg_database, registry)
+    (bad,) = _land(registry, inbox, landing, "births_01_a.csv", ["KS-1", "KS-2"])
+    with landing.local_path(bad.key) as path:
+        good = path.read_bytes()
+        path.write_bytes(good + b"x")  # damaged in the landing zone: the load fails
+    with pytest.raises(LoadError, match="sha256"):
+        load_source(pg_database, landing, source)
+    # Later batches land (the next day's run) while the failed one is still there.
+    (later,) = _land(registry, inbox, landing, "births_01_b.csv", ["KS-3"], day="2025-06-02")
+    with landing.local_path(bad.key) as path:
+        path.write_bytes(good)  # repaired
+    loaded = load_source(pg_database, landing, source).loaded
+    assert sorted(loaded) == sorted([(bad.batch_id, 2), (later.batch_id, 1)])
+    assert _count(pg_database, "select count(*) from raw.civil_registration__birth") == 3
+
+
+def test_a_landing_zone_from_before_the_markers_is_listed_once(registry, pg_database, tmp_path):
+    inbox, landing = tmp_path / "inbox", CountingLandingZone(tmp_path / "landing")
+    source = registry["civil_registration"]
+    bootstrap(pg_database, registry)
+    (old,) = _land(registry, inbox, landing, "births_01_a.csv", ["KS-1"])
+    load_source(pg_database, landing, source)
+    (unloaded,) = _land(registry, inbox, landing, "births_01_b.csv", ["KS-2"])
+    # As written by an ndc without markers: manifests only.
+    shutil.rmtree(tmp_path / "landing" / "_pending")
+    landing.read.clear()
+    assert load_source(pg_database, landing, source).loaded == [(unloaded.batch_id, 1)]
+    assert sorted(landing.read) == sorted(
+        # every manifest once to write the markers, then the marked one to load it
+        [old.manifest_key, unloaded.manifest_key, unloaded.manifest_key]
+    )
+    (new,) = _land(registry, inbox, landing, "births_01_c.csv", ["KS-3"])
+    landing.read.clear()
+    assert load_source(pg_database, landing, source).loaded == [(new.batch_id, 1)]
+    assert landing.read == [new.manifest_key]

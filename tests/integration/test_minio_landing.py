@@ -52,3 +52,21 @@ def test_files_land_on_s3_and_load_into_postgres(registry, minio_landing, tmp_pa
     assert load_source(pg_database, minio_landing, source).rows == 2
     with connect(pg_database) as conn:
         assert conn.execute("select count(*) from raw.civil_registration__birth").fetchone()[0] == 2
+
+
+def test_a_second_load_from_s3_lists_only_the_new_batch(
+    registry, minio_landing, tmp_path, pg_database
+):
+    inbox = tmp_path / "inbox"
+    source = registry["civil_registration"]
+    bootstrap(pg_database, registry)
+    write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW])
+    extract_source(source, str(inbox), minio_landing, "2025-06-01")
+    assert len(minio_landing.pending("civil_registration")) == 1
+    assert load_source(pg_database, minio_landing, source).rows == 1
+    assert minio_landing.pending("civil_registration") == []
+    write_csv(inbox / "births_01_20250602.csv", HEADER, [ROW, ROW])
+    (new,) = extract_source(source, str(inbox), minio_landing, "2025-06-02").landed
+    assert [m.batch_id for m in minio_landing.pending("civil_registration")] == [new.batch_id]
+    assert load_source(pg_database, minio_landing, source).loaded == [(new.batch_id, 2)]
+    assert load_source(pg_database, minio_landing, source).loaded == []

@@ -1,6 +1,6 @@
 """The population database sync: upsert by personal ID number, deaths, idempotence."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -111,14 +111,14 @@ def test_baseline_loads_once(databases, tmp_path):
 def test_snapshot_copies_the_population_into_the_warehouse_and_replaces_it(databases):
     warehouse, population = databases
     sync_citizens(warehouse, population)
-    assert snapshot_to_warehouse(population, warehouse) == 2
+    assert snapshot_to_warehouse(population, warehouse)["copied"] == 2
     with connect(population) as conn:
         conn.execute(
             "update citizen set date_of_death = '2025-06-01', cmnd = '012345678'"
             " where personal_id = '001085000001'"
         )
-    # A second snapshot replaces the first: same citizens, their current values.
-    assert snapshot_to_warehouse(population, warehouse) == 2
+    # A second snapshot brings the warehouse's copy up to date: same citizens, current values.
+    assert snapshot_to_warehouse(population, warehouse)["changed"] == 1
     with connect(warehouse) as conn:
         rows = conn.execute(
             "select personal_id, full_name, date_of_birth::text, date_of_death::text, cmnd"
@@ -128,3 +128,125 @@ def test_snapshot_copies_the_population_into_the_warehouse_and_replaces_it(datab
         ("001085000001", "Nguyễn Văn An", "1985-03-02", "2025-06-01", "012345678"),
         ("001190000002", "Trần Thị Bình", "1990-12-31", None, None),
     ]
+
+
+def _changes(warehouse):
+    with connect(warehouse) as conn:
+        return conn.execute(
+            "select seq, personal_id, _image, date_of_death::text, cmnd"
+            " from raw.population__citizen_change order by seq, personal_id, _image desc"
+        ).fetchall()
+
+
+def _snapshots(warehouse):
+    with connect(warehouse) as conn:
+        return conn.execute(
+            "select seq, citizens_copied, citizens_changed, watermark is not null"
+            " from ops.population_snapshot order by seq"
+        ).fetchall()
+
+
+def test_snapshot_copies_only_the_changed_citizens_and_logs_old_and_new_rows(databases):
+    warehouse, population = databases
+    sync_citizens(warehouse, population)
+    first = snapshot_to_warehouse(population, warehouse)
+    assert (first["copied"], first["changed"]) == (2, 0)
+    assert _changes(warehouse) == []  # the first snapshot logs no change
+    with connect(population) as conn:  # another writer: updated_at follows by the trigger
+        conn.execute("update citizen set cmnd = '012345678' where personal_id = '001085000001'")
+        conn.execute(
+            "insert into citizen (personal_id, full_name) values ('079200000003', 'Lê Văn Cường')"
+        )
+    no_margin = timedelta(0)
+    second = snapshot_to_warehouse(population, warehouse, margin=no_margin)
+    # Only the changed and the new citizen are read; the unchanged one is not copied again.
+    assert (second["seq"], second["copied"], second["changed"]) == (first["seq"] + 1, 2, 2)
+    assert _changes(warehouse) == [
+        (second["seq"], "001085000001", "old", None, None),
+        (second["seq"], "001085000001", "new", None, "012345678"),
+        (second["seq"], "079200000003", "new", None, None),
+    ]
+    # Read again within the safety margin, unchanged: nothing logged.
+    third = snapshot_to_warehouse(population, warehouse)
+    assert (third["copied"], third["changed"]) == (3, 0)
+    # Nothing changed, no margin: nothing read at all.
+    assert snapshot_to_warehouse(population, warehouse, margin=no_margin)["copied"] == 0
+    # full re-copies everything, still logging only real changes.
+    assert snapshot_to_warehouse(population, warehouse, full=True)["changed"] == 0
+    assert [row[1:] for row in _snapshots(warehouse)] == [
+        (2, 0, True),
+        (2, 2, True),
+        (3, 0, True),
+        (0, 0, True),
+        (3, 0, True),
+    ]
+    with connect(warehouse) as conn:
+        assert conn.execute("select count(*) from raw.population__citizen").fetchone()[0] == 3
+
+
+def test_snapshot_sees_a_baseline_loaded_after_it_and_deletions_when_full(databases, tmp_path):
+    warehouse, population = databases
+    sync_citizens(warehouse, population)
+    snapshot_to_warehouse(population, warehouse)
+    with connect(population) as conn:  # a baseline's own, old updated_at
+        conn.execute(
+            "insert into citizen (personal_id, full_name, updated_at)"
+            " values ('079190000001', 'Lê Thị Hoa', '2020-01-01')"
+        )
+    assert snapshot_to_warehouse(population, warehouse, margin=timedelta(0))["copied"] == 1
+    with connect(population) as conn:
+        conn.execute("delete from citizen where personal_id = '001190000002'")
+    full = snapshot_to_warehouse(population, warehouse, full=True)
+    assert (full["copied"], full["changed"]) == (2, 1)
+    assert _changes(warehouse)[-1] == (full["seq"], "001190000002", "old", None, None)
+    with connect(warehouse) as conn:
+        ids = conn.execute("select personal_id from raw.population__citizen order by 1").fetchall()
+    assert ids == [("001085000001",), ("079190000001",)]
+
+
+@pytest.fixture
+def marked_mart(databases):
+    """The mart with the build marker the dbt model sets on the rows whose values changed."""
+    warehouse, population = databases
+    with connect(warehouse) as conn:
+        conn.execute(
+            "alter table marts.citizens add column _changed_at timestamptz;"
+            "update marts.citizens set _changed_at = now() - interval '1 hour'"
+        )
+    return warehouse, population
+
+
+def _change_mart(warehouse, statement):
+    with connect(warehouse) as conn:
+        conn.execute(statement.replace("set ", "set _changed_at = now(), ", 1))
+
+
+def test_sync_sends_only_the_mart_rows_changed_since_the_last_sync(marked_mart):
+    warehouse, population = marked_mart
+    first = sync_citizens(warehouse, population, margin=timedelta(0))
+    assert (first.incoming, first.inserted) == (2, 2)
+    assert sync_citizens(warehouse, population, margin=timedelta(0)).incoming == 0
+    _change_mart(
+        warehouse,
+        "update marts.citizens set date_of_death = '2025-06-02' where personal_id = '001085000001'",
+    )
+    death = sync_citizens(warehouse, population, margin=timedelta(0))
+    assert (death.incoming, death.inserted, death.updated) == (1, 0, 1)
+    # A sectoral spelling changes the mart row: sent, but the master's name is kept.
+    _change_mart(
+        warehouse,
+        "update marts.citizens set full_name = 'TRAN THI BINH' where personal_id = '001190000002'",
+    )
+    spelled = sync_citizens(warehouse, population, margin=timedelta(0))
+    assert (spelled.incoming, spelled.updated, spelled.unchanged) == (1, 0, 1)
+    assert _citizens(population) == [
+        ("001085000001", "Nguyễn Văn An", "2025-06-02"),
+        ("001190000002", "Trần Thị Bình", None),
+    ]
+    # Within the safety margin the recent rows are sent again and change nothing; full sends all.
+    again = sync_citizens(warehouse, population)
+    assert (again.incoming, again.inserted, again.updated) == (2, 0, 0)
+    assert sync_citizens(warehouse, population, full=True).incoming == 2
+    with connect(warehouse) as conn:
+        sent = conn.execute("select citizens_sent from ops.population_sync order by seq")
+        assert [n for (n,) in sent] == [2, 0, 1, 1, 2, 2]
