@@ -2,10 +2,14 @@
 ### transform: conform raw data to the shared dictionary, quarantine, unify, build marts
 
 Runs when any source's raw tables change (the `raw__<source>` Assets from `ingest_<source>`).
-**prepare_warehouse** creates missing raw tables and copies the population database's citizens
-into `raw.population__citizen` (CMND resolution and the per-agency discrepancy marts read it).
+**prepare_warehouse** creates missing raw tables, drops the incremental models whose code or
+reference data changed (dbt then builds them in full: `dbt_project/README.md`) and copies the
+population database's changed citizens into `raw.population__citizen` (CMND resolution, name
+marks and the per-agency discrepancy marts read it), logging each change for the staging
+models to re-conform the rows it touches.
 Cosmos renders the dbt project (`dbt_project/`) from its prebuilt `manifest.json`: seeds from
-the dictionary, staging tables per source (names repaired, dates to ISO, codes mapped), the
+the dictionary, incremental staging tables per source (each conforms only the batches it
+does not hold yet; names repaired, dates to ISO, codes mapped), the
 quarantine tables (every rejected row with a reason code; every duplicate merged into another
 row), citizens unified on the personal ID number and the `marts.citizens` mart, each with its
 dbt tests. It runs in Cosmos's watcher mode: **dbt.dbt_producer_watcher** runs one `dbt build`
@@ -15,9 +19,9 @@ that node's dbt log; the full build log is the producer's. Trigger with
 `{"full_refresh": true}` (`ndc transform --full-refresh`) to rebuild every incremental model
 from scratch.
 
-**reconcile** checks every batch: extracted = landed = loaded = conformed + quarantined +
-merged, stores the outcome in `ops.reconciliation` and fails naming each batch that does not
-balance. Only a balanced run updates the `marts__citizens` Asset, which triggers `sync_population`.
+**reconcile** records the models' fingerprints and checks the batches of this run:
+extracted = landed = loaded = conformed + quarantined + merged, stores the outcome in
+`ops.reconciliation` and fails naming each batch that does not balance. Only a balanced run updates the `marts__citizens` Asset, which triggers `sync_population`.
 
 **Owner:** ndc data engineering. **When it fails:** the failed watcher names the model or
 test (its log and the producer's hold dbt's error); a reconciliation failure names the batch.
@@ -63,18 +67,20 @@ WATCHER_POKE_INTERVAL_S = 2
 )
 def transform():
     @task
-    def prepare_warehouse() -> int:
-        """Create the raw tables of every registry entity (so staging models always build) and
-        refresh the population database snapshot the staging and discrepancy models read."""
+    def prepare_warehouse() -> dict:
+        """Create the raw tables of every registry entity (so staging models always build), drop
+        the incremental models whose code or reference data changed (so dbt builds them in
+        full) and bring the population snapshot up to date (the changed citizens only)."""
         from ndc.connections import postgres_url
-        from ndc.population import snapshot_to_warehouse
-        from ndc.warehouse import bootstrap
+        from ndc.transform import prepare
 
-        warehouse_url = postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID))
-        bootstrap(warehouse_url, load_registry())
-        return snapshot_to_warehouse(
-            postgres_url(BaseHook.get_connection(POPULATION_CONN_ID)), warehouse_url
+        prepared = prepare(
+            postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID)),
+            postgres_url(BaseHook.get_connection(POPULATION_CONN_ID)),
+            load_registry(),
         )
+        print(f"rebuilt in full: {prepared['dropped'] or 'none'}; snapshot {prepared['snapshot']}")
+        return prepared
 
     dbt = DbtTaskGroup(
         group_id="dbt",
@@ -107,13 +113,14 @@ def transform():
 
     @task(outlets=[MART_CITIZENS])
     def reconcile() -> dict:
-        """Per batch: extracted = landed = loaded = conformed + quarantined + merged, or fail."""
+        """Record what the models were built with; per batch of this run: extracted = landed =
+        loaded = conformed + quarantined + merged, or fail."""
         from ndc.connections import postgres_url
-        from ndc.reconcile import reconcile as check
+        from ndc.transform import finish
 
-        balances = check(postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID)), load_registry())
-        print(f"{len(balances)} batch(es) balanced")
-        return {"batches": len(balances), "rows": sum(b.loaded for b in balances)}
+        result = finish(postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID)), load_registry())
+        print(f"{result['batches']} batch(es) balanced")
+        return result
 
     prepare_warehouse() >> dbt >> reconcile()
 

@@ -15,7 +15,16 @@ from ndc.settings import libpq_url
 # When a row was loaded, snapshotted, changed or synced: differs between two runs of the
 # same data, so left out of the comparison.
 PROCESSING_COLUMNS = frozenset(
-    {"_loaded_at", "_snapshot_at", "updated_at", "created_at", "built_at", "synced_at"}
+    {
+        "_loaded_at",
+        "_conformed_at",
+        "_changed_at",
+        "_snapshot_at",
+        "updated_at",
+        "created_at",
+        "built_at",
+        "synced_at",
+    }
 )
 DBT_SCHEMAS = ("staging", "quarantine", "intermediate", "marts")
 

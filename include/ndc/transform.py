@@ -12,7 +12,6 @@ import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from ndc.settings import DBT_PROJECT_DIR
 
@@ -47,18 +46,6 @@ def finish(warehouse_url: str, registry, manifest: Path = MANIFEST) -> dict:
     return {"batches": len(balances), "rows": sum(b.loaded for b in balances)}
 
 
-def dbt_env(warehouse_url: str) -> dict[str, str]:
-    """The NDC_WAREHOUSE_* variables dbt_project/profiles.yml reads, from a libpq URL."""
-    u = urlparse(warehouse_url)
-    return {
-        "NDC_WAREHOUSE_HOST": u.hostname or "127.0.0.1",
-        "NDC_WAREHOUSE_PORT": str(u.port or 5432),
-        "NDC_WAREHOUSE_USER": unquote(u.username or "postgres"),
-        "NDC_WAREHOUSE_PASSWORD": unquote(u.password or ""),
-        "NDC_WAREHOUSE_DB": u.path.lstrip("/"),
-    }
-
-
 @contextmanager
 def _environ(values: dict[str, str]):
     saved = {k: os.environ.get(k) for k in values}
@@ -77,13 +64,16 @@ def dbt_build(warehouse_url: str, full_refresh: bool = False, threads: int | Non
     """`dbt build` of the project in-process (unit tests excluded); raise if anything failed."""
     from dbt.cli.main import dbtRunner
 
-    args = ["build", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    from ndc.dbt_profile import PROFILES_YML, TARGET_NAME, env_for_url
+
+    args = ["build", "--project-dir", str(DBT_PROJECT_DIR)]
+    args += ["--profiles-dir", str(PROFILES_YML.parent), "--target", TARGET_NAME]
     args += ["--exclude", "test_type:unit"]
     if full_refresh:
         args.append("--full-refresh")
     if threads:
         args += ["--threads", str(threads)]
-    with _environ(dbt_env(warehouse_url)):
+    with _environ(env_for_url(warehouse_url)):
         result = dbtRunner().invoke(args)
     if not result.success:
         failed = [

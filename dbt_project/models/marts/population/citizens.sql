@@ -15,6 +15,29 @@ final as (
         source_systems::text as source_systems,
         record_count::integer as record_count
     from citizens
+),
+
+hashed as (
+    select
+        final.*,
+        md5(row(final.*)::text) as _row_hash
+    from final
 )
 
-select * from final
+-- Rebuilt in full every run (a few columns per citizen, no parsing), but a citizen's
+-- _changed_at moves only when its values change: the sync sends only those citizens.
+{%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) %}
+{%- set has_marker = previous is not none and '_changed_at' in (adapter.get_columns_in_relation(previous) | map(attribute='name') | list) %}
+
+select
+    hashed.*,
+    {%- if has_marker and not flags.FULL_REFRESH %}
+    coalesce(previous._changed_at, now())::timestamptz as _changed_at
+from hashed
+left join {{ this }} as previous
+    on previous.personal_id = hashed.personal_id
+    and previous._row_hash = hashed._row_hash
+    {%- else %}
+    now()::timestamptz as _changed_at
+from hashed
+    {%- endif %}
