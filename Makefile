@@ -12,6 +12,7 @@ help:
 	@echo "make demo   - the whole flow end to end on the embedded default, then the summary"
 	@echo "              (PERSONS=100000 make demo for a larger country)"
 	@echo "make test   - every test (starts the services it needs)"
+	@echo "make test-fast - unit tests only: Python, DAG integrity, the dbt unit tests"
 	@echo "make up     - start Airflow (UI on http://localhost:8080); make down stops it"
 	@echo "make bench  - benchmarks"
 	@echo "make lint   - ruff"
@@ -49,11 +50,17 @@ down:
 services:
 	bash scripts/services.sh
 
+# Every test: unit, DAG integrity, integration (with one `dbt build` of the whole project,
+# its unit and data tests, on a tiny country) and end to end through Airflow. The dbt unit
+# tests alone on an empty warehouse are test-fast's: the full build runs them already.
 test: install services
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not dbt_unit"
 
-test-fast: install
-	$(BIN)/python -m pytest tests/unit tests/dags
+# Unit tests only: Python unit tests, DAG integrity and the dbt unit tests (on an empty
+# warehouse of the machine's PostgreSQL).
+test-fast: install services
+	$(BIN)/python -m pytest tests/unit tests/dags tests/integration/test_dbt_project.py \
+		-m "dbt_unit or not (integration or e2e)"
 
 lint: install
 	$(BIN)/ruff check include dags tests

@@ -92,3 +92,9 @@ def write_csv(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buf.getvalue().encode(encoding))
     return path
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "dbt_unit: the dbt project's unit tests alone (the machine's PostgreSQL)"
+    )

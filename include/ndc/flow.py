@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from ndc.airflow_runtime import AirflowClient
-from ndc.assets import RAW_URI_PREFIX
+from ndc.airflow_runtime import TERMINAL_STATES, AirflowClient, AirflowError
+from ndc.assets import MART_CITIZENS, RAW_URI_PREFIX
 
 DOWNSTREAM = ("transform", "sync_population")
 
@@ -20,9 +21,103 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def run_flow(client: AirflowClient, sources: list[str], log: Callable[[str], None] = print) -> dict:
+def runs_since(client: AirflowClient, dag_ids: Iterable[str], since: str) -> dict[str, list[dict]]:
+    """Every run of these DAGs queued at or after ``since`` (ISO time), oldest first."""
+    return {
+        dag_id: sorted(
+            (r for r in client.runs(dag_id) if (r.get("queued_at") or "") >= since),
+            key=lambda r: r["queued_at"],
+        )
+        for dag_id in dag_ids
+    }
+
+
+def _triggers(dag_id: str, uri: str) -> bool:
+    """Whether an event of the Asset ``uri`` triggers a run of the downstream DAG."""
+    if dag_id == "transform":
+        return uri.startswith(RAW_URI_PREFIX)
+    return dag_id == "sync_population" and uri == MART_CITIZENS.uri
+
+
+def unsettled(runs: dict[str, list[dict]], events: list[dict]) -> list[str]:
+    """Why the downstream DAGs are not settled yet: a run still queued or running, or an
+    Asset event (``events``, as Airflow's API lists them) newer than the DAG's last run, whose
+    run the scheduler has not created yet."""
+    waiting = [
+        f"{dag_id} {r['dag_run_id']} {r['state']}"
+        for dag_id, dag_runs in runs.items()
+        for r in dag_runs
+        if r["state"] not in TERMINAL_STATES
+    ]
+    for dag_id, dag_runs in runs.items():
+        times = [e["timestamp"] for e in events if _triggers(dag_id, e["uri"])]
+        if times and (not dag_runs or dag_runs[-1]["queued_at"] < max(times)):
+            waiting.append(f"{dag_id}: the run for the Asset event of {max(times)}")
+    return waiting
+
+
+def failed_runs(runs: dict[str, list[dict]]) -> list[tuple[str, str, str]]:
+    """(dag_id, run_id, state) of every finished run that did not succeed."""
+    return [
+        (dag_id, r["dag_run_id"], r["state"])
+        for dag_id, dag_runs in runs.items()
+        for r in dag_runs
+        if r["state"] in TERMINAL_STATES and r["state"] != "success"
+    ]
+
+
+def settle_downstream(
+    client: AirflowClient,
+    since: str,
+    dag_ids: Iterable[str] = DOWNSTREAM,
+    timeout: float = 900,
+    poll: float = 3,
+    log: Callable[[str], None] = print,
+) -> dict[str, list[dict]]:
+    """Wait until no run of these DAGs queued since ``since`` is queued or running and every
+    Asset event since then has its run, then check that every one of them succeeded: raise
+    naming each DAG run that did not. Returns the runs, by DAG, oldest first."""
+    dag_ids = list(dag_ids)
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        runs = runs_since(client, dag_ids, since)
+        waiting = unsettled(runs, client.asset_events(since))
+        if not waiting:
+            break
+        if waiting != last:
+            log(f"waiting for {'; '.join(waiting)}")
+            last = waiting
+        if time.monotonic() > deadline:
+            raise AirflowError(f"not settled after {timeout} s: {'; '.join(waiting)}")
+        time.sleep(poll)
+    failed = failed_runs(runs)
+    if failed:
+        raise AirflowError(
+            "; ".join(
+                f"{dag_id} run {run_id} {state}; failed tasks: "
+                f"{client.failed_tasks(dag_id, run_id)}"
+                for dag_id, run_id, state in failed
+            )
+            + " (see the task logs in the UI)"
+        )
+    return runs
+
+
+def run_flow(
+    client: AirflowClient,
+    sources: list[str],
+    log: Callable[[str], None] = print,
+    settle: bool = True,
+) -> dict:
     """Trigger every ingest DAG and wait for the Asset-triggered transform and sync runs
-    (when an ingest loaded something). Returns the run ids, by DAG."""
+    (when an ingest loaded something). Returns the run ids, by DAG: each ingest's run, and
+    the last transform and sync_population run waited for.
+
+    ``settle`` (the default): several raw Asset updates may queue more than one
+    transform, and each transform its sync; wait until none is queued or running and fail,
+    naming the DAG run, unless every one of them succeeded. Without it, return once the
+    first transform and sync runs succeeded (follow-up runs may still be queued)."""
     dag_ids = ndc_dag_ids(sources)
     log("waiting for the dag-processor to parse the DAGs")
     client.wait_for_dags(dag_ids)
@@ -44,6 +139,11 @@ def run_flow(client: AirflowClient, sources: list[str], log: Callable[[str], Non
     for dag_id in DOWNSTREAM if raw_events else ():
         log(f"waiting for the Asset-triggered {dag_id} run")
         runs[dag_id] = client.wait_triggered_run(dag_id, after=started, log=log)["dag_run_id"]
-    # Several raw Asset updates may queue more than one transform: let them all finish.
-    client.wait_idle(dag_ids)
+    if settle:
+        settled = settle_downstream(client, started, DOWNSTREAM, log=log)
+        for dag_id, dag_runs in settled.items():
+            if dag_runs:
+                runs[dag_id] = dag_runs[-1]["dag_run_id"]
+                if len(dag_runs) > 1:
+                    log(f"{dag_id}: {len(dag_runs)} runs, all succeeded")
     return runs

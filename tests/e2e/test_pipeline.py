@@ -26,7 +26,7 @@ from tests.conftest import MYSQL_URL, PG_URL, free_port
 
 pytestmark = pytest.mark.e2e
 
-PERSONS, SEED = 600, 7
+PERSONS, SEED = 300, 7  # small: behaviour here, volume in `ndc bench`
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,7 @@
 and a rejected row is landed, loaded and conformed by dbt; the batch balances with the merges
 recorded in quarantine.merged_duplicates and ops.reconciliation."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,11 +12,11 @@ from ndc.load import load_source
 from ndc.reconcile import reconcile
 from ndc.warehouse import bootstrap, connect
 from tests.conftest import write_csv
+from tests.integration.conftest import run_dbt
 from tests.unit.test_extract_files import HEADER
 
 pytestmark = pytest.mark.integration
 
-DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 ORIGINAL = [
     "KS-01-2025-000101", "5/6/2025", "001225000101", "Nguyễn Minh Khang", "1/6/2025", "Nam",
     "01", "Nguyễn Thị Lan", "001190012345",
@@ -42,25 +38,7 @@ BIRTHS = [
 
 
 def _dbt(database_url: str, tmp_path: Path, *args: str) -> None:
-    url = urlsplit(database_url)
-    env = dict(os.environ)
-    env.update(
-        NDC_WAREHOUSE_HOST=url.hostname or "127.0.0.1",
-        NDC_WAREHOUSE_PORT=str(url.port or 5432),
-        NDC_WAREHOUSE_USER=url.username or "postgres",
-        NDC_WAREHOUSE_PASSWORD=url.password or "",
-        NDC_WAREHOUSE_DB=url.path.lstrip("/"),
-    )
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
-        *args,
-        "--profiles-dir", str(DBT_PROJECT),
-        "--project-dir", str(DBT_PROJECT),
-        "--target-path", str(tmp_path / "target"),
-        "--log-path", str(tmp_path / "logs"),
-    ]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stdout[-4000:]
+    run_dbt(database_url, tmp_path, *args)
 
 
 def test_batch_with_duplicates_balances_and_records_the_merges(registry, pg_database, tmp_path):

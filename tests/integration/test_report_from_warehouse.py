@@ -1,5 +1,7 @@
-"""`ndc report` counts the discrepancy marts dbt builds, per agency and kind."""
+"""`ndc report` counts what the real dbt models built: the discrepancy marts per agency and
+kind, and each batch's reconciliation (the session's warehouse, tests/integration/conftest.py)."""
 
+import pandas as pd
 import pytest
 
 from ndc.registry import load_registry
@@ -8,47 +10,56 @@ from ndc.warehouse import connect
 
 pytestmark = pytest.mark.integration
 
-MART = """
-create table marts.discrepancies_{source} (
-    source text, entity text, record_key text, _batch_id text, _source_row bigint,
-    personal_id text, discrepancy text, field text, source_value text, reference_value text,
-    reference text, full_name text, received_at timestamptz
-)
-"""
+
+def _mart_counts(url: str, source: str) -> dict[str, int]:
+    with connect(url) as conn:
+        rows = conn.execute(
+            f"select discrepancy, count(*) from marts.discrepancies_{source} group by 1"
+        ).fetchall()
+    return {kind: n for kind, n in rows}
 
 
-def test_report_counts_each_agencys_discrepancies_by_kind(pg_database):
-    with connect(pg_database) as conn:
-        conn.execute("create schema marts")
-        conn.execute(MART.format(source="residence"))
-        conn.execute(MART.format(source="social_insurance"))
-        conn.execute(
-            """
-            insert into marts.discrepancies_residence
-                (source, entity, record_key, _batch_id, _source_row, personal_id, discrepancy,
-                 field, source_value, reference_value, reference)
-            values
-                ('residence', 'household_member', '800008', 'rs-household-20250612', 1,
-                 '001090000201', 'dead_still_active', 'den_ngay',
-                 'household HO-01-000003 since 2015-04-01, no end date', '2025-06-08',
-                 'civil_registration_death'),
-                ('residence', 'household_member', '800009', 'rs-household-20250612', 2,
-                 '001040000220', 'dead_still_active', 'den_ngay',
-                 'household HO-01-000004 since 1995-03-01, no end date', '2024-12-01',
-                 'population_db'),
-                ('residence', 'residence_change', '700008', 'rs-change-20250703', 1,
-                 '001092000211', 'admin_unit_ambiguous', 'ma_xa', '00007', '00008, 00025',
-                 'admin_units_legacy_to_2025')
-            """
+def test_report_counts_each_agencys_discrepancies_by_kind(built_warehouse):
+    registry = load_registry()
+    report = build_report(built_warehouse.url, built_warehouse.population_url, registry)
+    truth = pd.read_csv(built_warehouse.data / "truth" / "defects.csv", dtype=str)
+    expected = truth[truth.expected_handling == "discrepancy"].groupby("source").size()
+    assert set(report["discrepancies"]) == set(registry)
+    for source, counts in report["discrepancies"].items():
+        built = _mart_counts(built_warehouse.url, source)
+        # Every kind the marts produce is one the report knows, counted as the mart holds it.
+        assert set(built) <= set(DISCREPANCY_KINDS), source
+        assert counts == {
+            "total": sum(built.values()),
+            "by_kind": dict.fromkeys(DISCREPANCY_KINDS, 0) | built,
+        }, source
+        # Each discrepancy the generator planted for this agency is reported (a record may
+        # carry more than one, and the population database finds some of its own).
+        assert counts["total"] >= expected.get(source, 0), source
+    assert sum(c["total"] for c in report["discrepancies"].values()) > 0
+    lines = [line.split() for line in format_report(report).splitlines()]
+    for source, counts in report["discrepancies"].items():
+        by_kind = [str(counts["by_kind"][k]) for k in DISCREPANCY_KINDS]
+        assert [source, str(counts["total"]), *by_kind] in lines
+
+
+def test_report_reconciles_every_batch_the_models_conformed(built_warehouse):
+    registry = load_registry()
+    report = build_report(built_warehouse.url, built_warehouse.population_url, registry)
+    by_entity = {}
+    for b in built_warehouse.balances:
+        loaded, conformed, quarantined, merged = by_entity.get((b.source, b.entity), (0, 0, 0, 0))
+        by_entity[(b.source, b.entity)] = (
+            loaded + b.loaded,
+            conformed + b.conformed,
+            quarantined + b.quarantined,
+            merged + b.merged,
         )
-    report = build_report(pg_database, pg_database, load_registry())
-    zeros = dict.fromkeys(DISCREPANCY_KINDS, 0)
-    assert report["discrepancies"]["residence"] == {
-        "total": 3,
-        "by_kind": zeros | {"dead_still_active": 2, "admin_unit_ambiguous": 1},
-    }
-    # A mart that is built but empty, and one not built at all, both count zero.
-    assert report["discrepancies"]["social_insurance"] == {"total": 0, "by_kind": zeros}
-    assert report["discrepancies"]["education"] == {"total": 0, "by_kind": zeros}
-    lines = format_report(report).splitlines()
-    assert ["residence", "3", "0", "0", "0", "2", "0", "1"] in [line.split() for line in lines]
+    for source, entities in report["sources"].items():
+        for entity, c in entities.items():
+            assert c["balanced"], (source, entity, c)
+            assert (c["loaded"], c["conformed"], c["quarantined"], c["merged"]) == by_entity.get(
+                (source, entity), (0, 0, 0, 0)
+            ), (source, entity)
+    quarantined = sum(c["quarantined"] for e in report["sources"].values() for c in e.values())
+    assert quarantined > 0

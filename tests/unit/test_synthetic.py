@@ -8,6 +8,7 @@ import math
 import re
 import sqlite3
 import unicodedata
+import uuid
 from datetime import date, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from ndc.synthetic.encodings import decode_cp1258, encode_cp1258
 from ndc.synthetic.names import legacy_upper
 from ndc.synthetic.pid import build_personal_id, decode_personal_id
 from ndc.synthetic.provinces import LEGACY_PROVINCES
+from tests.conftest import MYSQL_URL, PG_URL
 
 BIRTH_HEADER = (
     "so_dang_ky,ngay_dang_ky,so_dinh_danh,ho_ten,ngay_sinh,gioi_tinh,noi_sinh_tinh,"
@@ -580,24 +582,21 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(lambda col: col.map(str))
 
 
+def _server_urls(kind: str, name: str) -> tuple[str, str]:
+    """(server URL to create and drop databases from, the database's URL) for the test
+    servers of tests/conftest.py."""
+    if kind == "mysql":
+        return f"{MYSQL_URL}/", f"{MYSQL_URL}/{name}"
+    pg = PG_URL.replace("postgresql://", "postgresql+psycopg2://")
+    return f"{pg}/postgres", f"{pg}/{name}"
+
+
 @pytest.mark.integration
-@pytest.mark.parametrize(
-    "server,database_url",
-    [
-        (
-            "mysql+pymysql://root@127.0.0.1:3306/",
-            "mysql+pymysql://root@127.0.0.1:3306/ndc_test_synth",
-        ),
-        (
-            "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres",
-            "postgresql+psycopg2://postgres@127.0.0.1:5432/ndc_test_synth",
-        ),
-    ],
-)
-def test_social_insurance_target(
-    run: GenerationSummary, tmp_path: Path, server: str, database_url: str
-) -> None:
-    _drop_database(server, "ndc_test_synth")
+@pytest.mark.parametrize("kind", ["mysql", "postgresql"])
+def test_social_insurance_target(run: GenerationSummary, tmp_path: Path, kind: str) -> None:
+    # A name of this run's own: a concurrent run of the suite must not drop it under us.
+    name = f"ndc_test_synth_{uuid.uuid4().hex[:8]}"
+    server, database_url = _server_urls(kind, name)
     try:
         summary = generate(
             tmp_path, persons=1000, seed=42, days=3, targets={"social_insurance": database_url}
@@ -626,4 +625,4 @@ def test_social_insurance_target(
             run.out / "truth" / "defects.csv"
         ).read_bytes()
     finally:
-        _drop_database(server, "ndc_test_synth")
+        _drop_database(server, name)

@@ -29,6 +29,7 @@ from ndc.synthetic.defects import DEFECT_CLASSES_FILE, defect_classes
 from ndc.synthetic.encodings import encode_cp1258
 from ndc.synthetic.pid import decode_personal_id
 from ndc.synthetic.population import ETHNICITY_2008, RELATIONSHIPS
+from tests.conftest import MYSQL_URL, PG_URL
 
 REPO = Path(__file__).resolve().parents[2]
 FILE_RE = re.compile(r"^(births|deaths|marriages)_(\d{2})_(\d{8})\.csv$")
@@ -687,10 +688,11 @@ def _text_frame(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 @pytest.mark.integration
 def test_mariadb_and_postgresql_targets(run: GenerationSummary, tmp_path: Path) -> None:
-    mysql_server = "mysql+pymysql://root@127.0.0.1:3306/"
+    mysql_server = f"{MYSQL_URL}/"
+    pg_server = PG_URL.replace("postgresql://", "postgresql+psycopg2://")
     name = f"ndc_test_country_{uuid.uuid4().hex[:8]}"
-    si_url = f"mysql+pymysql://root@127.0.0.1:3306/{name}"
-    res_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    si_url = f"{MYSQL_URL}/{name}"
+    res_url = f"{pg_server}/{name}"
     try:
         summary = generate(
             tmp_path,
@@ -728,4 +730,4 @@ def test_mariadb_and_postgresql_targets(run: GenerationSummary, tmp_path: Path) 
         ).read_bytes()
     finally:
         _drop(mysql_server, name)
-        _drop("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres", name)
+        _drop(f"{pg_server}/postgres", name)

@@ -1,0 +1,67 @@
+"""The dbt project run directly, outside Airflow: `dbt build` of every unit test, seed, model
+and data test on a tiny country loaded by the real extract and load code."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from ndc.registry import load_registry
+from ndc.warehouse import connect
+from tests.integration.conftest import DBT_PROJECT
+
+pytestmark = pytest.mark.integration
+
+
+def _declared_unit_tests() -> int:
+    """How many unit tests the project declares (the manifest of the session's build)."""
+    import yaml
+
+    count = 0
+    for path in (DBT_PROJECT / "models").rglob("_*.yml"):
+        count += len((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("unit_tests", []))
+    return count
+
+
+def test_dbt_build_runs_every_unit_test_model_and_data_test(built_warehouse):
+    results = built_warehouse.results
+    by_type = Counter(r.node.resource_type for r in results)
+    statuses = Counter((str(r.node.resource_type), str(r.status)) for r in results)
+    # Every node succeeded or passed: no error, no failure, no warning-that-hides-a-failure.
+    bad = [
+        f"{r.node.unique_id}: {r.status} {r.message}"
+        for r in results
+        if str(r.status) not in ("success", "pass")
+    ]
+    assert bad == [], json.dumps(bad, ensure_ascii=False, indent=1)
+    # The unit tests ran, every one the project declares, and passed.
+    declared = _declared_unit_tests()
+    assert declared >= 40
+    assert by_type["unit_test"] == declared == statuses[("unit_test", "pass")]
+    assert by_type["test"] > 100 and by_type["model"] > 20 and by_type["seed"] > 5
+
+
+def test_the_built_warehouse_balances_and_quarantines_the_defects(built_warehouse):
+    balances = built_warehouse.balances
+    # Every source system landed something (a tiny country has no marriage on some days).
+    assert {b.source for b in balances} == set(load_registry())
+    assert len({(b.source, b.entity) for b in balances}) >= 8
+    assert all(b.balanced for b in balances)
+    assert sum(b.quarantined for b in balances) > 0 and sum(b.merged for b in balances) > 0
+    with connect(built_warehouse.url) as conn:
+        citizens = conn.execute("select count(*) from marts.citizens").fetchone()[0]
+    assert citizens > 0
+
+
+@pytest.mark.dbt_unit
+def test_dbt_unit_tests_pass_on_an_empty_warehouse(pg_database, registry, tmp_path):
+    """The dbt unit tests alone (`make test-fast`): the project built with `--empty` (every
+    relation a unit test's inputs need, no rows), then every unit test."""
+    from ndc.warehouse import bootstrap
+    from tests.integration.conftest import run_dbt
+
+    bootstrap(pg_database, registry)
+    res = run_dbt(pg_database, tmp_path, "build", "--empty", "--exclude", "test_type:data")
+    ran = Counter(str(r.node.resource_type) for r in res.result)
+    assert ran["unit_test"] == _declared_unit_tests()
+    assert all(str(r.status) in ("success", "pass") for r in res.result)
