@@ -96,8 +96,10 @@
         population_seq = excluded.population_seq, built_at = excluded.built_at
 {%- endmacro %}
 
-{#- on-run-start: the state tables the incremental models read (ndc.population creates the
-    same population tables with the same DDL; whichever runs first creates them). -#}
+{#- on-run-start: the state tables the incremental models read. The population tables are
+    include/ndc/warehouse.py's POPULATION_SNAPSHOT_DDL, repeated here (same columns, so
+    whichever runs first creates the same table) for a dbt build on a warehouse the Python
+    side has not bootstrapped yet. -#}
 {% macro create_incremental_state() -%}
     create schema if not exists ops;
     create schema if not exists raw;
@@ -126,9 +128,10 @@
         commune_code text,
         household_id text,
         updated_at timestamptz,
-        _snapshot_at timestamptz
+        _image text not null check (_image in ('old', 'new'))
     );
-    create index if not exists population__citizen_change_seq on raw.population__citizen_change (seq)
+    create index if not exists population__citizen_change__seq_idx
+        on raw.population__citizen_change (seq)
 {%- endmacro %}
 
 {#- Indexes a staging table needs for incremental runs: its key (batch lookups, the
@@ -168,7 +171,7 @@
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- set scoped = none -%}
-    {%- if not flags.FULL_REFRESH and execute -%}
+    {%- if execute and not should_full_refresh() -%}
         {%- for node in graph.nodes.values() -%}
             {%- if node.resource_type == 'model' and node.config.materialized == 'incremental'
                 and node.relation_name == relation.render() -%}

@@ -31,7 +31,7 @@ hashed as (
 
 select
     hashed.*,
-    {%- if has_marker and not flags.FULL_REFRESH %}
+    {%- if has_marker and not should_full_refresh() %}
     coalesce(previous._changed_at, now())::timestamptz as _changed_at
 from hashed
 left join {{ this }} as previous
