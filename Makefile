@@ -13,7 +13,8 @@ help:
 	@echo "              (PERSONS=100000 make demo for a larger country)"
 	@echo "make test   - every test (starts the services it needs)"
 	@echo "make up     - start Airflow (UI on http://localhost:8080); make down stops it"
-	@echo "make bench  - benchmarks"
+	@echo "make bench  - benchmarks: load, generate, scale (ONLY=scale PERSONS=100000 make bench;"
+	@echo "              the scale run in an Airflow and databases of its own)"
 	@echo "make lint   - ruff"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -56,8 +57,9 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check include dags tests
 
+ONLY ?=
 bench: install
-	$(NDC) bench
+	$(NDC) bench $(if $(ONLY),--only $(ONLY)) $(if $(filter command line environment,$(origin PERSONS)),--persons $(PERSONS))
 
 clean: down
 	rm -rf .ndc dbt_project/target dbt_project/logs
