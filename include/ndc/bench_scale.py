@@ -561,13 +561,14 @@ def format_summary(result: dict) -> str:
     dbt = result["dbt"]
     lines += [
         "",
-        f"dbt: Cosmos task group {dbt['cosmos_s']:.1f} s ({dbt['transform_runs']} transform "
-        f"run(s)), plain `dbt build --full-refresh` {dbt['plain_s']:.1f} s "
-        f"(+{dbt['plain_parse_s']:.1f} s parse, untimed)",
-        f"peak task RSS: {result['peak_rss_mb']:.0f} MB ({result['peak_rss_task']}, "
-        f"{result['task_processes']} task processes sampled)",
+        f"dbt: the Cosmos task group took {dbt['cosmos_s']:.1f} s over {dbt['transform_runs']} "
+        f"transform run(s);",
+        f"     a plain `dbt build --full-refresh` {dbt['plain_s']:.1f} s "
+        f"(after an untimed parse of {dbt['plain_parse_s']:.1f} s)",
+        f"peak task RSS: {result['peak_rss_mb']:.0f} MB ({result['peak_rss_task']}; "
+        f"{result['task_processes']} task processes sampled; MB columns: the stage's peak)",
         "",
-        f"{'target':<34}{'value':>12}{'target':>12}  verdict",
+        f"{'target':<32}{'value':>12}{'target':>14}  verdict",
     ]
     shown = {
         "full_wall_s": ("full run at 1,000,000 persons", "{:.1f} s", "<= {:.0f} s"),
@@ -582,10 +583,10 @@ def format_summary(result: dict) -> str:
             verdict = f"n/a ({result['persons']:,} persons)"
         else:
             verdict = "PASS" if t["ok"] else "FAIL"
-        lines.append(f"{label:<34}{value:>12}{limit_fmt.format(t['max']):>12}  {verdict}")
+        lines.append(f"{label:<32}{value:>12}{limit_fmt.format(t['max']):>14}  {verdict}")
     if result["persons"] < TARGET_PERSONS:
         lines.append(
-            f"(the targets are for {TARGET_PERSONS:,} persons; on a small country fixed costs, "
-            "Airflow scheduling and dbt start-up, dominate every ratio)"
+            f"(the targets are for {TARGET_PERSONS:,} persons; on a small country the fixed "
+            "costs,\n Airflow scheduling and dbt start-up, dominate every ratio)"
         )
     return "\n".join(lines)
