@@ -14,7 +14,8 @@ help:
 	@echo "make test   - every test (starts the services it needs)"
 	@echo "make test-fast - unit tests only: Python, DAG integrity, the dbt unit tests"
 	@echo "make up     - start Airflow (UI on http://localhost:8080); make down stops it"
-	@echo "make bench  - benchmarks"
+	@echo "make bench  - benchmarks: load, generate, scale (ONLY=scale PERSONS=100000 make bench;"
+	@echo "              the scale run in an Airflow and databases of its own)"
 	@echo "make lint   - ruff"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -65,8 +66,9 @@ test-fast: install services
 lint: install
 	$(BIN)/ruff check include dags tests
 
+ONLY ?=
 bench: install
-	$(NDC) bench
+	$(NDC) bench $(if $(ONLY),--only $(ONLY)) $(if $(filter command line environment,$(origin PERSONS)),--persons $(PERSONS))
 
 clean: down
 	rm -rf .ndc dbt_project/target dbt_project/logs

@@ -1,8 +1,8 @@
 """Benchmark of the synthetic country generator: wall time and peak memory.
 
 Generation runs in a child process so that its peak resident set size can be read exactly
-(`resource.getrusage(RUSAGE_CHILDREN).ru_maxrss` after the child exits; numpy and Arrow memory
-included, which tracemalloc would miss). Targets: 1,000,000 persons with all five sources in
+(the rusage ``os.wait4`` returns for that child; numpy and Arrow memory included, which
+tracemalloc would miss). Targets: 1,000,000 persons with all five sources in
 under 3 minutes and under 2 GB peak.
 """
 
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 TARGET_SECONDS = 180.0
@@ -40,6 +41,53 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class ChildGeneration:
+    """One generation in a child process: wall time, rows written, the child's peak RSS."""
+
+    wall_s: float
+    generate_s: float
+    rows: dict[str, dict[str, int]]
+    files: dict[str, int]
+    defects: int
+    peak_rss_bytes: int
+
+    @property
+    def total_rows(self) -> int:
+        return sum(n for entities in self.rows.values() for n in entities.values())
+
+
+def generate_in_child(out: Path, persons: int, seed: int = 42, days: int = 3) -> ChildGeneration:
+    """Run ``ndc.synthetic.generate`` in a child process and wait for it with ``wait4``, whose
+    rusage is that child's own (its exact peak RSS, whatever else this process ran before)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(out), str(persons), str(seed), str(days)],
+            env=_child_env(),
+            stdout=stdout,
+            stderr=stderr,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stdout.seek(0)
+        stderr.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"generation failed:\n{stderr.read()[-4000:]}")
+        info = json.loads(stdout.read().strip().splitlines()[-1])
+    return ChildGeneration(
+        wall_s=wall,
+        generate_s=info["seconds"],
+        rows=info["rows"],
+        files=info["files"],
+        defects=info["defects"],
+        peak_rss_bytes=usage.ru_maxrss * 1024,  # kB on Linux
+    )
+
+
 def run_generate_benchmark(
     persons: int,
     out: Path,
@@ -48,32 +96,14 @@ def run_generate_benchmark(
     seed: int = 42,
     days: int = 3,
 ) -> str:
-    """Generate `persons` into `out` in a child process; return a table of time and peak RSS.
-
-    The child is the only child this function waits for, so RUSAGE_CHILDREN's maximum is its
-    peak unless an earlier child of this process peaked higher (then the figure is an upper
-    bound; run the benchmark from a fresh process, as `ndc bench` does, for an exact value).
-    """
+    """Generate `persons` into `out` in a child process; return a table of time and peak RSS."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     log(f"generating {persons:,} persons (seed {seed}, {days} days) into {out}")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(out), str(persons), str(seed), str(days)],
-        env=_child_env(),
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RuntimeError(f"generation failed:\n{result.stderr[-4000:]}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kb < before:  # pragma: no cover - ru_maxrss is a maximum, never decreases
-        peak_kb = before
-    info = json.loads(result.stdout.strip().splitlines()[-1])
-    peak = peak_kb * 1024
-    rows = sum(n for entities in info["rows"].values() for n in entities.values())
+    run = generate_in_child(out, persons, seed, days)
+    wall = run.wall_s
+    info = {"defects": run.defects, "seconds": run.generate_s}
+    rows = run.total_rows
+    peak = run.peak_rss_bytes
     lines = [
         f"{'metric':<28} {'value':>14} {'target (1M persons)':>22} {'status':>8}",
         f"{'-' * 28} {'-' * 14} {'-' * 22} {'-' * 8}",

@@ -464,13 +464,26 @@ def evaluate(
 @main.command()
 @click.option("--rows", default=1_000_000, show_default=True, help="Rows for the load benchmark.")
 @click.option(
-    "--persons", default=1_000_000, show_default=True, help="Persons for the generation benchmark."
+    "--persons",
+    default=1_000_000,
+    show_default=True,
+    help="Persons for the generation and scale benchmarks.",
 )
-@click.option("--only", type=click.Choice(["load", "generate"]), default=None)
-def bench(rows: int, persons: int, only: str | None) -> None:
-    """Benchmarks: load (ndc vs raw COPY vs pandas to_sql) and synthetic generation."""
+@click.option("--days", default=3, show_default=True, help="Scale: days of the full run.")
+@click.option("--seed", default=42, show_default=True, help="Scale: the country's seed.")
+@click.option("--only", type=click.Choice(["load", "generate", "scale"]), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Scale: machine-readable output.")
+@click.option("--keep", is_flag=True, help="Scale: keep its databases and files afterwards.")
+def bench(
+    rows: int, persons: int, days: int, seed: int, only: str | None, as_json: bool, keep: bool
+) -> None:
+    """Benchmarks: load (ndc vs raw COPY vs pandas to_sql), synthetic generation, and scale
+    (the whole flow through Airflow on a generated country, full then one more day, beside
+    a plain dbt build; in an Airflow and databases of its own, <NDC_DB_PREFIX>_scale_*)."""
     import tempfile
 
+    if as_json and only != "scale":
+        raise click.UsageError("--json goes with --only scale")
     s = settings_mod.load()
     if only in (None, "load"):
         from ndc.bench import run_load_benchmark
@@ -483,6 +496,19 @@ def bench(rows: int, persons: int, only: str | None) -> None:
 
         with tempfile.TemporaryDirectory(prefix="ndc-bench-generate-") as tmp:
             click.echo(run_generate_benchmark(persons, Path(tmp), log=log))
+        click.echo("")
+    if only in (None, "scale"):
+        from ndc.bench_scale import format_summary, run_scale_benchmark
+
+        # Whatever the pipeline's libraries print goes to stderr: stdout is for the result.
+        with _stdout_to_stderr():
+            result = run_scale_benchmark(
+                s, persons=persons, days=days, seed=seed, log=log, keep=keep
+            )
+        if as_json:
+            click.echo(json.dumps(result, indent=2))
+        else:
+            click.echo(format_summary(result))
 
 
 if __name__ == "__main__":

@@ -301,11 +301,12 @@ def snapshot_to_warehouse(
     Returns ``{"seq", "copied", "changed", "watermark"}``.
     """
     ensure_population_db(population_url)
+    with connect(warehouse_url) as conn:  # DDL under the bootstrap's lock, briefly
+        conn.execute("select pg_advisory_xact_lock(hashtext('ndc.warehouse.bootstrap'))")
+        conn.execute("create schema if not exists raw; create schema if not exists ops")
+        conn.execute(POPULATION_SNAPSHOT_DDL)
     with connect(population_url) as src, connect(warehouse_url) as dst:
-        dst.execute("create schema if not exists raw; create schema if not exists ops")
-        # One snapshot at a time; DDL under the same lock as the bootstrap's.
-        dst.execute("select pg_advisory_xact_lock(hashtext('ndc.warehouse.bootstrap'))")
-        dst.execute(POPULATION_SNAPSHOT_DDL)
+        dst.execute("select pg_advisory_xact_lock(hashtext('ndc.population.snapshot'))")
         empty = not dst.execute(
             f"select exists (select 1 from {POPULATION_SNAPSHOT_TABLE})"
         ).fetchone()[0]
@@ -320,35 +321,17 @@ def snapshot_to_warehouse(
         if not (full or empty or last is None):
             since = sql.Literal(last[0] - margin)
             query += sql.SQL(" where updated_at >= {} or created_at >= {}").format(since, since)
-        dst.execute(
-            f"create temp table population_incoming (like {POPULATION_SNAPSHOT_TABLE} "
-            "including defaults) on commit drop"
-        )
-        _stream(src, query, dst, f"population_incoming ({_SNAPSHOT_VALUES})")
-        src.commit()
-        dst.execute("analyze population_incoming")
-        copied = dst.execute("select count(*) from population_incoming").fetchone()[0]
         seq = dst.execute(
             f"insert into {POPULATION_SNAPSHOT_LOG} (watermark) values (%s) returning seq",
             (watermark,),
         ).fetchone()[0]
-        changed = 0
-        if not empty:
-            changed = _log_changes(dst, seq, full)
-        set_values = ", ".join(f"{c} = excluded.{c}" for c in POPULATION_SNAPSHOT_COLUMNS[1:])
-        dst.execute(
-            f"""
-            insert into {POPULATION_SNAPSHOT_TABLE} as r ({_SNAPSHOT_VALUES})
-            select {_SNAPSHOT_VALUES} from population_incoming
-            on conflict (personal_id) do update set {set_values}, _snapshot_at = now()
-            where {_values("r")} is distinct from {_values("excluded")}
-            """
-        )
-        if full:
-            dst.execute(
-                f"delete from {POPULATION_SNAPSHOT_TABLE} r where not exists "
-                "(select from population_incoming i where i.personal_id = r.personal_id)"
-            )
+        if empty:  # the first snapshot: straight into the table, nothing to compare or log
+            _stream(src, query, dst, f"{POPULATION_SNAPSHOT_TABLE} ({_SNAPSHOT_VALUES})")
+            src.commit()
+            copied = dst.execute(f"select count(*) from {POPULATION_SNAPSHOT_TABLE}").fetchone()[0]
+            changed = 0
+        else:
+            copied, changed = _merge_snapshot(src, query, dst, seq, full)
         dst.execute(
             f"update {POPULATION_SNAPSHOT_LOG} set citizens_copied = %s, citizens_changed = %s "
             "where seq = %s",
@@ -362,6 +345,34 @@ def snapshot_to_warehouse(
         watermark,
     )
     return {"seq": seq, "copied": copied, "changed": changed, "watermark": watermark.isoformat()}
+
+
+def _merge_snapshot(src, query, dst, seq: int, full: bool) -> tuple[int, int]:
+    """Copy the rows read into a temporary table, log the changes, upsert what changed."""
+    dst.execute(
+        f"create temp table population_incoming (like {POPULATION_SNAPSHOT_TABLE} "
+        "including defaults) on commit drop"
+    )
+    _stream(src, query, dst, f"population_incoming ({_SNAPSHOT_VALUES})")
+    src.commit()
+    dst.execute("analyze population_incoming")
+    copied = dst.execute("select count(*) from population_incoming").fetchone()[0]
+    changed = _log_changes(dst, seq, full)
+    set_values = ", ".join(f"{c} = excluded.{c}" for c in POPULATION_SNAPSHOT_COLUMNS[1:])
+    dst.execute(
+        f"""
+        insert into {POPULATION_SNAPSHOT_TABLE} as r ({_SNAPSHOT_VALUES})
+        select {_SNAPSHOT_VALUES} from population_incoming
+        on conflict (personal_id) do update set {set_values}, _snapshot_at = now()
+        where {_values("r")} is distinct from {_values("excluded")}
+        """
+    )
+    if full:
+        dst.execute(
+            f"delete from {POPULATION_SNAPSHOT_TABLE} r where not exists "
+            "(select from population_incoming i where i.personal_id = r.personal_id)"
+        )
+    return copied, changed
 
 
 def _log_changes(dst, seq: int, full: bool) -> int:
