@@ -97,7 +97,7 @@
 {%- endmacro %}
 
 {#- on-run-start: the state tables the incremental models read. The population tables are
-    include/ndc/warehouse.py's POPULATION_SNAPSHOT_DDL, repeated here (same columns, so
+    the population snapshot DDL of include/ndc/warehouse.py, repeated here (same columns, so
     whichever runs first creates the same table) for a dbt build on a warehouse the Python
     side has not bootstrapped yet. -#}
 {% macro create_incremental_state() -%}
