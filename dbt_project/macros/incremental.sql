@@ -54,18 +54,33 @@
         )
 {%- endmacro %}
 
-{#- The population snapshot's changes since this model was last built: one row per old and
-    per new version of every changed citizen, with its name key. -#}
+{#- The population snapshot's changes since this model was last built that staging can see:
+    one row per old and per new version of every citizen whose personal ID, name, CMND or date
+    of birth (what the staging models look up) changed or who is new. A change of other
+    values (a death recorded, a filled ethnicity or address, updated_at) changes no staging
+    row, so it touches none. -#}
 {% macro population_changes() -%}
+    {%- set changes = source('raw', 'population__citizen_change') -%}
     select
-        personal_id,
-        nullif(trim(cmnd), '') as cmnd,
-        {{ name_match_key('full_name') }} as full_name_key,
-        date_of_birth
-    from {{ source('raw', 'population__citizen_change') }}
-    where seq > coalesce(
-        (select population_seq from ops.model_state where model = '{{ this.identifier }}'), 0
-    )
+        change.personal_id,
+        nullif(trim(change.cmnd), '') as cmnd,
+        {{ name_match_key('change.full_name') }} as full_name_key,
+        change.date_of_birth
+    from {{ changes }} as change
+    where
+        change.seq > coalesce(
+            (select population_seq from ops.model_state where model = '{{ this.identifier }}'), 0
+        )
+        and not exists (
+            select 1 from {{ changes }} as other
+            where
+                other.seq = change.seq
+                and other.personal_id = change.personal_id
+                and other._image <> change._image
+                and other.full_name is not distinct from change.full_name
+                and other.cmnd is not distinct from change.cmnd
+                and other.date_of_birth is not distinct from change.date_of_birth
+        )
 {%- endmacro %}
 
 {#- The rows of {{ this }} that changed citizens touch. `matches` lists, per lookup the model
