@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ndc.settings import libpq_url
+from ndc.settings import DBT_PROJECT_DIR, libpq_url
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def fingerprints(manifest_path: Path, project_vars: dict | None = None) -> dict[
     manifest = json.loads(Path(manifest_path).read_text())
     nodes, macros = manifest["nodes"], manifest["macros"]
     if project_vars is None:
-        project_vars = _project_vars(Path(manifest_path).parent.parent / "dbt_project.yml")
+        project_vars = _project_vars(DBT_PROJECT_DIR / "dbt_project.yml")
 
     @cache
     def macro_print(uid: str) -> str:
