@@ -434,6 +434,8 @@ def check_dbt_docs(
 
     A column must be a dictionary element, its description must be the element's
     (`dbt_description`, else `definition`) and a declared data_type must match the element's.
+    Columns named with a leading underscore (`_row_hash`, `_changed_at`) are the pipeline's
+    bookkeeping, not data the dictionary defines, and are left out.
     """
     by_name = {element["name"]: element for element in elements()}
     model_columns = _dbt_model_columns(models_dir)
@@ -444,6 +446,8 @@ def check_dbt_docs(
             continue
         for column in model_columns[model]:
             name = column["name"]
+            if name.startswith("_"):
+                continue
             element = by_name.get(name)
             if element is None:
                 problems.append(f"{model}.{name}: not a dictionary element")
