@@ -158,9 +158,22 @@ def _stream(src, query, dst, target: str) -> None:
                 inp.write(block)
 
 
+# CITIZEN_DDL has run to its end (its last statement creates this trigger). ALTER TABLE and
+# CREATE TRIGGER lock the table, waiting for every open writer (a long sync) and blocking
+# readers behind them: they run only when something is missing. Whoever adds a statement to
+# CITIZEN_DDL bumps the trigger's name, so existing databases run it once.
+_CITIZEN_DDL_DONE = """
+select exists (
+    select from pg_trigger where tgname = 'citizen_touch' and tgrelid = to_regclass('citizen')
+)
+"""
+
+
 def ensure_population_db(population_url: str) -> None:
     ensure_database(population_url)
     with connect(population_url) as conn:
+        if conn.execute(_CITIZEN_DDL_DONE).fetchone()[0]:
+            return
         # The sync and the snapshot may start together: one DDL at a time.
         conn.execute("select pg_advisory_xact_lock(hashtext('ndc.population.ddl'))")
         conn.execute(CITIZEN_DDL)
