@@ -24,13 +24,16 @@ last run. Task memory: :mod:`ndc.bench_rss`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -376,6 +379,25 @@ def scale_settings(user: Settings) -> tuple[Path, str]:
     return user.home / "bench_scale", f"{user.db_prefix}_scale"
 
 
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Turn SIGTERM (``timeout``, a CI runner) into an exception for the duration, so that the
+    ``finally`` that stops the benchmark's Airflow runs (by default Python dies at once and
+    leaves the components, started in sessions of their own, running)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _generate(out: Path, persons: int, seed: int, days: int, log: Log) -> Stage:
     from ndc.bench_generate import generate_in_child
 
@@ -427,7 +449,7 @@ def run_scale_benchmark(
         "NDC_AIRFLOW_PORT": str(_free_port()),
     }
     sources = load_registry()
-    with _environment(env):
+    with _environment(env), _sigterm_unwinds():
         settings = load()
         # What an earlier benchmark left behind (an interrupted run) goes first.
         down(settings, log=log)

@@ -158,9 +158,22 @@ def _stream(src, query, dst, target: str) -> None:
                 inp.write(block)
 
 
+# CITIZEN_DDL has run to its end (its last statement creates this trigger). ALTER TABLE and
+# CREATE TRIGGER lock the table, waiting for every open writer (a long sync) and blocking
+# readers behind them: they run only when something is missing. Whoever adds a statement to
+# CITIZEN_DDL bumps the trigger's name, so existing databases run it once.
+_CITIZEN_DDL_DONE = """
+select exists (
+    select from pg_trigger where tgname = 'citizen_touch' and tgrelid = to_regclass('citizen')
+)
+"""
+
+
 def ensure_population_db(population_url: str) -> None:
     ensure_database(population_url)
     with connect(population_url) as conn:
+        if conn.execute(_CITIZEN_DDL_DONE).fetchone()[0]:
+            return
         # The sync and the snapshot may start together: one DDL at a time.
         conn.execute("select pg_advisory_xact_lock(hashtext('ndc.population.ddl'))")
         conn.execute(CITIZEN_DDL)
@@ -329,6 +342,7 @@ def snapshot_to_warehouse(
             _stream(src, query, dst, f"{POPULATION_SNAPSHOT_TABLE} ({_SNAPSHOT_VALUES})")
             src.commit()
             copied = dst.execute(f"select count(*) from {POPULATION_SNAPSHOT_TABLE}").fetchone()[0]
+            dst.execute(f"analyze {POPULATION_SNAPSHOT_TABLE}")
             changed = 0
         else:
             copied, changed = _merge_snapshot(src, query, dst, seq, full)
@@ -347,6 +361,12 @@ def snapshot_to_warehouse(
     return {"seq": seq, "copied": copied, "changed": changed, "watermark": watermark.isoformat()}
 
 
+def _estimated_rows(dst) -> float:
+    return dst.execute(
+        "select reltuples from pg_class where oid = %s::regclass", (POPULATION_SNAPSHOT_TABLE,)
+    ).fetchone()[0]
+
+
 def _merge_snapshot(src, query, dst, seq: int, full: bool) -> tuple[int, int]:
     """Copy the rows read into a temporary table, log the changes, upsert what changed."""
     dst.execute(
@@ -357,14 +377,32 @@ def _merge_snapshot(src, query, dst, seq: int, full: bool) -> tuple[int, int]:
     src.commit()
     dst.execute("analyze population_incoming")
     copied = dst.execute("select count(*) from population_incoming").fetchone()[0]
+    held = _estimated_rows(dst)
+    if held < 0:  # never analysed (copied in before this version): statistics for the plans
+        dst.execute(f"analyze {POPULATION_SNAPSHOT_TABLE}")
+        held = _estimated_rows(dst)
+    if copied * 20 < held:
+        # A day's changes against the whole population: look each one up by its key. The
+        # planner would hash the whole table (it prices an index probe as a disk read).
+        dst.execute("set local enable_hashjoin = off; set local enable_mergejoin = off")
     changed = _log_changes(dst, seq, full)
-    set_values = ", ".join(f"{c} = excluded.{c}" for c in POPULATION_SNAPSHOT_COLUMNS[1:])
+    # An update joined to the rows read, then an insert of the new ones: planned as one hash
+    # join for a full copy, index lookups for a day's changes (an upsert probes row by row).
+    set_values = ", ".join(f"{c} = i.{c}" for c in POPULATION_SNAPSHOT_COLUMNS[1:])
     dst.execute(
         f"""
-        insert into {POPULATION_SNAPSHOT_TABLE} as r ({_SNAPSHOT_VALUES})
-        select {_SNAPSHOT_VALUES} from population_incoming
-        on conflict (personal_id) do update set {set_values}, _snapshot_at = now()
-        where {_values("r")} is distinct from {_values("excluded")}
+        update {POPULATION_SNAPSHOT_TABLE} r set {set_values}, _snapshot_at = now()
+        from population_incoming i
+        where i.personal_id = r.personal_id and {_values("r")} is distinct from {_values("i")}
+        """
+    )
+    dst.execute(
+        f"""
+        insert into {POPULATION_SNAPSHOT_TABLE} ({_SNAPSHOT_VALUES})
+        select {_SNAPSHOT_VALUES} from population_incoming i
+        where not exists (
+            select from {POPULATION_SNAPSHOT_TABLE} r where r.personal_id = i.personal_id
+        )
         """
     )
     if full:

@@ -55,13 +55,15 @@ def test_the_built_warehouse_balances_and_quarantines_the_defects(built_warehous
 
 @pytest.mark.dbt_unit
 def test_dbt_unit_tests_pass_on_an_empty_warehouse(pg_database, registry, tmp_path):
-    """The dbt unit tests alone (`make test-fast`): the project built with `--empty` (every
-    relation a unit test's inputs need, no rows), then every unit test."""
+    """The dbt unit tests alone (`make test-fast`): seeds and models built on a bootstrapped,
+    empty warehouse (every relation a unit test's inputs need, no rows; `dbt build --empty`
+    cannot: a `ref() as alias` in stg_social_insurance__insured_persons breaks its limit-0
+    wrapping), then every unit test; no data test."""
     from ndc.warehouse import bootstrap
     from tests.integration.conftest import run_dbt
 
     bootstrap(pg_database, registry)
-    res = run_dbt(pg_database, tmp_path, "build", "--empty", "--exclude", "test_type:data")
+    res = run_dbt(pg_database, tmp_path, "build", "--exclude", "test_type:data")
     ran = Counter(str(r.node.resource_type) for r in res.result)
     assert ran["unit_test"] == _declared_unit_tests()
     assert all(str(r.status) in ("success", "pass") for r in res.result)

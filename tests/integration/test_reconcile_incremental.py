@@ -126,3 +126,31 @@ def test_an_unbalanced_batch_fails_again_until_fixed(registry, pg_database, inbo
             reconcile(pg_database, registry)
     _build_staging(pg_database)
     assert _checked(reconcile(pg_database, registry)) == [batch]
+
+
+def test_an_older_batch_merged_into_a_new_one_is_checked_again(
+    registry, pg_database, inbox, landing
+):
+    bootstrap(pg_database, registry)
+    old = _land_and_load(registry, pg_database, inbox, landing, "births_01_a.csv", ["KS-1"])
+    _build_staging(pg_database)
+    assert _checked(reconcile(pg_database, registry)) == [old]
+    new = _land_and_load(registry, pg_database, inbox, landing, "births_01_b.csv", ["KS-1"])
+    # The next day's record of the same birth survives; the older row is merged into it.
+    _build_staging(pg_database)
+    with connect(pg_database) as conn:
+        conn.execute(
+            "update staging.stg_civil_registration__births set duplicate_of_record_key = 'KS-1'"
+            " where _batch_id = %s",
+            (old,),
+        )
+        conn.execute("drop table quarantine.merged_duplicates")
+        conn.execute(
+            "create table quarantine.merged_duplicates as select 'civil_registration'::text"
+            " as source, 'birth'::text as entity, %s::text as _batch_id,"
+            " %s::text as surviving_batch_id",
+            (old, new),
+        )
+    balances = reconcile(pg_database, registry)
+    assert _checked(balances) == sorted([old, new])
+    assert [b.merged for b in balances if b.batch_id == old] == [1]
