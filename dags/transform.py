@@ -21,7 +21,8 @@ from scratch.
 
 **reconcile** records the models' fingerprints and checks the batches of this run:
 extracted = landed = loaded = conformed + quarantined + merged, stores the outcome in
-`ops.reconciliation` and fails naming each batch that does not balance. Only a balanced run updates the `marts__citizens` Asset, which triggers `sync_population`.
+`ops.reconciliation` and fails naming each batch that does not balance. Only a balanced run
+updates the `marts__citizens` Asset, which triggers `sync_population`.
 
 **Owner:** ndc data engineering. **When it fails:** the failed watcher names the model or
 test (its log and the producer's hold dbt's error); a reconciliation failure names the batch.
