@@ -16,6 +16,17 @@ PG_URL = os.environ.get("NDC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432
 MYSQL_URL = os.environ.get("NDC_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 
 
+def databases_like(prefix: str) -> list[str]:
+    """The databases on the test server whose names start with ``prefix``."""
+    from ndc.warehouse import connect
+
+    with connect(f"{PG_URL}/postgres") as conn:
+        rows = conn.execute(
+            "select datname from pg_database where datname like %s", (f"{prefix}%",)
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

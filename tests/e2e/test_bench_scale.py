@@ -13,20 +13,12 @@ import uuid
 
 import pytest
 
-from ndc.warehouse import connect, drop_database
-from tests.conftest import PG_URL
+from ndc.warehouse import drop_database
+from tests.conftest import PG_URL, databases_like
 
 pytestmark = pytest.mark.bench
 
 SOURCES = ("civil_registration", "social_insurance", "residence", "education", "business_registry")
-
-
-def _databases(prefix: str) -> list[str]:
-    with connect(f"{PG_URL}/postgres") as conn:
-        rows = conn.execute(
-            "select datname from pg_database where datname like %s", (f"{prefix}%",)
-        ).fetchall()
-    return [r[0] for r in rows]
 
 
 def test_scale_benchmark_reports_full_and_increment_through_airflow(tmp_path):
@@ -84,8 +76,8 @@ def test_scale_benchmark_reports_full_and_increment_through_airflow(tmp_path):
         assert targets["full_wall_s"]["ok"] is None  # the 15-minute target is for 1M persons
         assert targets["increment_ratio"]["ok"] == (result["increment_ratio"] <= 0.10)
         # Its own databases, dropped afterwards; the user's were never created.
-        assert _databases(prefix) == []
+        assert databases_like(prefix) == []
         assert not (tmp_path / "home" / "bench_scale").exists()
     finally:
-        for name in _databases(prefix):
+        for name in databases_like(prefix):
             drop_database(f"{PG_URL}/{name}")

@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 from ndc.synthetic import generate
-from ndc.warehouse import connect
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, databases_like
 
 pytestmark = pytest.mark.e2e
 
@@ -23,15 +22,7 @@ pytestmark = pytest.mark.e2e
 # This small country is held to every class in full and no clean record changed.
 
 
-def _databases(prefix: str) -> list[str]:
-    with connect(f"{PG_URL}/postgres") as conn:
-        rows = conn.execute(
-            "select datname from pg_database where datname like %s", (f"{prefix}%",)
-        ).fetchall()
-    return [r[0] for r in rows]
-
-
-def test_evaluate_scores_every_defect_class_in_its_own_databases(tmp_path):
+def test_evaluate_scores_every_defect_class_in_its_owndatabases_like(tmp_path):
     data = tmp_path / "country"
     generate(data, persons=300, seed=11, days=3)
     truth = pd.read_parquet(data / "truth" / "defects.parquet")
@@ -70,10 +61,10 @@ def test_evaluate_scores_every_defect_class_in_its_own_databases(tmp_path):
         assert clean["wrongly_changed"] == 0, json.dumps(clean, ensure_ascii=False, indent=1)
         assert clean["rate"] == pytest.approx(clean["wrongly_changed"] / clean["records"])
         # Its own databases, dropped by --cleanup; the user's were never created.
-        assert _databases(prefix) == []
+        assert databases_like(prefix) == []
         assert not (tmp_path / "home" / "evaluate").exists()
     finally:
         from ndc.warehouse import drop_database
 
-        for name in _databases(prefix):
+        for name in databases_like(prefix):
             drop_database(f"{PG_URL}/{name}")

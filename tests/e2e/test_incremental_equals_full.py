@@ -24,20 +24,12 @@ import pytest
 
 from ndc.compare import differences, relations, table_hashes
 from ndc.synthetic import generate
-from ndc.warehouse import connect, drop_database
-from tests.conftest import PG_URL
+from ndc.warehouse import drop_database
+from tests.conftest import PG_URL, databases_like
 
 pytestmark = pytest.mark.e2e
 
 PERSONS, SEED, DAYS = 300, 11, 3
-
-
-def _databases(prefix: str) -> list[str]:
-    with connect(f"{PG_URL}/postgres") as conn:
-        rows = conn.execute(
-            "select datname from pg_database where datname like %s", (f"{prefix}%",)
-        ).fetchall()
-    return [r[0] for r in rows]
 
 
 def _evaluate(tmp_path, name: str, *args: str) -> tuple[dict, str]:
@@ -144,8 +136,8 @@ def test_day_by_day_through_airflow_equals_all_days_at_once(tmp_path):
         assert differences(incremental, full) == {}
         # The user's databases were never created.
         for prefix in prefixes:
-            assert f"{prefix}_not_this_one" not in _databases(prefix)
+            assert f"{prefix}_not_this_one" not in databases_like(prefix)
     finally:
         for prefix in prefixes:
-            for name in _databases(prefix):
+            for name in databases_like(prefix):
                 drop_database(f"{PG_URL}/{name}")
