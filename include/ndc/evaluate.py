@@ -592,12 +592,19 @@ def _drop_databases(settings: Settings) -> None:
 
 
 def dbt_parse(log: Callable[[str], None]) -> None:
-    """Write dbt's manifest, which Cosmos renders the transform DAG from."""
+    """Write dbt's manifest, which Cosmos renders the transform DAG from, with the profile and
+    connection fields the transform's build runs with (ndc.dbt_profile), so that build starts
+    from this parse (dbt drops a partial parse made with another profile)."""
+    from ndc.dbt_profile import PROFILE_NAME, TARGET_NAME, env_for_url
+    from ndc.settings import load
+
     dbt = Path(sys.executable).parent / "dbt"
     log("dbt: parsing the project (the manifest the transform DAG is rendered from)")
     proc = subprocess.run(
-        [str(dbt if dbt.exists() else "dbt"), "parse", "--profiles-dir", ".", "--quiet"],
+        [str(dbt if dbt.exists() else "dbt"), "parse", "--profiles-dir", ".", "--quiet"]
+        + ["--profile", PROFILE_NAME, "--target", TARGET_NAME],
         cwd=DBT_PROJECT_DIR,
+        env=os.environ | env_for_url(load().warehouse_url),
         capture_output=True,
         text=True,
     )
