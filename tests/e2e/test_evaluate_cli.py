@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 # This small country is held to every class in full and no clean record changed.
 
 
-def test_evaluate_scores_every_defect_class_in_its_owndatabases_like(tmp_path):
+def test_evaluate_scores_every_defect_class_in_its_own_databases(tmp_path):
     data = tmp_path / "country"
     generate(data, persons=300, seed=11, days=3)
     truth = pd.read_parquet(data / "truth" / "defects.parquet")
