@@ -53,15 +53,16 @@ services:
 
 # Every test: unit, DAG integrity, integration (with one `dbt build` of the whole project,
 # its unit and data tests, on a tiny country) and end to end through Airflow. The dbt unit
-# tests alone on an empty warehouse are test-fast's: the full build runs them already.
+# tests alone on an empty warehouse are test-fast's: the full build runs them already. The
+# benchmarks' end-to-end tests (marker bench) are `pytest -m bench`'s.
 test: install services
-	$(BIN)/python -m pytest -m "not dbt_unit"
+	$(BIN)/python -m pytest -m "not dbt_unit and not bench"
 
 # Unit tests only: Python unit tests, DAG integrity and the dbt unit tests (on an empty
 # warehouse of the machine's PostgreSQL).
 test-fast: install services
 	$(BIN)/python -m pytest tests/unit tests/dags tests/integration/test_dbt_project.py \
-		-m "dbt_unit or not (integration or e2e)"
+		-m "(dbt_unit or not (integration or e2e)) and not bench"
 
 lint: install
 	$(BIN)/ruff check include dags tests
