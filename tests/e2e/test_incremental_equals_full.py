@@ -7,7 +7,9 @@ scored against the ground truth. All at once: the same landed batches (the landi
 daily run left) loaded into fresh databases and transformed with `--full-refresh` until the
 population settles. Every staging, quarantine, intermediate and mart table and the population
 database must be identical: ordered content hashes per table, without load and processing
-timestamps (ndc.compare). The same batches, not a re-extraction: a SQL source extracted once
+timestamps (ndc.compare). This is also the test of `ndc evaluate` through its CLI (its own
+databases and Airflow, the user's settings untouched, every defect class handled, no clean
+record changed). The same batches, not a re-extraction: a SQL source extracted once
 over three days gives other batches (and only the latest version of a changed record).
 """
 
