@@ -180,27 +180,3 @@
     select {{ columns }} from {{ temp }}
 {%- endmacro %}
 
-{#- Data tests of an incremental staging model check the rows this run conformed (a row is
-    conformed once and then never changes, so checking it once is enough); a full refresh
-    checks every row. Other relations are tested whole. dbt's own macro otherwise. -#}
-{% macro get_where_subquery(relation) -%}
-    {%- set where = config.get('where') -%}
-    {%- set scoped = none -%}
-    {%- if execute and not should_full_refresh() -%}
-        {%- for node in graph.nodes.values() -%}
-            {%- if node.resource_type == 'model' and node.config.materialized == 'incremental'
-                and node.relation_name == relation.render() -%}
-                {%- set scoped = "_conformed_at >= '" ~ run_started_at.isoformat() ~ "'::timestamptz" -%}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- endif -%}
-    {%- set filters = [where, scoped] | reject('none') | reject('equalto', '') | list -%}
-    {%- if filters -%}
-        {%- set filtered -%}
-            (select * from {{ relation }} where ({{ filters | join(') and (') }})) dbt_subquery
-        {%- endset -%}
-        {% do return(filtered) %}
-    {%- else -%}
-        {% do return(relation) %}
-    {%- endif -%}
-{%- endmacro %}

@@ -71,7 +71,7 @@ final as (
         _batch_id,
         _source_row,
         _loaded_at,
-        -- When this row was conformed (the run's dbt tests check the rows it conformed).
+        -- When this row was conformed.
         now() as _conformed_at,
         record_key,
         registration_number,
