@@ -17,6 +17,8 @@ from ndc.settings import libpq_url
 PROCESSING_COLUMNS = frozenset(
     {
         "_loaded_at",
+        "loaded_at",
+        "received_at",
         "_conformed_at",
         "_changed_at",
         "_snapshot_at",
