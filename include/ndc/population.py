@@ -26,6 +26,7 @@ from ndc.warehouse import (
     POPULATION_SYNC_DDL,
     connect,
     ensure_database,
+    has_column,
 )
 
 log = logging.getLogger(__name__)
@@ -179,15 +180,6 @@ def ensure_population_db(population_url: str) -> None:
         conn.execute(CITIZEN_DDL)
 
 
-def _has_column(conn, schema: str, relation: str, column: str) -> bool:
-    found = conn.execute(
-        "select 1 from information_schema.columns "
-        "where table_schema = %s and table_name = %s and column_name = %s",
-        (schema, relation, column),
-    ).fetchone()
-    return found is not None
-
-
 def sync_citizens(
     warehouse_url: str,
     population_url: str,
@@ -213,7 +205,7 @@ def sync_citizens(
         conn.execute(POPULATION_SYNC_DDL)
     with connect(warehouse_url) as src, connect(population_url) as dst:
         src.execute("set transaction isolation level repeatable read")
-        marked = _has_column(src, schema or "public", table, MART_CHANGE_COLUMN)
+        marked = has_column(src, schema or "public", table, MART_CHANGE_COLUMN)
         last = src.execute(
             "select watermark from ops.population_sync where watermark is not null "
             "order by seq desc limit 1"

@@ -21,7 +21,7 @@ from datetime import datetime
 from psycopg import sql
 
 from ndc.registry import Source
-from ndc.warehouse import connect
+from ndc.warehouse import connect, has_column
 
 QUARANTINE_TABLE = "quarantine.quarantined_rows"
 MERGED_TABLE = "quarantine.merged_duplicates"
@@ -136,15 +136,6 @@ on conflict (batch_id) do update set
 """
 
 
-def _has_column(conn, schema: str, relation: str, column: str) -> bool:
-    found = conn.execute(
-        "select 1 from information_schema.columns "
-        "where table_schema = %s and table_name = %s and column_name = %s",
-        (schema, relation, column),
-    ).fetchone()
-    return found is not None
-
-
 def _counts(conn, query: sql.Composable, params: dict) -> dict[str, int]:
     return dict(conn.execute(query, params).fetchall())
 
@@ -159,7 +150,7 @@ def _check_entity(
         return [], []
     view = staging_view(source, entity)
     merged_table = sql.Identifier(*MERGED_TABLE.split("."))
-    if _has_column(conn, "quarantine", MERGED_TABLE.split(".")[1], "surviving_batch_id"):
+    if has_column(conn, "quarantine", MERGED_TABLE.split(".")[1], "surviving_batch_id"):
         touched = conn.execute(
             sql.SQL(_TOUCHED).format(merged=merged_table),
             {**params, "batches": [row[0] for row in ledger]},
@@ -169,14 +160,14 @@ def _check_entity(
             params["touched"] = sorted(extra)
             ledger = conn.execute(_TO_CHECK, params).fetchall()
     batches = {"source": source, "entity": entity, "batches": [row[0] for row in ledger]}
-    versioned = _has_column(conn, "staging", view, VERSION_COLUMN)
+    versioned = has_column(conn, "staging", view, VERSION_COLUMN)
     batch_filter = sql.SQL(_BATCH_FILTER if len(ledger) <= FEW_BATCHES else "true")
     staging = sql.SQL(_STAGING_COUNTS).format(
         batch_filter=batch_filter,
         view=sql.Identifier(view),
         version=sql.Identifier(VERSION_COLUMN) if versioned else sql.SQL("null::timestamptz"),
         not_merged=sql.SQL(" and {} is null").format(sql.Identifier(DUPLICATE_COLUMN))
-        if _has_column(conn, "staging", view, DUPLICATE_COLUMN)
+        if has_column(conn, "staging", view, DUPLICATE_COLUMN)
         else sql.SQL(""),
     )
     held: dict[str, dict] = {}

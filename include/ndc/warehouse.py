@@ -129,6 +129,16 @@ create table if not exists {POPULATION_SNAPSHOT_LOG} (
 """
 
 
+def has_column(conn: psycopg.Connection, schema: str, relation: str, column: str) -> bool:
+    """True when the relation has the column (a table or view of an older release may not)."""
+    found = conn.execute(
+        "select 1 from information_schema.columns "
+        "where table_schema = %s and table_name = %s and column_name = %s",
+        (schema, relation, column),
+    ).fetchone()
+    return found is not None
+
+
 def connect(url: str, **kwargs) -> psycopg.Connection:
     return psycopg.connect(libpq_url(url), **kwargs)
 
