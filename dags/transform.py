@@ -19,6 +19,11 @@ that node's dbt log; the full build log is the producer's. Trigger with
 `{"full_refresh": true}` (`ndc transform --full-refresh`) to rebuild every incremental model
 from scratch.
 
+With nothing to do (every loaded batch conformed and balanced, no population change, no
+change of the dbt project since the last transform) **prepare_warehouse** is skipped and so is
+the rest of the run: a second run queued by a raw Asset whose batches the first run already
+conformed costs seconds.
+
 **reconcile** records the models' fingerprints and checks the batches of this run:
 extracted = landed = loaded = conformed + quarantined + merged, stores the outcome in
 `ops.reconciliation` and fails naming each batch that does not balance. Only a balanced run
@@ -33,6 +38,7 @@ Nothing downstream runs until it is fixed; clear the failed watcher to retry: it
 from __future__ import annotations
 
 from airflow.sdk import BaseHook, Param, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
@@ -68,10 +74,12 @@ WATCHER_POKE_INTERVAL_S = 2
 )
 def transform():
     @task
-    def prepare_warehouse() -> dict:
+    def prepare_warehouse(params: dict | None = None) -> dict:
         """Create the raw tables of every registry entity (so staging models always build), drop
         the incremental models whose code or reference data changed (so dbt builds them in
-        full) and bring the population snapshot up to date (the changed citizens only)."""
+        full) and bring the population snapshot up to date (the changed citizens only). With
+        nothing to do (every batch conformed, no population change, no code change), skip the
+        rest of the run."""
         from ndc.connections import postgres_url
         from ndc.transform import prepare
 
@@ -81,6 +89,13 @@ def transform():
             load_registry(),
         )
         print(f"rebuilt in full: {prepared['dropped'] or 'none'}; snapshot {prepared['snapshot']}")
+        if not prepared["work"] and not (params or {}).get("full_refresh"):
+            raise AirflowSkipException(
+                "nothing to do: every loaded batch is conformed and balanced, the population "
+                "database has not changed and neither has the dbt project since the last "
+                "transform (trigger with full_refresh to rebuild anyway)"
+            )
+        print(f"to do: {'; '.join(prepared['work']) or 'full refresh'}")
         return prepared
 
     dbt = DbtTaskGroup(
@@ -113,17 +128,22 @@ def transform():
     )
 
     @task(outlets=[MART_CITIZENS])
-    def reconcile() -> dict:
-        """Record what the models were built with; per batch of this run: extracted = landed =
-        loaded = conformed + quarantined + merged, or fail."""
+    def reconcile(prepared: dict) -> dict:
+        """Per batch of this run: extracted = landed = loaded = conformed + quarantined +
+        merged, or fail; record what the models were built with."""
         from ndc.connections import postgres_url
         from ndc.transform import finish
 
-        result = finish(postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID)), load_registry())
+        result = finish(
+            postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID)),
+            load_registry(),
+            snapshot_seq=prepared["snapshot"]["seq"],
+        )
         print(f"{result['batches']} batch(es) balanced")
         return result
 
-    prepare_warehouse() >> dbt >> reconcile()
+    prepared = prepare_warehouse()
+    prepared >> dbt >> reconcile(prepared)
 
 
 transform()

@@ -237,6 +237,11 @@ class AirflowClient:
         tis = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
         return [t["task_id"] for t in tis if t["state"] in ("failed", "upstream_failed")]
 
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")[
+            "state"
+        ]
+
     def wait_for_dags(self, expected: Iterable[str], timeout: float = 180) -> None:
         """Wait until the dag-processor has parsed every expected DAG."""
         expected = set(expected)

@@ -633,6 +633,10 @@ def settle(client, settings: Settings, log: Callable[[str], None], rounds: int =
         run_id = client.trigger("transform")
         log(f"settling: transform run {run_id} (round {n})")
         client.wait_run("transform", run_id, log=log)
+        if client.task_state("transform", run_id, "prepare_warehouse") == "skipped":
+            # Nothing new since the last transform: its sync already ran on this warehouse.
+            log(f"settled after {n} round(s): the transform had nothing to do")
+            return n
         sync = client.wait_triggered_run("sync_population", after=started, log=log)
         client.wait_run("sync_population", sync["dag_run_id"], log=log)
         after = population()

@@ -21,28 +21,34 @@ MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
 def prepare(warehouse_url: str, population_url: str, registry, manifest: Path = MANIFEST) -> dict:
-    """Before dbt: raw tables, changed models dropped, population snapshot refreshed."""
+    """Before dbt: raw tables, changed models dropped, population snapshot refreshed.
+
+    Returns what was dropped, the snapshot taken and ``work``: why dbt has something to do
+    (:func:`ndc.transform_state.work_to_do`; empty when the warehouse holds everything)."""
     from ndc.population import snapshot_to_warehouse
-    from ndc.transform_state import drop_changed_models
+    from ndc.transform_state import drop_changed_models, work_to_do
     from ndc.warehouse import bootstrap
 
     bootstrap(warehouse_url, registry)
     dropped = drop_changed_models(warehouse_url, manifest) if manifest.exists() else []
     snapshot = snapshot_to_warehouse(population_url, warehouse_url)
-    return {
-        "dropped": dropped,
-        "snapshot": snapshot if isinstance(snapshot, int) else str(snapshot),
-    }
+    work = work_to_do(warehouse_url, manifest, dropped) if manifest.exists() else ["no manifest"]
+    return {"dropped": dropped, "snapshot": snapshot, "work": work}
 
 
-def finish(warehouse_url: str, registry, manifest: Path = MANIFEST) -> dict:
-    """After a successful dbt build: record what the models were built with, reconcile."""
+def finish(
+    warehouse_url: str, registry, snapshot_seq: int | None = None, manifest: Path = MANIFEST
+) -> dict:
+    """After a successful dbt build: reconcile, then record what the models were built with
+    (and ``snapshot_seq``, the population snapshot the build conformed against)."""
     from ndc.reconcile import reconcile
-    from ndc.transform_state import record_fingerprints
+    from ndc.transform_state import record_built, record_fingerprints
 
     if manifest.exists():
         record_fingerprints(warehouse_url, manifest)
     balances = reconcile(warehouse_url, registry)
+    if manifest.exists() and snapshot_seq is not None:
+        record_built(warehouse_url, manifest, snapshot_seq)
     return {"batches": len(balances), "rows": sum(b.loaded for b in balances)}
 
 
@@ -88,4 +94,4 @@ def run_locally(warehouse_url: str, population_url: str, registry, full_refresh:
     """prepare, dbt build, finish: one transform without Airflow."""
     prepared = prepare(warehouse_url, population_url, registry)
     dbt_build(warehouse_url, full_refresh=full_refresh)
-    return prepared | finish(warehouse_url, registry)
+    return prepared | finish(warehouse_url, registry, prepared["snapshot"]["seq"])

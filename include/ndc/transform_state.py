@@ -24,6 +24,7 @@ import psycopg
 from psycopg import sql
 
 from ndc.settings import DBT_PROJECT_DIR, libpq_url
+from ndc.warehouse import POPULATION_SNAPSHOT_LOG
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,14 @@ create table if not exists ops.model_fingerprint (
     relation text not null,
     fingerprint text not null,
     recorded_at timestamptz not null default now()
+);
+-- The last transform that finished: the whole project's fingerprint and the population
+-- snapshot it conformed against (one row).
+create table if not exists ops.transform_built (
+    id integer primary key default 1 check (id = 1),
+    project_fingerprint text not null,
+    snapshot_seq bigint not null,
+    built_at timestamptz not null default now()
 )
 """
 
@@ -46,8 +55,11 @@ def _hash(*parts: object) -> str:
     return digest.hexdigest()
 
 
-def fingerprints(manifest_path: Path, project_vars: dict | None = None) -> dict[str, dict]:
-    """Per incremental model (unique id): its relation and fingerprint."""
+def fingerprints(
+    manifest_path: Path, project_vars: dict | None = None, incremental_only: bool = True
+) -> dict[str, dict]:
+    """Per incremental model (unique id; every model and seed without ``incremental_only``):
+    its relation and fingerprint."""
     manifest = json.loads(Path(manifest_path).read_text())
     nodes, macros = manifest["nodes"], manifest["macros"]
     if project_vars is None:
@@ -76,14 +88,27 @@ def fingerprints(manifest_path: Path, project_vars: dict | None = None) -> dict[
             sorted(node_print(n) for n in node["depends_on"]["nodes"]),
         )
 
-    return {
+    built = {
         uid: {
             "relation": node["relation_name"],
             "fingerprint": _hash(node_print(uid), project_vars),
         }
         for uid, node in nodes.items()
-        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+        if node["resource_type"] in ("model", "seed")
     }
+    if not incremental_only:
+        return built
+    return {
+        uid: state
+        for uid, state in built.items()
+        if nodes[uid]["config"].get("materialized") == "incremental"
+    }
+
+
+def project_fingerprint(manifest_path: Path) -> str:
+    """One hash of every model and seed of the project (their code, config, macros and vars)."""
+    every = fingerprints(manifest_path, incremental_only=False)
+    return _hash(sorted((uid, state["fingerprint"]) for uid, state in every.items()))
 
 
 def _project_vars(project_file: Path) -> dict:
@@ -138,3 +163,60 @@ def record_fingerprints(warehouse_url: str, manifest_path: Path) -> int:
                     (uid, state["relation"], state["fingerprint"]),
                 )
     return len(current)
+
+
+# A ledger batch the staging models have not conformed and reconciled at its current version
+# (never reconciled, loaded again since, or reconciled unbalanced).
+_PENDING_BATCHES = """
+select count(*)
+from ops.load_ledger as ledger
+left join ops.reconciliation as checked on checked.batch_id = ledger.batch_id
+where checked.batch_id is null
+    or checked.loaded_at is distinct from ledger.loaded_at
+    or not checked.balanced
+"""
+
+
+def work_to_do(warehouse_url: str, manifest_path: Path, dropped: list[str]) -> list[str]:
+    """Why a transform has work to do now (empty: the warehouse already holds everything).
+
+    Work is: an incremental model dropped because its code changed, no finished transform
+    yet, any model, seed or macro changed since the last finished transform, population
+    changes logged after the snapshot that transform conformed against, or a ledger batch
+    not yet conformed and balanced."""
+    reasons = [f"{len(dropped)} incremental model(s) changed"] if dropped else []
+    with psycopg.connect(libpq_url(warehouse_url), autocommit=True) as conn:
+        conn.execute(STATE_DDL)
+        built = conn.execute(
+            "select project_fingerprint, snapshot_seq from ops.transform_built"
+        ).fetchone()
+        if built is None:
+            return reasons + ["no transform has finished on this warehouse yet"]
+        if built[0] != project_fingerprint(manifest_path):
+            reasons.append("the dbt project changed since the last transform")
+        changes = conn.execute(
+            f"select coalesce(sum(citizens_changed), 0) from {POPULATION_SNAPSHOT_LOG} "
+            "where seq > %s",
+            (built[1],),
+        ).fetchone()[0]
+        if changes:
+            reasons.append(f"{changes} population change(s) since the last transform")
+        pending = conn.execute(_PENDING_BATCHES).fetchone()[0]
+        if pending:
+            reasons.append(f"{pending} batch(es) not conformed yet")
+    return reasons
+
+
+def record_built(warehouse_url: str, manifest_path: Path, snapshot_seq: int) -> None:
+    """After a finished transform: the project it was built with, the snapshot it used."""
+    with psycopg.connect(libpq_url(warehouse_url), autocommit=True) as conn:
+        conn.execute(STATE_DDL)
+        conn.execute(
+            """
+            insert into ops.transform_built (id, project_fingerprint, snapshot_seq)
+            values (1, %s, %s)
+            on conflict (id) do update set project_fingerprint = excluded.project_fingerprint,
+                snapshot_seq = excluded.snapshot_seq, built_at = now()
+            """,
+            (project_fingerprint(manifest_path), snapshot_seq),
+        )

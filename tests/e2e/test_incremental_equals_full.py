@@ -134,7 +134,10 @@ def test_day_by_day_through_airflow_equals_all_days_at_once(tmp_path):
         layers = {name.split(".")[0] for name in incremental}
         assert {"staging", "quarantine", "intermediate", "marts", "population"} <= layers
         assert incremental["population.public.citizen"][0] > PERSONS
-        assert sum(rows for rows, _ in incremental.values()) > 5000
+        # Every source's staging model and the citizens mart hold rows: the comparison below
+        # compares content, not empty tables.
+        held = sorted(n for n in incremental if n.startswith("staging.")) + ["marts.citizens"]
+        assert [n for n in held if not incremental[n][0]] == []
         assert differences(incremental, full) == {}
         # The user's databases were never created.
         for prefix in prefixes:
