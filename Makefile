@@ -56,7 +56,7 @@ services:
 # tests alone on an empty warehouse are test-fast's: the full build runs them already. The
 # benchmarks' end-to-end tests (marker bench) are `pytest -m bench`'s.
 test: install services
-	$(BIN)/python -m pytest -m "not dbt_unit and not bench"
+	$(BIN)/python -m pytest -m "not dbt_unit and not bench" --durations=15
 
 # Unit tests only: Python unit tests, DAG integrity and the dbt unit tests (on an empty
 # warehouse of the machine's PostgreSQL).
