@@ -52,6 +52,7 @@ PARSE = textwrap.dedent(
         "env": producer.env,
         "watchers": {t.task_id: t.model_unique_id for t in watchers},
         "deferrable": sorted({t.deferrable for t in watchers}),
+        "mode": sorted({t.mode for t in watchers}),
     }
     print("RESULT" + json.dumps(out))
     """
@@ -148,8 +149,9 @@ def test_transform_has_a_watcher_per_model_and_seed(parsed):
     for node in nodes.values():
         kind = "run" if node["resource_type"] == "model" else "seed"
         assert f"dbt.{node['name']}.{kind}" in tasks
-    # Watchers wait in the triggerer, not in a worker slot.
-    assert parsed["producer"]["deferrable"] == [True]
+    # Watchers poke in a worker slot (not deferred: dags/transform.py says why).
+    assert parsed["producer"]["deferrable"] == [False]
+    assert parsed["producer"]["mode"] == ["poke"]
 
 
 def test_transform_build_is_in_process_threaded_and_skips_unit_tests(parsed):

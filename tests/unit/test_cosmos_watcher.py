@@ -1,0 +1,54 @@
+"""The producer pushes a node's dbt event to its watcher when the node ends or errs, not on
+each of its lifecycle events (ndc.cosmos_watcher)."""
+
+from __future__ import annotations
+
+from cosmos.operators._watcher import base
+
+from ndc.cosmos_watcher import trim_node_event_pushes
+
+
+class RecordingTaskInstance:
+    """Records what Cosmos pushes (the producer's task instance needs a running Airflow)."""
+
+    def __init__(self):
+        self.pushed: list[tuple[str, object]] = []
+
+    def xcom_push(self, key, value):
+        self.pushed.append((key, value))
+
+
+def _event(name: str, status: str, msg: str = "") -> dict:
+    return {
+        "info": {"name": name, "msg": msg},
+        "data": {
+            "node_info": {
+                "unique_id": "model.ndc.citizens",
+                "node_status": status,
+                "node_started_at": "2026-12-03T10:00:00",
+                "node_finished_at": "2026-12-03T10:00:02" if status == "success" else "",
+            },
+            "run_result": {"message": msg},
+        },
+    }
+
+
+def test_only_the_finished_and_error_events_reach_the_watcher():
+    kept = trim_node_event_pushes()
+    assert "NodeFinished" in kept and {"NodeStart", "NodeCompiling", "NodeExecuting"}.isdisjoint(kept)
+    assert {"RunResultError", "CheckNodeTestFailure"} <= kept
+
+    ti = RecordingTaskInstance()
+    for name, status in (
+        ("NodeStart", "started"),
+        ("NodeCompiling", "compiling"),
+        ("NodeExecuting", "executing"),
+    ):
+        base._process_dbt_log_event(ti, _event(name, status))
+    assert ti.pushed == []
+    base._process_dbt_log_event(ti, _event("NodeFinished", "success", "SELECT 326"))
+    base._process_dbt_log_event(ti, _event("RunResultError", "error", "relation does not exist"))
+    assert [(k, v["status"], v["msg"]) for k, v in ti.pushed] == [
+        ("model__ndc__citizens_dbt_event", "success", "SELECT 326"),
+        ("model__ndc__citizens_dbt_event", "error", "relation does not exist"),
+    ]
