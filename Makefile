@@ -54,9 +54,10 @@ services:
 # Every test: unit, DAG integrity, integration (with one `dbt build` of the whole project,
 # its unit and data tests, on a tiny country) and end to end through Airflow. The dbt unit
 # tests alone on an empty warehouse are test-fast's: the full build runs them already. The
-# benchmarks' end-to-end tests (marker bench) are `pytest -m bench`'s.
+# benchmarks' end-to-end tests (marker bench) are `pytest -m bench`'s. Three workers: each
+# end-to-end module (an Airflow of its own) beside the rest of the suite (tests/conftest.py).
 test: install services
-	$(BIN)/python -m pytest -m "not dbt_unit and not bench" --durations=15
+	$(BIN)/python -m pytest -m "not dbt_unit and not bench" -n 3 --dist loadgroup --durations=15
 
 # Unit tests only: Python unit tests, DAG integrity and the dbt unit tests (on an empty
 # warehouse of the machine's PostgreSQL).

@@ -16,6 +16,16 @@ PG_URL = os.environ.get("NDC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432
 MYSQL_URL = os.environ.get("NDC_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 
 
+def pytest_collection_modifyitems(config, items):
+    """For `make test`'s parallel run (pytest-xdist, --dist loadgroup): each end-to-end module
+    is a group of its own (an Airflow of its own, minutes of mostly waiting on the scheduler),
+    every other test is in one group, run in order in one worker, so the session fixtures (one
+    `dbt build` of the whole project) are built once. Without xdist the marks do nothing."""
+    for item in items:
+        group = item.path.stem if item.get_closest_marker("e2e") else "suite"
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def databases_like(prefix: str) -> list[str]:
     """The databases on the test server whose names start with ``prefix``."""
     from ndc.warehouse import connect
