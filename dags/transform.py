@@ -58,7 +58,8 @@ trim_node_event_pushes()
 # processes (defer, then resume), and on Airflow 3.3 a trigger that fires at once races the
 # scheduler's drain of the deferring process's exit: the resumed watcher is failed as "changed
 # externally" and its retry re-runs the model outside the build (apache/airflow#72716, open).
-# Measured on a 300-person country, full refresh, side by side: 110-121 s deferred, 78 s poking.
+# Measured on a 300-person country, full refresh, side by side: deferred with Cosmos's defaults
+# 110-121 s; poking, with Cosmos's per-push Variable backup off (ndc.airflow_runtime), 78 s.
 # The slots (AIRFLOW__CORE__PARALLELISM, ndc.airflow_runtime) are sized for this: the producer
 # has Cosmos's top priority weight, so it always starts first.
 WATCHER_POKE_INTERVAL_S = 2
