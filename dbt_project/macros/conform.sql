@@ -55,3 +55,12 @@
 {% macro code_lookup_value(column) -%}
     normalize(trim({{ column }}), nfc)
 {%- endmacro %}
+
+{#- Ends a CTE whose columns are costly expressions (name repair, date parsing, lookups) that
+    later CTEs use several times: `offset 0` keeps PostgreSQL from pulling the CTE up into
+    its readers, which would evaluate each expression again at every use (a name repaired
+    nine times a row, a date parsed seven times). The values are computed once per row and
+    read as plain columns. -#}
+{% macro evaluate_once() -%}
+    offset 0
+{%- endmacro %}

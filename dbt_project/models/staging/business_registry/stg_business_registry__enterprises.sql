@@ -36,6 +36,7 @@ conformed as (
     from source
     left join citizens as representative
         on representative.personal_id = {{ conform_text('so_dinh_danh_nguoi_dai_dien') }}
+    {{ evaluate_once() }}
 ),
 
 checked as (

@@ -51,6 +51,7 @@ conformed as (
         on mother.personal_id = {{ conform_text('source.so_dinh_danh_me') }}
     left join sex_codes
         on sex_codes.source_value = {{ code_lookup_value('source.gioi_tinh') }}
+    {{ evaluate_once() }}
 ),
 
 checked as (

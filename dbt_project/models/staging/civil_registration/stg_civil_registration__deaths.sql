@@ -47,6 +47,7 @@ conformed as (
     from source
     left join citizens as citizen
         on citizen.personal_id = {{ conform_text('so_dinh_danh') }}
+    {{ evaluate_once() }}
 ),
 
 linked as (

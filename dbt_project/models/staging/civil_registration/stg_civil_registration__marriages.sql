@@ -48,6 +48,7 @@ conformed as (
         on husband.personal_id = {{ conform_text('so_dinh_danh_chong') }}
     left join citizens as wife
         on wife.personal_id = {{ conform_text('so_dinh_danh_vo') }}
+    {{ evaluate_once() }}
 ),
 
 checked as (

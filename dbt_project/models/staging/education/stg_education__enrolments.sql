@@ -28,6 +28,7 @@ conformed as (
         {{ parse_utc_timestamp('updated_at') }} as source_updated_at,
         enrolled_on
     from source
+    {{ evaluate_once() }}
 ),
 
 checked as (

@@ -21,6 +21,7 @@ conformed as (
         {{ conform_name('classification') }} as classification,
         {{ parse_utc_timestamp('updated_at') }} as source_updated_at
     from source
+    {{ evaluate_once() }}
 ),
 
 -- No quarantine rule for graduations yet: every row conforms.

@@ -58,6 +58,7 @@ conformed as (
         on sex_codes.source_value = {{ code_lookup_value('source.gender') }}
     left join ethnicity_codes
         on ethnicity_codes.source_value = {{ code_lookup_value('source.ethnicity_code') }}
+    {{ evaluate_once() }}
 ),
 
 checked as (

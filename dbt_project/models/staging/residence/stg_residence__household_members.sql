@@ -32,6 +32,7 @@ conformed as (
     from source
     left join relationships
         on relationships.source_value = {{ code_lookup_value('source.quan_he_chu_ho') }}
+    {{ evaluate_once() }}
 ),
 
 checked as (

@@ -47,6 +47,7 @@ conformed as (
     from source
     left join change_types
         on change_types.source_value = {{ code_lookup_value('source.loai_bien_dong') }}
+    {{ evaluate_once() }}
 ),
 
 checked as (

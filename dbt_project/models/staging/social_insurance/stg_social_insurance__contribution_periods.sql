@@ -26,6 +26,7 @@ conformed as (
         tu_thang,
         den_thang
     from source
+    {{ evaluate_once() }}
 ),
 
 checked as (

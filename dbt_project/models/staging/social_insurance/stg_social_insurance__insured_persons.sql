@@ -56,7 +56,7 @@ conformed as (
         -- Upper case without marks for about a third of rows: case is repaired here, marks
         -- only where the population database knows the person.
         {{ restore_name_marks(
-            restore_name_marks(repair_name('source.ho_ten'), 'citizen.full_name'),
+            restore_name_marks('repaired.ho_ten', 'citizen.full_name'),
             'name_birth_date.full_name'
         ) }} as full_name,
         source.ho_ten as full_name_raw,
@@ -76,16 +76,19 @@ conformed as (
         source.ngay_sinh,
         source.gioi_tinh
     from source
+    -- The name repaired once: the join below and the marks above both use it.
+    cross join lateral (select {{ repair_name('source.ho_ten') }} as ho_ten {{ evaluate_once() }}) as repaired
     left join unique_cmnds as cmnd_citizen
         on {{ conform_text('source.so_dinh_danh') }} is null
         and cmnd_citizen.cmnd = {{ conform_text('source.so_cmnd') }}
     left join citizens as citizen
         on citizen.personal_id = coalesce({{ conform_text('source.so_dinh_danh') }}, cmnd_citizen.personal_id)
     left join unique_name_birth_dates as name_birth_date
-        on name_birth_date.full_name_key = {{ name_match_key(repair_name('source.ho_ten')) }}
+        on name_birth_date.full_name_key = {{ name_match_key('repaired.ho_ten') }}
         and name_birth_date.date_of_birth = {{ parse_iso_date('source.ngay_sinh') }}
     left join sex_codes
         on sex_codes.source_value = {{ code_lookup_value('source.gioi_tinh') }}
+    {{ evaluate_once() }}
 ),
 
 checked as (
