@@ -97,7 +97,15 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Post-hook of staging models: the population snapshot this build conformed against. The
+{#- The personal IDs of the population snapshot's change log since this model's last build. -#}
+{% macro population_changed_ids() -%}
+    select distinct personal_id from {{ source('raw', 'population__citizen_change') }}
+    where seq > coalesce(
+        (select population_seq from ops.model_state where model = '{{ this.identifier }}'), 0
+    )
+{%- endmacro %}
+
+{#- Post-hook of every model: when it was built and the population snapshot it read. The
     transform runs one at a time (max_active_runs=1) and takes its snapshot before dbt starts,
     so the latest snapshot is the one the model read. -#}
 {% macro record_model_state() -%}
@@ -142,17 +150,29 @@
         province_code text,
         commune_code text,
         household_id text,
-        updated_at timestamptz,
         _image text not null check (_image in ('old', 'new'))
     );
     create index if not exists population__citizen_change__seq_idx
-        on raw.population__citizen_change (seq)
+        on raw.population__citizen_change (seq);
+    alter table raw.population__citizen_change drop column if exists updated_at;
+    -- The rows incremental models removed or rewrote (macros ndc_replace, ndc_replace_keys),
+    -- for the models downstream to find the keys those rows held (changed_keys).
+    create table if not exists ops.retired_rows (
+        model text not null,
+        retired_at timestamptz not null default now(),
+        row jsonb not null
+    );
+    create index if not exists retired_rows__model_idx on ops.retired_rows (model, retired_at)
 {%- endmacro %}
 
 {#- Indexes a staging table needs for incremental runs: its key (batch lookups, the
-    strategy's deletes) and the columns population changes are matched on. -#}
-{% macro staging_indexes(columns=[]) -%}
+    strategy's deletes; `batch_rows` false for the population models, keyed by citizen), when
+    its rows were written (changed_keys) and the columns population changes are matched on. -#}
+{% macro staging_indexes(columns=[], batch_rows=true) -%}
+    {%- if batch_rows %}
     create index if not exists {{ this.identifier }}__batch on {{ this }} (_batch_id, _source_row);
+    {%- endif %}
+    create index if not exists {{ this.identifier }}__conformed_at on {{ this }} (_conformed_at);
     {%- for column in columns %}
     create index if not exists {{ this.identifier }}__{{ loop.index }} on {{ this }} ({{ column }});
     {%- endfor %}
@@ -165,17 +185,110 @@
     {%- set target = arg_dict["target_relation"] -%}
     {%- set temp = arg_dict["temp_relation"] -%}
     {%- set columns = arg_dict["dest_columns"] | map(attribute="quoted") | join(", ") -%}
-    delete from {{ target }} as conformed
-    using {{ source('ops', 'load_ledger') }} as ledger
-    where
-        conformed._batch_id in (select distinct _batch_id from {{ temp }})
-        and ledger.batch_id = conformed._batch_id
-        and conformed._loaded_at <> ledger.loaded_at;
-    delete from {{ target }} as conformed
-    using {{ temp }} as rewritten
-    where
-        conformed._batch_id = rewritten._batch_id
-        and conformed._source_row = rewritten._source_row;
+    with retired as (
+        delete from {{ target }} as conformed
+        using {{ source('ops', 'load_ledger') }} as ledger
+        where
+            conformed._batch_id in (select distinct _batch_id from {{ temp }})
+            and ledger.batch_id = conformed._batch_id
+            and conformed._loaded_at <> ledger.loaded_at
+        returning conformed.*
+    )
+    {{ log_retired('retired') }};
+    with retired as (
+        delete from {{ target }} as conformed
+        using {{ temp }} as rewritten
+        where
+            conformed._batch_id = rewritten._batch_id
+            and conformed._source_row = rewritten._source_row
+        returning conformed.*
+    )
+    {{ log_retired('retired') }};
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ temp }}
+{%- endmacro %}
+
+{#- Keeps the rows a strategy deleted (CTE `cte`) in ops.retired_rows: the models downstream
+    find in them the keys those rows held (changed_keys). -#}
+{% macro log_retired(cte) -%}
+    insert into ops.retired_rows (model, row)
+    select '{{ this.identifier }}', to_jsonb({{ cte }}) from {{ cte }}
+{%- endmacro %}
+
+{#- Incremental models downstream of staging (dbt_project/README.md, rule 5): each is keyed by
+    what it aggregates or looks up (a personal ID, a record), and an incremental run rebuilds
+    only the keys that the rows written or removed upstream since its own last build touch.
+
+    A model declares its key (`touched_key`: SQL expressions over its own columns) and the
+    query of the touched keys (built from changed_keys over the relations it reads) through
+    touched_keys(); it selects only the rows of those keys. The `ndc_replace_keys` strategy
+    deletes every row of a touched key (logging it to ops.retired_rows for the models further
+    down) and inserts the rebuilt rows: a key whose rows all went away is deleted too. -#}
+
+{#- When this model was last built (its transaction's start: the post-hook record_model_state
+    runs in it), or null. -#}
+{% macro last_built() -%}
+    (select built_at from ops.model_state where model = '{{ this.identifier }}')
+{%- endmacro %}
+
+{#- The column of a model's rows that says when the row was written: staging rows carry
+    _conformed_at, the models downstream _built_at. -#}
+{% macro written_at_column(relation) -%}
+    {{ return('_conformed_at' if relation.schema == 'staging' else '_built_at') }}
+{%- endmacro %}
+
+{#- The distinct values of `keys` (SQL expressions over the columns of `relation`, aliased
+    `changed`) in the rows of `relation` written since this model was last built, and in the
+    rows it removed or rewrote since then (their old values). -#}
+{% macro changed_keys(relation, keys) -%}
+    {%- set bare = relation.include(database=false) -%}
+    select {{ keys | join(', ') }}
+    from {{ relation }} as changed
+    where changed.{{ written_at_column(relation) }} > {{ last_built() }}
+    union
+    select {{ keys | join(', ') }}
+    from ops.retired_rows as retired
+    cross join lateral jsonb_populate_record(null::{{ bare }}, retired.row) as changed
+    where retired.model = '{{ relation.identifier }}' and retired.retired_at > {{ last_built() }}
+{%- endmacro %}
+
+{#- The touched keys of an incremental run, computed once into a temporary table that the
+    model's query and the ndc_replace_keys strategy both read. A pre-hook (rendered when the
+    model runs, in the model's session): `pre_hook="{{ touched_keys(<keys query>) }}"`, the
+    query selecting the key columns in the order of the model's `touched_key` config. Nothing
+    on a full build, which builds every key. -#}
+{% macro touched_keys(keys_sql) -%}
+    {%- if ndc_incremental() -%}
+    drop table if exists {{ touched_table_name() }};
+    create temporary table {{ touched_table_name() }} as {{ keys_sql }};
+    analyze {{ touched_table_name() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro touched_table_name() -%}
+    {{ this.identifier }}__touched
+{%- endmacro %}
+
+{#- For the model's query: the touched keys' table on an incremental run, none on a full build. -#}
+{% macro touched_table() -%}
+    {{ return(touched_table_name() if ndc_incremental() else none) }}
+{%- endmacro %}
+
+{#- Incremental strategy `ndc_replace_keys`: delete (and log) every row of a touched key, then
+    insert the rebuilt rows. -#}
+{% macro get_incremental_ndc_replace_keys_sql(arg_dict) -%}
+    {%- set target = arg_dict["target_relation"] -%}
+    {%- set temp = arg_dict["temp_relation"] -%}
+    {%- set columns = arg_dict["dest_columns"] | map(attribute="quoted") | join(", ") -%}
+    {%- set key = config.require('touched_key') -%}
+    with retired as (
+        delete from {{ target }} as built
+        where ({{ key | join(', ') }}) in (
+            select * from {{ touched_table_name() }}
+        )
+        returning built.*
+    )
+    {{ log_retired('retired') }};
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ temp }}
 {%- endmacro %}

@@ -105,8 +105,9 @@ with upserted as (
 select count(*) filter (where inserted), count(*) filter (where not inserted) from upserted
 """
 
-# The citizen table's own columns: what a baseline holds and what the warehouse snapshot copies.
-BASELINE_COLUMNS = POPULATION_SNAPSHOT_COLUMNS
+# The citizen table's own columns: what a baseline holds (the warehouse snapshot copies all
+# but updated_at).
+BASELINE_COLUMNS = (*POPULATION_SNAPSHOT_COLUMNS, "updated_at")
 
 # How far before the last watermark an incremental read starts again: a transaction the
 # watermark query could not see (another role's session) commits its older timestamps late.
@@ -299,8 +300,9 @@ def snapshot_to_warehouse(
     dbt never sees half a snapshot: a row in ``ops.population_snapshot`` (its ``seq``); for
     each copied citizen whose values differ from the warehouse's (or who is new), its old row
     (if any) and its new row in ``raw.population__citizen_change`` under that ``seq``; then
-    the upsert. A citizen copied again unchanged logs nothing, and the first snapshot (an
-    empty table) logs no change. ``full`` also removes the citizens the population database
+    the upsert. A citizen copied again unchanged logs nothing, and the first snapshot (into an
+    empty table) logs every citizen as new, so the change log alone tells an incremental model
+    every row it has not seen. ``full`` also removes the citizens the population database
     no longer holds (logging their old rows); an incremental snapshot cannot see a deletion.
 
     Returns ``{"seq", "copied", "changed", "watermark"}``.
@@ -330,12 +332,16 @@ def snapshot_to_warehouse(
             f"insert into {POPULATION_SNAPSHOT_LOG} (watermark) values (%s) returning seq",
             (watermark,),
         ).fetchone()[0]
-        if empty:  # the first snapshot: straight into the table, nothing to compare or log
+        if empty:  # the first snapshot: straight into the table, every citizen logged as new
             _stream(src, query, dst, f"{POPULATION_SNAPSHOT_TABLE} ({_SNAPSHOT_VALUES})")
             src.commit()
             copied = dst.execute(f"select count(*) from {POPULATION_SNAPSHOT_TABLE}").fetchone()[0]
             dst.execute(f"analyze {POPULATION_SNAPSHOT_TABLE}")
-            changed = 0
+            changed = dst.execute(
+                f"insert into {POPULATION_CHANGE_TABLE} (seq, {_SNAPSHOT_VALUES}, _image) "
+                f"select %s, {_SNAPSHOT_VALUES}, 'new' from {POPULATION_SNAPSHOT_TABLE}",
+                (seq,),
+            ).rowcount
         else:
             copied, changed = _merge_snapshot(src, query, dst, seq, full)
         dst.execute(

@@ -84,7 +84,6 @@ POPULATION_SNAPSHOT_COLUMNS = (
     "province_code",
     "commune_code",
     "household_id",
-    "updated_at",
 )
 POPULATION_SNAPSHOT_DDL = f"""
 create table if not exists {POPULATION_SNAPSHOT_TABLE} (
@@ -98,7 +97,6 @@ create table if not exists {POPULATION_SNAPSHOT_TABLE} (
     province_code text,
     commune_code text,
     household_id text,
-    updated_at timestamptz,
     _snapshot_at timestamptz not null default now()
 );
 create table if not exists {POPULATION_CHANGE_TABLE} (
@@ -113,12 +111,17 @@ create table if not exists {POPULATION_CHANGE_TABLE} (
     province_code text,
     commune_code text,
     household_id text,
-    updated_at timestamptz,
     -- 'old': the row before snapshot seq; 'new': the row it copied.
     _image text not null check (_image in ('old', 'new'))
 );
 create index if not exists population__citizen_change__seq_idx
     on {POPULATION_CHANGE_TABLE} (seq);
+-- A citizen's updated_at is not copied: it moves with every write to the population
+-- database (the sync's own list of source systems too), which would make every such write a
+-- change for the warehouse to re-conform, while no model reads it. Dropped from the copies
+-- of earlier releases.
+alter table {POPULATION_SNAPSHOT_TABLE} drop column if exists updated_at;
+alter table {POPULATION_CHANGE_TABLE} drop column if exists updated_at;
 create table if not exists {POPULATION_SNAPSHOT_LOG} (
     seq bigserial primary key,
     taken_at timestamptz not null default now(),

@@ -16,10 +16,8 @@ citizens as (
 -- Citizens that are the only one with their name key and date of birth: the person a death
 -- record names, whatever its personal ID says (see linked_personal_id).
 unique_name_birth_dates as (
-    select full_name_key, date_of_birth, min(personal_id) as personal_id
-    from {{ ref('stg_population__citizens') }}
-    group by full_name_key, date_of_birth
-    having count(*) = 1
+    select full_name_key, date_of_birth, personal_id
+    from {{ ref('stg_population__unique_name_birth_dates') }}
 ),
 
 conformed as (

@@ -14,27 +14,22 @@ sex_codes as (
 ),
 
 citizens as (
-    select personal_id, full_name, nullif(trim(cmnd), '') as cmnd
+    select personal_id, full_name
     from {{ ref('stg_population__citizens') }}
 ),
 
 -- Old ID card numbers that name exactly one citizen: a CMND-only row resolves through them.
 unique_cmnds as (
-    select cmnd, min(personal_id) as personal_id
-    from citizens
-    where cmnd is not null
-    group by cmnd
-    having count(*) = 1
+    select cmnd, personal_id
+    from {{ ref('stg_population__unique_cmnds') }}
 ),
 
 -- Citizens that are the only one with their name key and date of birth: a name received
 -- without marks whose personal ID finds no citizen with the same name key (a mistyped ID)
 -- takes its marks from such a citizen. Used for the marks only, never for the identity.
 unique_name_birth_dates as (
-    select full_name_key, date_of_birth, min(full_name) as full_name
-    from {{ ref('stg_population__citizens') }}
-    group by full_name_key, date_of_birth
-    having count(*) = 1
+    select full_name_key, date_of_birth, full_name
+    from {{ ref('stg_population__unique_name_birth_dates') }}
 ),
 
 conformed as (
