@@ -8,18 +8,86 @@
     agency holds now is worth reporting. A quarantined version is skipped (the last conforming
     one counts), and so is a row the dedup rule collapsed into another (duplicate_of_record_key
     set, in the models has_duplicate_columns names). -#}
-{% macro conformed_latest(relation) -%}
+{% macro conformed_latest(relation, only=none) -%}
     {%- set record_version = "record.record_key, case when record.record_key is null then record._batch_id || '#' || record._source_row end" -%}
     {#- distinct on, not row_number() = 1: the planner estimates distinct on from the key's
         statistics, but a filter on a window's output as a fraction of a percent of the rows,
-        which planned the joins that follow as nested loops over 10^5 rows. -#}
+        which planned the joins that follow as nested loops over 10^5 rows. `only`: a further
+        condition on `record` (the records an incremental run recomputes). -#}
     select distinct on ({{ record_version }}) record.*
     from {{ relation }} as record
     where record.quarantine_reason_code is null
         {%- if has_duplicate_columns(relation) %}
         and record.duplicate_of_record_key is null
         {%- endif %}
+        {%- if only %}
+        and {{ only }}
+        {%- endif %}
     order by {{ record_version }}, record._loaded_at desc, record._batch_id desc, record._source_row desc
+{%- endmacro %}
+
+{#- On an incremental run of int_discrepancies_detected: the condition that a record (alias
+    `record`) of the source entity is one the run recomputes; none on a full build. -#}
+{% macro touched_records(source_name, entity) -%}
+    {%- set touched = touched_table() -%}
+    {%- if touched -%}
+        {{ return(version_key('record') ~ " in (select version_key from " ~ touched ~ " where source = '" ~ source_name ~ "' and entity = '" ~ entity ~ "')") }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- The staging models whose records are compared with the population database, with the
+    kinds checked (each mapped to the source column the agency knows it by) and the columns
+    holding the person. -#}
+{% macro person_discrepancy_models() -%}
+    {{ return([
+        {'model': 'stg_civil_registration__deaths', 'source': 'civil_registration', 'entity': 'death',
+         'fields': {'date_of_birth': 'ngay_sinh', 'pid_sex_year': 'so_dinh_danh'}},
+        {'model': 'stg_civil_registration__births', 'source': 'civil_registration', 'entity': 'birth',
+         'fields': {'date_of_birth': 'ngay_sinh', 'sex': 'gioi_tinh', 'pid_sex_year': 'so_dinh_danh'}},
+        {'model': 'stg_social_insurance__insured_persons', 'source': 'social_insurance', 'entity': 'insured_person',
+         'fields': {'date_of_birth': 'ngay_sinh', 'sex': 'gioi_tinh', 'full_name': 'ho_ten', 'pid_sex_year': 'so_dinh_danh'}},
+        {'model': 'stg_education__students', 'source': 'education', 'entity': 'student',
+         'fields': {'date_of_birth': 'date_of_birth', 'sex': 'gender', 'full_name': 'full_name', 'pid_sex_year': 'citizen_id'}},
+        {'model': 'stg_business_registry__enterprises', 'source': 'business_registry', 'entity': 'enterprise',
+         'fields': {'full_name': 'ho_ten_nguoi_dai_dien'},
+         'personal_id': 'representative_personal_id', 'full_name': 'representative_full_name'},
+    ]) }}
+{%- endmacro %}
+
+{#- The records (source, entity, version_key) an incremental run of int_discrepancies_detected
+    recomputes: every record with a row written or removed upstream since its last build, every
+    record of a person whose citizen changed (the values compared, the name shown), every open
+    membership or contribution period of a person whose registered death changed, and every
+    contribution period whose insured person changed. -#}
+{% macro discrepancy_touched_keys() -%}
+    {%- set citizens = "select personal_id from (" ~ changed_keys(ref('stg_population__citizens'), ['changed.personal_id']) ~ ") as citizen" -%}
+    {%- set deaths = "select personal_id from (" ~ changed_keys(ref('int_deaths_registered'), ['changed.personal_id']) ~ ") as death" -%}
+    {%- set entities = [] -%}
+    {%- for m in person_discrepancy_models() -%}
+        {%- do entities.append((m.model, m.source, m.entity, m.get('personal_id', 'personal_id'), citizens)) -%}
+    {%- endfor -%}
+    {%- do entities.append(('stg_residence__household_members', 'residence', 'household_member', 'personal_id', citizens ~ ' union ' ~ deaths)) -%}
+    {%- do entities.append(('stg_residence__residence_changes', 'residence', 'residence_change', 'personal_id', citizens)) -%}
+    {%- for model, source_name, entity, person, persons in entities %}
+    {{ changed_keys(ref(model), ["'" ~ source_name ~ "'::text as source", "'" ~ entity ~ "'::text as entity", version_key('changed') ~ ' as version_key']) }}
+    union
+    select '{{ source_name }}'::text, '{{ entity }}'::text, {{ version_key('record') }}
+    from {{ ref(model) }} as record
+    where record.{{ person }} in ({{ persons }})
+    union
+    {%- endfor %}
+    {{ changed_keys(ref('stg_social_insurance__contribution_periods'), ["'social_insurance'::text as source", "'contribution_period'::text as entity", version_key('changed') ~ ' as version_key']) }}
+    union
+    select 'social_insurance'::text, 'contribution_period'::text, {{ version_key('record') }}
+    from {{ ref('stg_social_insurance__contribution_periods') }} as record
+    where record.social_insurance_code in (
+        {{ changed_keys(ref('stg_social_insurance__insured_persons'), ['changed.social_insurance_code']) }}
+        union
+        select insured.social_insurance_code
+        from {{ ref('stg_social_insurance__insured_persons') }} as insured
+        where insured.personal_id in ({{ citizens }} union {{ deaths }})
+    )
 {%- endmacro %}
 
 {#- The staging models that carry the duplicate columns (macros/duplicates.sql). -#}
@@ -128,7 +196,7 @@
         found.source_value,
         found.reference_value,
         found.reference
-    from ({{ conformed_latest(relation) }}) as record
+    from ({{ conformed_latest(relation, only=touched_records(source, entity)) }}) as record
     left join {{ ref('stg_population__citizens') }} as population
         on population.personal_id = record.{{ personal_id }}
     cross join lateral (
@@ -168,4 +236,27 @@ final as (
 )
 
 select * from final
+{%- endmacro %}
+
+{#- The person a death record names: the population database's one citizen with the record's
+    name key and date of birth (linked_personal_id), else its own personal ID when the row
+    conforms or the population database holds that ID under the record's name. -#}
+{% macro death_person_id(alias) -%}
+    coalesce(
+        {{ alias }}.linked_personal_id,
+        case
+            when {{ alias }}.quarantine_reason_code is null or {{ alias }}.personal_id_confirmed
+                then {{ alias }}.personal_id
+        end
+    )
+{%- endmacro %}
+
+{#- The citizen a conformed death record counts for in int_citizens_unified: its link by name
+    and date of birth, else its own personal ID unless that disagrees with the record's sex or
+    birth year. -#}
+{% macro unified_death_person_id(alias) -%}
+    coalesce(
+        {{ alias }}.linked_personal_id,
+        case when not coalesce({{ alias }}.pid_sex_year_mismatch, false) then {{ alias }}.personal_id end
+    )
 {%- endmacro %}

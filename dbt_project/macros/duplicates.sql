@@ -9,6 +9,15 @@
     coalesce({{ column }} ~ '[^\x01-\x7f]', false)
 {%- endmacro %}
 
+{#- The staging models that collapse duplicates: (model, source, entity). -#}
+{% macro duplicate_entities() -%}
+    {{ return([
+        ('stg_civil_registration__births', 'civil_registration', 'birth'),
+        ('stg_civil_registration__deaths', 'civil_registration', 'death'),
+        ('stg_social_insurance__insured_persons', 'social_insurance', 'insured_person'),
+    ]) }}
+{%- endmacro %}
+
 {#- The merged rows of one staging model, for quarantine.merged_duplicates: like
     rejected_rows, with the surviving record. -#}
 {% macro merged_rows(relation, source_name, entity) -%}
@@ -22,7 +31,7 @@
         duplicate_of_batch_id as surviving_batch_id,
         duplicate_of_source_row as surviving_source_row,
         duplicate_rule as match_rule
-    from {{ relation }}
+    from ({{ rows_to_derive(relation, source_name, entity, 'staged') }}) as staged
     where duplicate_of_record_key is not null
 {%- endmacro %}
 

@@ -98,7 +98,8 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The quarantined rows of one staging relation, in the shape of quarantined_rows. -#}
+{#- The quarantined rows of one staging relation, in the shape of quarantined_rows (on an
+    incremental run, of its changed rows only). -#}
 {% macro rejected_rows(relation, source_name, entity) -%}
     select
         '{{ source_name }}'::text as source,
@@ -109,6 +110,48 @@
         quarantine_reason_code as reason_code,
         quarantine_field as field,
         quarantine_value as value
-    from {{ relation }}
+    from ({{ rows_to_derive(relation, source_name, entity, 'staged') }}) as staged
     where quarantine_reason_code is not null
+{%- endmacro %}
+
+{#- The staging models whose rejected rows quarantined_rows gathers: (model, source, entity),
+    source and entity as the registry names them. -#}
+{% macro quarantine_entities() -%}
+    {{ return([
+        ('stg_civil_registration__births', 'civil_registration', 'birth'),
+        ('stg_civil_registration__deaths', 'civil_registration', 'death'),
+        ('stg_civil_registration__marriages', 'civil_registration', 'marriage'),
+        ('stg_social_insurance__insured_persons', 'social_insurance', 'insured_person'),
+        ('stg_social_insurance__contribution_periods', 'social_insurance', 'contribution_period'),
+        ('stg_residence__residence_changes', 'residence', 'residence_change'),
+        ('stg_residence__household_members', 'residence', 'household_member'),
+        ('stg_education__students', 'education', 'student'),
+        ('stg_education__enrolments', 'education', 'enrolment'),
+        ('stg_education__graduations', 'education', 'graduation'),
+        ('stg_business_registry__enterprises', 'business_registry', 'enterprise'),
+    ]) }}
+{%- endmacro %}
+
+{#- The staging rows that quarantine models derive from and that changed since the model's
+    last build: (source, entity, _batch_id, _source_row) of each rewritten or removed row of the
+    given (model, source, entity) list. -#}
+{% macro changed_staging_rows(entities) -%}
+    {%- for model, source_name, entity in entities %}
+    {{ changed_keys(ref(model), ["'" ~ source_name ~ "'::text as source", "'" ~ entity ~ "'::text as entity", 'changed._batch_id', 'changed._source_row']) }}
+    {%- if not loop.last %}
+    union{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The rows of a staging relation to derive on this run: all of them on a full build, the
+    changed ones (see changed_staging_rows) on an incremental run. -#}
+{% macro rows_to_derive(relation, source_name, entity, alias) -%}
+    {%- set touched = touched_table() -%}
+    select * from {{ relation }} as {{ alias }}
+    {%- if touched %}
+    where ({{ alias }}._batch_id, {{ alias }}._source_row) in (
+        select _batch_id, _source_row from {{ touched }}
+        where source = '{{ source_name }}' and entity = '{{ entity }}'
+    )
+    {%- endif %}
 {%- endmacro %}

@@ -21,6 +21,7 @@ PROCESSING_COLUMNS = frozenset(
         "received_at",
         "_conformed_at",
         "_changed_at",
+        "_built_at",
         "_snapshot_at",
         "updated_at",
         "created_at",

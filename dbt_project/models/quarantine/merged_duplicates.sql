@@ -1,19 +1,11 @@
+{{ config(
+    pre_hook="{{ touched_keys(changed_staging_rows(duplicate_entities())) }}",
+) }}
+
 -- Every row collapsed into another row of the same source entity (an exact or near
 -- duplicate), with the record it was merged into. Per batch, rows loaded = conformed rows +
--- quarantined rows + rows here.
+-- quarantined rows + rows here. Incremental, like quarantined_rows.
 with
-
-births as (
-    select * from {{ ref('stg_civil_registration__births') }}
-),
-
-deaths as (
-    select * from {{ ref('stg_civil_registration__deaths') }}
-),
-
-insured_persons as (
-    select * from {{ ref('stg_social_insurance__insured_persons') }}
-),
 
 load_batches as (
     select * from {{ ref('stg_ops__load_batches') }}
@@ -21,11 +13,11 @@ load_batches as (
 
 -- source and entity are the registry names (include/sources/*.yaml), as in quarantined_rows.
 merged as (
-    {{ merged_rows('births', 'civil_registration', 'birth') }}
-    union all
-    {{ merged_rows('deaths', 'civil_registration', 'death') }}
-    union all
-    {{ merged_rows('insured_persons', 'social_insurance', 'insured_person') }}
+    {%- for model, source_name, entity in duplicate_entities() %}
+    {{ merged_rows(ref(model), source_name, entity) }}
+    {%- if not loop.last %}
+    union all{% endif %}
+    {%- endfor %}
 ),
 
 final as (
@@ -39,7 +31,8 @@ final as (
         merged.surviving_record_key,
         merged.surviving_batch_id,
         merged.surviving_source_row,
-        merged.match_rule
+        merged.match_rule,
+        now() as _built_at
     from merged
     left join load_batches
         on load_batches.batch_id = merged._batch_id

@@ -1,3 +1,11 @@
+{{ config(
+    touched_key=['personal_id'],
+    pre_hook="{{ touched_keys(
+        changed_keys(ref('stg_civil_registration__deaths'), [death_person_id('changed') ~ ' as personal_id'])
+        ~ ' union ' ~ changed_keys(ref('stg_population__citizens'), ['changed.personal_id'])
+    ) }}",
+) }}
+
 -- Everyone whose death is registered, one row per personal ID: civil registration deaths
 -- first (the earliest date if registered twice), then the population database's date of
 -- death for deaths registered before ndc ran.
@@ -8,6 +16,10 @@
 -- personal ID when the row conforms or the population database holds that ID under the
 -- record's name (personal_id_confirmed). A date of death that did not parse or lies after the
 -- registration falls back to the registration date (the death happened by then).
+-- Incremental: a run recomputes the persons of the death records conformed again or removed
+-- since its last build and of the citizens changed since then.
+{%- set touched = touched_table() %}
+
 with
 
 deaths as (
@@ -18,14 +30,14 @@ deaths as (
 population as (
     select * from {{ ref('stg_population__citizens') }}
     where date_of_death is not null
+    {%- if touched %}
+        and personal_id in (select personal_id from {{ touched }})
+    {%- endif %}
 ),
 
 death_records as (
     select
-        coalesce(
-            linked_personal_id,
-            case when quarantine_reason_code is null or personal_id_confirmed then personal_id end
-        ) as personal_id,
+        {{ death_person_id('deaths') }} as personal_id,
         case
             when quarantine_reason_code is null then date_of_death
             when date_of_death <= registration_date then date_of_death
@@ -41,6 +53,9 @@ registered as (
     from death_records
     where personal_id is not null
         and date_of_death is not null
+        {%- if touched %}
+        and personal_id in (select personal_id from {{ touched }})
+        {%- endif %}
     group by personal_id
 ),
 
@@ -48,7 +63,8 @@ final as (
     select
         personal_id,
         date_of_death,
-        'civil_registration_death' as reference
+        'civil_registration_death' as reference,
+        now() as _built_at
     from registered
 
     union all
@@ -56,7 +72,8 @@ final as (
     select
         population.personal_id,
         population.date_of_death,
-        'population_db' as reference
+        'population_db' as reference,
+        now() as _built_at
     from population
     left join registered
         on registered.personal_id = population.personal_id

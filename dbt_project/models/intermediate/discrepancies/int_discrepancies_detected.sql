@@ -3,48 +3,30 @@
 -- or name differs from the population database's; its personal ID encodes another sex or
 -- birth year; a dead person is still active (an open household membership or contribution
 -- period); a residence change recorded after the reform in a legacy ward that was split.
+-- Incremental: a run recomputes the records macros/discrepancies.sql (discrepancy_touched_keys)
+-- names: those with rows written or removed upstream and those of persons whose citizen or
+-- registered death changed since its last build.
+{{ config(
+    touched_key=['source', 'entity', version_key()],
+    pre_hook="{{ touched_keys(discrepancy_touched_keys()) }}",
+) }}
+
 with
 
 deaths_registered as (
     select * from {{ ref('int_deaths_registered') }}
 ),
 
-civil_registration_deaths as (
+-- A record's date of birth, sex or name against the population database's, and what its
+-- personal ID encodes (macros/discrepancies.sql, person_discrepancy_models).
+{%- for m in person_discrepancy_models() %}
+{{ m.model | replace('stg_', '') }} as (
     {{ person_discrepancies(
-        ref('stg_civil_registration__deaths'), 'civil_registration', 'death',
-        {'date_of_birth': 'ngay_sinh', 'pid_sex_year': 'so_dinh_danh'}
-    ) }}
+        ref(m.model), m.source, m.entity, m.fields,
+        personal_id=m.get('personal_id', 'personal_id'), full_name=m.get('full_name', 'full_name')
+    ) | indent(4) }}
 ),
-
-civil_registration_births as (
-    {{ person_discrepancies(
-        ref('stg_civil_registration__births'), 'civil_registration', 'birth',
-        {'date_of_birth': 'ngay_sinh', 'sex': 'gioi_tinh', 'pid_sex_year': 'so_dinh_danh'}
-    ) }}
-),
-
-insured_persons as (
-    {{ person_discrepancies(
-        ref('stg_social_insurance__insured_persons'), 'social_insurance', 'insured_person',
-        {'date_of_birth': 'ngay_sinh', 'sex': 'gioi_tinh', 'full_name': 'ho_ten', 'pid_sex_year': 'so_dinh_danh'}
-    ) }}
-),
-
-students as (
-    {{ person_discrepancies(
-        ref('stg_education__students'), 'education', 'student',
-        {'date_of_birth': 'date_of_birth', 'sex': 'gender', 'full_name': 'full_name', 'pid_sex_year': 'citizen_id'}
-    ) }}
-),
-
-enterprise_representatives as (
-    {{ person_discrepancies(
-        ref('stg_business_registry__enterprises'), 'business_registry', 'enterprise',
-        {'full_name': 'ho_ten_nguoi_dai_dien'},
-        personal_id='representative_personal_id', full_name='representative_full_name'
-    ) }}
-),
-
+{% endfor %}
 -- Still active: a household membership with no end date.
 open_memberships as (
     select
@@ -58,15 +40,22 @@ open_memberships as (
         members.personal_id,
         'household ' || members.household_code || ' since '
             || coalesce(to_char(members.member_from, 'YYYY-MM-DD'), '?') || ', no end date' as source_value
-    from ({{ conformed_latest(ref('stg_residence__household_members')) }}) as members
+    from ({{ conformed_latest(ref('stg_residence__household_members'), only=touched_records('residence', 'household_member')) }}) as members
     where members.member_until is null
 ),
 
 -- Still active: a contribution period with no end month, linked to the person through the
 -- insured person's social insurance code.
+periods as (
+    {{ conformed_latest(ref('stg_social_insurance__contribution_periods'), only=touched_records('social_insurance', 'contribution_period')) }}
+),
+
 insured_person_ids as (
     select social_insurance_code, personal_id
-    from ({{ conformed_latest(ref('stg_social_insurance__insured_persons')) }}) as insured
+    from ({{ conformed_latest(
+        ref('stg_social_insurance__insured_persons'),
+        only='record.social_insurance_code in (select social_insurance_code from periods)' if touched_table() else none
+    ) }}) as insured
     where personal_id is not null
 ),
 
@@ -82,7 +71,7 @@ open_periods as (
         insured_person_ids.personal_id,
         'period ' || periods.social_insurance_code || ' from '
             || coalesce(to_char(periods.period_start_month, 'MM/YYYY'), '?') || ', no end month' as source_value
-    from ({{ conformed_latest(ref('stg_social_insurance__contribution_periods')) }}) as periods
+    from periods
     inner join insured_person_ids
         on insured_person_ids.social_insurance_code = periods.social_insurance_code
     where periods.period_end_month is null
@@ -142,7 +131,7 @@ ambiguous_admin_units as (
         changes.commune_code as source_value,
         split_wards.new_commune_codes as reference_value,
         'admin_units_legacy_to_2025'::text as reference
-    from ({{ conformed_latest(ref('stg_residence__residence_changes')) }}) as changes
+    from ({{ conformed_latest(ref('stg_residence__residence_changes'), only=touched_records('residence', 'residence_change')) }}) as changes
     inner join split_wards
         on split_wards.legacy_ward_code = changes.commune_code
     left join {{ ref('stg_population__citizens') }} as population
@@ -151,20 +140,21 @@ ambiguous_admin_units as (
         and changes.commune_code_2025 is null
 ),
 
-final as (
-    select * from civil_registration_deaths
+found as (
+    {%- for m in person_discrepancy_models() %}
+    select * from {{ m.model | replace('stg_', '') }}
     union all
-    select * from civil_registration_births
-    union all
-    select * from insured_persons
-    union all
-    select * from students
-    union all
-    select * from enterprise_representatives
-    union all
+    {%- endfor %}
     select * from dead_still_active
     union all
     select * from ambiguous_admin_units
+),
+
+final as (
+    select
+        found.*,
+        now() as _built_at
+    from found
 )
 
 select * from final

@@ -1,21 +1,40 @@
+{{ config(
+    touched_key=['personal_id'],
+    pre_hook="{{ touched_keys(
+        changed_keys(ref('stg_civil_registration__births'), ['changed.personal_id'])
+        ~ ' union ' ~ changed_keys(ref('int_insured_persons_deduplicated'), ['changed.personal_id'])
+        ~ ' union ' ~ changed_keys(ref('stg_civil_registration__deaths'), [unified_death_person_id('changed') ~ ' as personal_id'])
+    ) }}",
+) }}
+
 -- One row per personal ID from the conformed rows of every source. Survivorship for name,
 -- date of birth and sex: civil registration births, then the latest social insurance row,
 -- then deaths; within a source the most recent record wins. A record whose personal ID
 -- disagrees with its own sex or birth year (pid_sex_year_mismatch, reported to the agency)
 -- gives no citizen: a mistyped number must not become a new citizen in the population
 -- database. A death counts for the citizen it is linked to by name and date of birth.
+-- Incremental: a run recomputes the persons of the birth, insured-person and death rows
+-- written or removed upstream since its last build.
+{%- set touched = touched_table() %}
+
 with
 
 births as (
     select * from {{ ref('stg_civil_registration__births') }}
     where quarantine_reason_code is null and duplicate_of_record_key is null
         and not coalesce(pid_sex_year_mismatch, false)
+        {%- if touched %}
+        and personal_id in (select personal_id from {{ touched }})
+        {%- endif %}
 ),
 
 insured_persons as (
     select * from {{ ref('int_insured_persons_deduplicated') }}
     -- "CMND only" persons have no personal ID yet: they join once it is resolved.
     where personal_id is not null
+        {%- if touched %}
+        and personal_id in (select personal_id from {{ touched }})
+        {%- endif %}
 ),
 
 deaths as (
@@ -24,14 +43,14 @@ deaths as (
     from (
         select
             deaths.*,
-            coalesce(
-                deaths.linked_personal_id,
-                case when not coalesce(deaths.pid_sex_year_mismatch, false) then deaths.personal_id end
-            ) as person_id
+            {{ unified_death_person_id('deaths') }} as person_id
         from {{ ref('stg_civil_registration__deaths') }} as deaths
         where deaths.quarantine_reason_code is null and deaths.duplicate_of_record_key is null
     ) as linked
     where linked.person_id is not null
+        {%- if touched %}
+        and linked.person_id in (select personal_id from {{ touched }})
+        {%- endif %}
 ),
 
 records as (
@@ -62,7 +81,8 @@ final as (
         {{ survivor('sex_code') }} as sex_code,
         {{ survivor('date_of_death') }} as date_of_death,
         string_agg(distinct source_system, ',' order by source_system) as source_systems,
-        count(*) as record_count
+        count(*) as record_count,
+        now() as _built_at
     from records
     group by personal_id
 )

@@ -1,5 +1,14 @@
+{{ config(
+    touched_key=[version_key(column='social_insurance_code')],
+    pre_hook="{{ touched_keys(changed_keys(ref('stg_social_insurance__insured_persons'), [version_key('changed', 'social_insurance_code') ~ ' as version_key'])) }}",
+) }}
+
 -- The latest conformed version of each insured person: extraction is incremental, so a
--- social insurance code reappears in every batch where the person changed.
+-- social insurance code reappears in every batch where the person changed. Incremental: a
+-- run recomputes the codes of the insured-person rows conformed again or removed since its
+-- last build.
+{%- set touched = touched_table() %}
+
 with
 
 insured_persons as (
@@ -7,9 +16,12 @@ insured_persons as (
     -- into its original (quarantine.merged_duplicates).
     -- A personal ID that disagrees with the person's own sex or birth year is reported to
     -- social insurance (marts.discrepancies_social_insurance), not made a citizen.
-    select * from {{ ref('stg_social_insurance__insured_persons') }}
+    select * from {{ ref('stg_social_insurance__insured_persons') }} as insured
     where quarantine_reason_code is null and duplicate_of_record_key is null
         and not coalesce(pid_sex_year_mismatch, false)
+        {%- if touched %}
+        and {{ version_key('insured', 'social_insurance_code') }} in (select version_key from {{ touched }})
+        {%- endif %}
 ),
 
 ranked as (
@@ -38,7 +50,8 @@ final as (
         social_insurance_code,
         employer_code,
         employer_tax_code,
-        source_updated_at
+        source_updated_at,
+        now() as _built_at
     from ranked
     where version_rank = 1
 )

@@ -1,7 +1,23 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='ndc_replace_keys',
+    on_schema_change='fail',
+    touched_key=['personal_id'],
+    pre_hook="{{ touched_keys(changed_keys(ref('int_citizens_unified'), ['changed.personal_id'])) }}",
+) }}
+
+-- One row per citizen for the population sync and analysts. Incremental: a run rewrites the
+-- citizens of int_citizens_unified written or removed since its last build; a citizen's
+-- _changed_at moves only when its values change, so the sync sends only those citizens.
+{%- set touched = touched_table() %}
+
 with
 
 citizens as (
     select * from {{ ref('int_citizens_unified') }}
+    {%- if touched %}
+    where personal_id in (select personal_id from {{ touched }})
+    {%- endif %}
 ),
 
 final as (
@@ -24,20 +40,20 @@ hashed as (
     from final
 )
 
--- Rebuilt in full every run (a few columns per citizen, no parsing), but a citizen's
--- _changed_at moves only when its values change: the sync sends only those citizens.
 {%- set previous = adapter.get_relation(this.database, this.schema, this.identifier) %}
 {%- set has_marker = previous is not none and '_changed_at' in (adapter.get_columns_in_relation(previous) | map(attribute='name') | list) %}
 
 select
     hashed.*,
     {%- if has_marker and not should_full_refresh() %}
-    coalesce(previous._changed_at, now())::timestamptz as _changed_at
+    coalesce(previous._changed_at, now())::timestamptz as _changed_at,
+    {%- else %}
+    now()::timestamptz as _changed_at,
+    {%- endif %}
+    now()::timestamptz as _built_at
 from hashed
+{%- if has_marker and not should_full_refresh() %}
 left join {{ this }} as previous
     on previous.personal_id = hashed.personal_id
     and previous._row_hash = hashed._row_hash
-    {%- else %}
-    now()::timestamptz as _changed_at
-from hashed
-    {%- endif %}
+{%- endif %}

@@ -1,4 +1,4 @@
-{{ config(post_hook=["{{ staging_indexes(['mother_personal_id', 'personal_id']) }}"]) }}
+{{ config(post_hook=["{{ staging_indexes(['mother_personal_id', 'personal_id', '_source_hash', '_near_key']) }}"]) }}
 
 with
 
@@ -13,7 +13,9 @@ sex_codes as (
     {{ declared_code_map('civil_registration', 'sex') }}
 ),
 
-citizens as (
+-- Not materialized: read twice, and a materialized CTE is hashed whole, where an incremental
+-- run looks a few thousand rows up in the population's index.
+citizens as not materialized (
     -- The population database: a name without marks takes the marks of the citizen's name.
     select personal_id, full_name from {{ ref('stg_population__citizens') }}
 ),

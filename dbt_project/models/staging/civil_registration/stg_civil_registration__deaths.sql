@@ -1,4 +1,4 @@
-{{ config(post_hook=["{{ staging_indexes(['full_name_key, date_of_birth', 'personal_id']) }}"]) }}
+{{ config(post_hook=["{{ staging_indexes(['full_name_key, date_of_birth', 'personal_id', '_source_hash', '_near_key']) }}"]) }}
 
 with
 
@@ -8,7 +8,9 @@ source as (
     {{ pending_source('civil_registration', 'death', population_matches=[('personal_id', 'personal_id'), ('full_name_key, date_of_birth', 'full_name_key, date_of_birth')]) }}
 ),
 
-citizens as (
+-- Not materialized: read twice, and a materialized CTE is hashed whole, where an incremental
+-- run looks a few thousand rows up in the population's index.
+citizens as not materialized (
     -- The population database: a name without marks takes the marks of the citizen's name.
     select personal_id, full_name from {{ ref('stg_population__citizens') }}
 ),

@@ -8,7 +8,9 @@ source as (
     {{ pending_source('civil_registration', 'marriage', population_matches=[('husband_personal_id', 'personal_id'), ('wife_personal_id', 'personal_id')]) }}
 ),
 
-citizens as (
+-- Not materialized: read twice, and a materialized CTE is hashed whole, where an incremental
+-- run looks a few thousand rows up in the population's index.
+citizens as not materialized (
     -- The population database: a name without marks takes the marks of the citizen's name.
     select personal_id, full_name from {{ ref('stg_population__citizens') }}
 ),
