@@ -8,7 +8,9 @@ the warehouse with COPY and upserts them into the population database's `citizen
 keyed by the personal ID number, in one transaction: new citizens inserted, changed ones
 updated (a registered death sets the date of death), unchanged ones untouched. The population
 database stays the master of identity: a value it holds is never overwritten. Re-running it
-changes nothing.
+changes nothing. When it changed citizens it updates the `population__citizen` Asset, which
+triggers `transform` to conform again the rows that look those citizens up (so the warehouse
+settles on what the sync wrote); with nothing changed it is skipped and triggers nothing.
 
 **Owner:** ndc data engineering. **When it fails:** check that the population database
 (connection `ndc_population`) is reachable; the transaction was rolled back, so clear the task
@@ -18,6 +20,7 @@ to retry.
 from __future__ import annotations
 
 from airflow.sdk import BaseHook, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from ndc.assets import MART_CITIZENS, POPULATION_CITIZENS
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
@@ -45,6 +48,9 @@ def sync_population():
             postgres_url(BaseHook.get_connection(POPULATION_CONN_ID)),
         )
         print(result.summary())
+        if not (result.inserted or result.updated):
+            # Skipped, not succeeded: no population Asset event, so no settling transform.
+            raise AirflowSkipException("the population database already holds the mart")
         return {"inserted": result.inserted, "updated": result.updated, "citizens": result.citizens}
 
     sync()

@@ -1,8 +1,14 @@
 """
 ### transform: conform raw data to the shared dictionary, quarantine, unify, build marts
 
-Runs when any source's raw tables change (the `raw__<source>` Assets from `ingest_<source>`).
-**prepare_warehouse** creates missing raw tables, drops the incremental models whose code or
+Runs when any source's raw tables change (the `raw__<source>` Assets from `ingest_<source>`)
+and when `sync_population` changed the population database (the `population__citizen` Asset:
+the rows that look those citizens up are conformed again, and the warehouse settles on what the
+sync wrote). **prepare_warehouse** first waits while `ingest_<source>` or `sync_population`
+runs are queued or running (at most `NDC_TRANSFORM_WAVE_WAIT_S`, 600 s by default), so the
+loads of one wave are conformed by one run and a settling run sees the sync's changes; a run
+their Asset events queue meanwhile finds nothing left and is skipped. It then
+creates missing raw tables, drops the incremental models whose code or
 reference data changed (dbt then builds them in full: `dbt_project/README.md`) and copies the
 population database's changed citizens into `raw.population__citizen` (CMND resolution, name
 marks and the per-agency discrepancy marts read it), logging each change for the staging
@@ -37,13 +43,13 @@ Nothing downstream runs until it is fixed; clear the failed watcher to retry: it
 
 from __future__ import annotations
 
-from airflow.sdk import BaseHook, Param, dag, task
+from airflow.sdk import BaseHook, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from ndc import settings
-from ndc.assets import MART_CITIZENS, raw_assets
+from ndc.assets import MART_CITIZENS, transform_assets
 from ndc.cosmos_watcher import trim_node_event_pushes
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
 from ndc.dbt_profile import connection_env_template, profile_config
@@ -51,6 +57,7 @@ from ndc.registry import load_registry
 from ndc.settings import DBT_PROJECT_DIR, POPULATION_CONN_ID, WAREHOUSE_CONN_ID
 
 DBT_THREADS = settings.load().dbt_threads
+WAVE_WAIT_S = settings.load().wave_wait_s
 # The producer pushes a node's dbt event to its watcher once, when it ends (ndc.cosmos_watcher).
 trim_node_event_pushes()
 # Watchers poke in a worker slot (a sensor in "poke" mode: one process per watcher, an XCom read
@@ -66,7 +73,7 @@ WATCHER_POKE_INTERVAL_S = 2
 
 
 @dag(
-    schedule=raw_assets(load_registry()),
+    schedule=transform_assets(load_registry()),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -84,14 +91,22 @@ WATCHER_POKE_INTERVAL_S = 2
 def transform():
     @task
     def prepare_warehouse(params: dict | None = None) -> dict:
-        """Create the raw tables of every registry entity (so staging models always build), drop
-        the incremental models whose code or reference data changed (so dbt builds them in
-        full) and bring the population snapshot up to date (the changed citizens only). With
-        nothing to do (every batch conformed, no population change, no code change), skip the
-        rest of the run."""
+        """Wait for the ingest and sync runs still in flight (one transform for a wave of loads,
+        or for the population changes of a sync), create
+        the raw tables of every registry entity (so staging models always build), drop the
+        incremental models whose code or reference data changed (so dbt builds them in full)
+        and bring the population snapshot up to date (the changed citizens only). With nothing
+        to do (every batch conformed, no population change, no code change), skip the rest of
+        the run."""
         from ndc.connections import postgres_url
-        from ndc.transform import prepare
+        from ndc.transform import prepare, wait_for_runs_in_flight
 
+        wait_for_runs_in_flight(
+            get_current_context()["ti"],
+            [f"ingest_{name}" for name in load_registry()] + ["sync_population"],
+            WAVE_WAIT_S,
+            log=print,
+        )
         prepared = prepare(
             postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID)),
             postgres_url(BaseHook.get_connection(POPULATION_CONN_ID)),

@@ -17,12 +17,21 @@ def raw_asset(source: str) -> Asset:
     return Asset(name=f"raw__{source}", uri=f"{RAW_URI_PREFIX}{source}", group="raw")
 
 
-def raw_assets(sources: dict[str, Source]) -> AssetAny:
-    """Any source's raw tables: what the ``transform`` DAG waits for."""
-    return AssetAny(*(raw_asset(name) for name in sources))
-
-
 MART_CITIZENS = Asset(name="marts__citizens", uri="ndc://warehouse/marts/citizens", group="marts")
 POPULATION_CITIZENS = Asset(
     name="population__citizen", uri="ndc://population/citizen", group="population"
 )
+
+
+def transform_assets(sources: dict[str, Source]) -> AssetAny:
+    """What the ``transform`` DAG runs on: any source's raw tables, or the population
+    database's citizens changed by a sync (the rows that look citizens up are conformed again:
+    the warehouse settles on the population database the sync just wrote)."""
+    return AssetAny(*(raw_asset(name) for name in sources), POPULATION_CITIZENS)
+
+
+def triggers(dag_id: str, uri: str) -> bool:
+    """Whether an event of the Asset ``uri`` triggers a run of the downstream DAG ``dag_id``."""
+    if dag_id == "transform":
+        return uri.startswith(RAW_URI_PREFIX) or uri == POPULATION_CITIZENS.uri
+    return dag_id == "sync_population" and uri == MART_CITIZENS.uri

@@ -45,7 +45,6 @@ TARGET_FULL_S = 15 * 60
 TARGET_INCREMENT_RATIO = 0.10
 TARGET_COSMOS_RATIO = 1.3
 TARGET_RSS_MB = 2048
-TERMINAL = {"success", "failed"}
 MB = 2**20
 
 Log = Callable[[str], None]
@@ -129,11 +128,13 @@ def settle(
     client, dag_ids: list[str], since: datetime, log: Log, timeout: float, poll: float = 3
 ) -> dict[str, list[dict]]:
     """Wait until no run of these DAGs is queued or running and every Asset event since
-    ``since`` has been consumed by a run queued after it; returns the round's runs by DAG."""
-    from ndc.assets import MART_CITIZENS, RAW_URI_PREFIX
+    ``since`` has been consumed by a run queued after it (``ndc.flow.unsettled``: a late raw
+    Asset, a sync's population changes); returns the round's runs by DAG."""
+    from ndc.flow import failed_runs, unsettled
 
     deadline = time.monotonic() + timeout
     states: dict[str, str] = {}
+    stamp = since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     while time.monotonic() < deadline:
         runs = {d: runs_since(client, d, since) for d in dag_ids}
         for dag_id, rs in runs.items():
@@ -142,31 +143,15 @@ def settle(
                 if states.get(key) != r["state"]:
                     states[key] = r["state"]
                     log(f"  {key}: {r['state']}")
-        if all(r["state"] in TERMINAL for rs in runs.values() for r in rs):
-            events = client.asset_events(since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-            waiting = []
-            for consumer, match in (
-                ("transform", lambda uri: uri.startswith(RAW_URI_PREFIX)),
-                ("sync_population", lambda uri: uri == MART_CITIZENS.uri),
-            ):
-                last_event = max(
-                    (_ts(e["timestamp"]) for e in events if match(e["uri"])), default=None
+        if not unsettled(runs, client.asset_events(stamp)):
+            failed = failed_runs(runs)
+            if failed:
+                raise BenchError(
+                    "runs did not succeed: "
+                    + ", ".join(f"{d} {run_id}" for d, run_id, _ in failed)
+                    + " (see the task logs)"
                 )
-                last_run = max((_ts(r["queued_at"]) for r in runs.get(consumer, [])), default=None)
-                if last_event is not None and (last_run is None or last_run < last_event):
-                    waiting.append(consumer)
-            if not waiting:
-                failed = [
-                    f"{d} {r['dag_run_id']}"
-                    for d, rs in runs.items()
-                    for r in rs
-                    if r["state"] != "success"
-                ]
-                if failed:
-                    raise BenchError(
-                        f"runs did not succeed: {', '.join(failed)} (see the task logs)"
-                    )
-                return runs
+            return runs
         time.sleep(poll)
     raise BenchError(f"the round did not settle within {timeout:.0f} s")
 

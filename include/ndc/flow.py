@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from ndc.airflow_runtime import TERMINAL_STATES, AirflowClient, AirflowError
-from ndc.assets import MART_CITIZENS, RAW_URI_PREFIX
+from ndc.assets import RAW_URI_PREFIX, triggers
 
 DOWNSTREAM = ("transform", "sync_population")
 
@@ -32,13 +32,6 @@ def runs_since(client: AirflowClient, dag_ids: Iterable[str], since: str) -> dic
     }
 
 
-def _triggers(dag_id: str, uri: str) -> bool:
-    """Whether an event of the Asset ``uri`` triggers a run of the downstream DAG."""
-    if dag_id == "transform":
-        return uri.startswith(RAW_URI_PREFIX)
-    return dag_id == "sync_population" and uri == MART_CITIZENS.uri
-
-
 def unsettled(runs: dict[str, list[dict]], events: list[dict]) -> list[str]:
     """Why the downstream DAGs are not settled yet: a run still queued or running, or an
     Asset event (``events``, as Airflow's API lists them) newer than the DAG's last run, whose
@@ -50,7 +43,7 @@ def unsettled(runs: dict[str, list[dict]], events: list[dict]) -> list[str]:
         if r["state"] not in TERMINAL_STATES
     ]
     for dag_id, dag_runs in runs.items():
-        times = [e["timestamp"] for e in events if _triggers(dag_id, e["uri"])]
+        times = [e["timestamp"] for e in events if triggers(dag_id, e["uri"])]
         if times and (not dag_runs or dag_runs[-1]["queued_at"] < max(times)):
             waiting.append(f"{dag_id}: the run for the Asset event of {max(times)}")
     return waiting
@@ -114,8 +107,9 @@ def run_flow(
     (when an ingest loaded something). Returns the run ids, by DAG: each ingest's run, and
     the last transform and sync_population run waited for.
 
-    ``settle`` (the default): several raw Asset updates may queue more than one
-    transform, and each transform its sync; wait until none is queued or running and fail,
+    ``settle`` (the default): a raw Asset update that arrives during a transform queues
+    another, a sync that changed the population database a settling transform, and each
+    transform its sync; wait until none is queued or running and fail,
     naming the DAG run, unless every one of them succeeded. Without it, return once the
     first transform and sync runs succeeded (follow-up runs may still be queued)."""
     dag_ids = ndc_dag_ids(sources)

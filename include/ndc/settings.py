@@ -42,6 +42,9 @@ class Settings:
     airflow_port: int
     # dbt threads of the transform's one `dbt build` (NDC_DBT_THREADS): models built at once.
     dbt_threads: int = os.cpu_count() or 1
+    # How long a transform waits for ingest runs still in flight (one transform per wave of
+    # loads); 0 transforms at once.
+    wave_wait_s: int = 600
 
     @property
     def embedded(self) -> bool:
@@ -159,4 +162,5 @@ def load() -> Settings:
         s3_secret_key=_env("NDC_S3_SECRET_KEY"),
         airflow_port=int(_env("NDC_AIRFLOW_PORT", "8080")),
         dbt_threads=max(1, int(_env("NDC_DBT_THREADS", str(os.cpu_count() or 1)))),
+        wave_wait_s=max(0, int(_env("NDC_TRANSFORM_WAVE_WAIT_S", "600"))),
     )

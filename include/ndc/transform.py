@@ -20,6 +20,42 @@ log = logging.getLogger(__name__)
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 
+IN_FLIGHT = ("queued", "running")
+
+
+def wait_for_runs_in_flight(
+    ti, dag_ids: list[str], max_wait_s: float, log=log.info, poll_s: float = 2
+) -> list[str]:
+    """Wait while any of these DAGs has a run queued or running, at most ``max_wait_s``.
+
+    The transform waits for the ingest runs of a wave (loads that start within minutes of each
+    other are conformed by one run, not one run per source) and for a sync in flight (a
+    settling run then sees the population changes it writes). ``ti`` is the running task
+    instance (Airflow's task SDK counts DAG runs for it). Returns the DAGs still in flight
+    when the wait ended: their batches or changes are left to the next run, which their own
+    Asset events trigger."""
+    import time
+
+    deadline = time.monotonic() + max_wait_s
+    waited = False
+    while True:
+        busy = [d for d in dag_ids if ti.get_dr_count(dag_id=d, states=list(IN_FLIGHT))]
+        if not busy:
+            if waited:
+                log("the runs in flight have finished")
+            return []
+        if time.monotonic() >= deadline:
+            log(
+                f"still in flight after {max_wait_s:.0f} s: {', '.join(busy)}; transforming "
+                "what has landed (the rest goes to the next run)"
+            )
+            return busy
+        if not waited:
+            log(f"waiting for the runs in flight: {', '.join(busy)}")
+            waited = True
+        time.sleep(poll_s)
+
+
 def prepare(warehouse_url: str, population_url: str, registry, manifest: Path = MANIFEST) -> dict:
     """Before dbt: raw tables, changed models dropped, population snapshot refreshed.
 

@@ -220,7 +220,8 @@ def tune_database(conn: psycopg.Connection) -> None:
     current = dict(
         line.split("=", 1)
         for (lines,) in conn.execute(
-            "select setconfig from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase "
+            "select setconfig from pg_db_role_setting s "
+            "join pg_database d on d.oid = s.setdatabase "
             "where d.datname = current_database() and s.setrole = 0"
         ).fetchall()
         for line in lines or []

@@ -35,7 +35,9 @@ def _event(name: str, status: str, msg: str = "") -> dict:
 
 def test_only_the_finished_and_error_events_reach_the_watcher():
     kept = trim_node_event_pushes()
-    assert "NodeFinished" in kept and {"NodeStart", "NodeCompiling", "NodeExecuting"}.isdisjoint(kept)
+    assert "NodeFinished" in kept and {"NodeStart", "NodeCompiling", "NodeExecuting"}.isdisjoint(
+        kept
+    )
     assert {"RunResultError", "CheckNodeTestFailure"} <= kept
 
     ti = RecordingTaskInstance()
