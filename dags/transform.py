@@ -19,9 +19,12 @@ does not hold yet; names repaired, dates to ISO, codes mapped), the
 quarantine tables (every rejected row with a reason code; every duplicate merged into another
 row), citizens unified on the personal ID number and the `marts.citizens` mart, each with its
 dbt tests. It runs in Cosmos's watcher mode: **dbt.dbt_producer_watcher** runs one `dbt build`
-of the whole project in-process (dbt unit tests excluded: `make test` runs them), and every
-model, seed and its tests has a watcher task that turns green or red as dbt finishes it, with
-that node's dbt log; the full build log is the producer's. Trigger with
+of the whole project in-process (dbt unit tests excluded: `make test` runs them; each data
+test right after its model, on the rows the run wrote), and every model has a watcher task
+that turns green or red as dbt finishes it, with that node's dbt log; seeds show as
+placeholders (the build reloads a seed only when its file changed); the full build log is the
+producer's. A failed data test fails the producer (its log names the test and the failing rows'
+count) and the watchers of every model built on the tested one. Trigger with
 `{"full_refresh": true}` (`ndc transform --full-refresh`) to rebuild every incremental model
 from scratch.
 
@@ -35,10 +38,11 @@ extracted = landed = loaded = conformed + quarantined + merged, stores the outco
 `ops.reconciliation` and fails naming each batch that does not balance. Only a balanced run
 updates the `marts__citizens` Asset, which triggers `sync_population`.
 
-**Owner:** ndc data engineering. **When it fails:** the failed watcher names the model or
-test (its log and the producer's hold dbt's error); a reconciliation failure names the batch.
-Nothing downstream runs until it is fixed; clear the failed watcher to retry: it runs
-`dbt run`/`dbt test` for that node alone (clearing the producer does not re-run the build).
+**Owner:** ndc data engineering. **When it fails:** the failed watcher names the model (its
+log and the producer's hold dbt's error; a failed data test is in the producer's log); a
+reconciliation failure names the batch. Nothing downstream runs until it is fixed; clear the
+failed watcher to retry: it runs `dbt run` for that model alone (clearing the producer does not
+re-run the build), or trigger the transform again: its build conforms what is still pending.
 """
 
 from __future__ import annotations
@@ -46,7 +50,13 @@ from __future__ import annotations
 from airflow.sdk import BaseHook, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import (
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    SeedRenderingBehavior,
+    TestBehavior,
+)
 
 from ndc import settings
 from ndc.assets import MART_CITIZENS, transform_assets
@@ -68,8 +78,10 @@ trim_node_event_pushes()
 # Measured on a 300-person country, full refresh, side by side: deferred with Cosmos's defaults
 # 110-121 s; poking, with Cosmos's per-push Variable backup off (ndc.airflow_runtime), 78 s.
 # The slots (AIRFLOW__CORE__PARALLELISM, ndc.airflow_runtime) are sized for this: the producer
-# has Cosmos's top priority weight, so it always starts first.
-WATCHER_POKE_INTERVAL_S = 2
+# has Cosmos's top priority weight, so it always starts first. Each poke is a call to the
+# api-server; every 5 s (not 2) a model's watcher notices its end a little later and the
+# api-server serves the producer's XCom pushes with less competition.
+WATCHER_POKE_INTERVAL_S = 5
 
 
 @dag(
@@ -129,15 +141,31 @@ def transform():
         ),
         profile_config=profile_config(),
         render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH
+            load_method=LoadMode.DBT_MANIFEST,
+            # A watcher per model; the data tests run inside the producer's build (each right
+            # after its model, a failure skipping what depends on it) without a watcher task
+            # of their own, and seeds show as placeholders (the build loads a seed only when its
+            # file changed). Every watcher is an Airflow task process that starts, parses this
+            # DAG and polls the api-server: a test watcher per model and a seed watcher doubled
+            # the processes (74 to 29 a run) that an increment's small build waited behind.
+            test_behavior=TestBehavior.NONE,
+            seed_rendering_behavior=SeedRenderingBehavior.RENDER_ONLY,
         ),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER,
             invocation_mode=InvocationMode.DBT_RUNNER,
-            # The producer's `dbt build`; a watcher's retry (`dbt run/test --select` its node)
-            # reuses these flags without --exclude.
+            # The producer's `dbt build`; a watcher's retry (`dbt run --select` its model) reuses
+            # these flags without --exclude. With TestBehavior.NONE Cosmos restricts the build
+            # to models, seeds and snapshots (--resource-type): the data tests are added back.
             setup_operator_args={
-                "dbt_cmd_flags": ["--threads", str(DBT_THREADS), "--exclude", "test_type:unit"]
+                "dbt_cmd_flags": [
+                    "--threads",
+                    str(DBT_THREADS),
+                    "--exclude",
+                    "test_type:unit",
+                    "--resource-type",
+                    "test",
+                ]
             },
         ),
         operator_args={

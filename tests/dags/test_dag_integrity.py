@@ -141,17 +141,29 @@ def test_transform_runs_one_dbt_build_between_prepare_and_reconcile(parsed):
     assert "dbt.dbt_producer_watcher_done" in dag["upstream"]["reconcile"]
 
 
-def test_transform_has_a_watcher_per_model_and_seed(parsed):
+def test_transform_has_a_watcher_per_model_and_a_placeholder_per_seed(parsed):
     watched = set(parsed["producer"]["watchers"].values())
-    nodes = _manifest_nodes("model", "seed")
-    assert nodes and set(nodes) <= watched
-    tasks = parsed["dags"]["transform"]["tasks"]
-    for node in nodes.values():
-        kind = "run" if node["resource_type"] == "model" else "seed"
-        assert f"dbt.{node['name']}.{kind}" in tasks
+    models, seeds = _manifest_nodes("model"), _manifest_nodes("seed")
+    # Exactly the models are watched: no task per test or seed (their processes would double
+    # the transform's; the tests run in the producer's build).
+    assert models and watched == set(models)
+    dag = parsed["dags"]["transform"]
+    for node in models.values():
+        assert f"dbt.{node['name']}_run" in dag["tasks"] or f"dbt.{node['name']}.run" in dag["tasks"]
+    for node in seeds.values():
+        task = next(t for t in dag["tasks"] if t.startswith(f"dbt.{node['name']}"))
+        assert dag["task_types"][task] == "EmptyOperator", task
+    assert not [t for t in dag["tasks"] if t.endswith(".test") or "_test" in t]
     # Watchers poke in a worker slot (not deferred: dags/transform.py says why).
     assert parsed["producer"]["deferrable"] == [False]
     assert parsed["producer"]["mode"] == ["poke"]
+
+
+def test_transform_build_runs_the_data_tests_but_not_the_unit_tests(parsed):
+    flags = parsed["producer"]["dbt_cmd_flags"]
+    types = [flags[i + 1] for i, f in enumerate(flags) if f == "--resource-type"]
+    assert {"model", "seed", "test"} <= set(types)
+    assert "unit_test" not in types
 
 
 def test_transform_build_is_in_process_threaded_and_skips_unit_tests(parsed):
