@@ -9,6 +9,9 @@ done, and logs it: it only ever sees the last value. Keeping NodeFinished and th
 (which carry dbt's error text) leaves every watcher's log as it was and cuts the pushes by
 three quarters (some 1,200 to 300 a build of this project).
 
+No watcher reads a test's event at all (the transform renders no test tasks: the data tests
+run in the producer's build), so a test node's event is not pushed: some 240 calls a build.
+
 The allowlist is a private constant of Cosmos (pinned in requirements.txt);
 :func:`trim_node_event_pushes` fails loudly if an upgrade moves it, rather than silently
 applying nothing.
@@ -20,7 +23,8 @@ NODE_EVENTS_KEPT = ("NodeFinished",)
 
 
 def trim_node_event_pushes() -> frozenset[str]:
-    """Push a node's dbt event only when it finishes or errs; returns the events pushed."""
+    """Push a node's dbt event only when it finishes or errs, and never a test's; returns the
+    events pushed."""
     from cosmos.operators._watcher import base
 
     for name in ("_DBT_EVENT_ALLOWLIST", "_DBT_ERROR_EVENTS_TYPES", "_DBT_NODE_STATUS_EVENT_TYPES"):
@@ -32,4 +36,14 @@ def trim_node_event_pushes() -> frozenset[str]:
     if not set(NODE_EVENTS_KEPT) <= base._DBT_NODE_STATUS_EVENT_TYPES:
         raise RuntimeError(f"Cosmos no longer reports {NODE_EVENTS_KEPT} to watchers")
     base._DBT_EVENT_ALLOWLIST = base._DBT_ERROR_EVENTS_TYPES | frozenset(NODE_EVENTS_KEPT)
+    if not getattr(base._process_dbt_log_event, "_ndc_skips_tests", False):
+        pushes_event = base._process_dbt_log_event
+
+        def push_unless_test(task_instance, dbt_log: dict) -> None:
+            node = (dbt_log.get("data") or {}).get("node_info") or {}
+            if node.get("resource_type") != "test":
+                pushes_event(task_instance, dbt_log)
+
+        push_unless_test._ndc_skips_tests = True
+        base._process_dbt_log_event = push_unless_test
     return base._DBT_EVENT_ALLOWLIST

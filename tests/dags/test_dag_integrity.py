@@ -149,7 +149,9 @@ def test_transform_has_a_watcher_per_model_and_a_placeholder_per_seed(parsed):
     assert models and watched == set(models)
     dag = parsed["dags"]["transform"]
     for node in models.values():
-        assert f"dbt.{node['name']}_run" in dag["tasks"] or f"dbt.{node['name']}.run" in dag["tasks"]
+        assert (
+            f"dbt.{node['name']}_run" in dag["tasks"] or f"dbt.{node['name']}.run" in dag["tasks"]
+        )
     for node in seeds.values():
         task = next(t for t in dag["tasks"] if t.startswith(f"dbt.{node['name']}"))
         assert dag["task_types"][task] == "EmptyOperator", task

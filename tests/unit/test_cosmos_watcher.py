@@ -18,12 +18,13 @@ class RecordingTaskInstance:
         self.pushed.append((key, value))
 
 
-def _event(name: str, status: str, msg: str = "") -> dict:
+def _event(name: str, status: str, msg: str = "", node: str = "model.ndc.citizens") -> dict:
     return {
         "info": {"name": name, "msg": msg},
         "data": {
             "node_info": {
-                "unique_id": "model.ndc.citizens",
+                "unique_id": node,
+                "resource_type": node.split(".")[0],
                 "node_status": status,
                 "node_started_at": "2026-12-03T10:00:00",
                 "node_finished_at": "2026-12-03T10:00:02" if status == "success" else "",
@@ -54,3 +55,15 @@ def test_only_the_finished_and_error_events_reach_the_watcher():
         ("model__ndc__citizens_dbt_event", "success", "SELECT 326"),
         ("model__ndc__citizens_dbt_event", "error", "relation does not exist"),
     ]
+
+
+def test_a_test_nodes_event_is_not_pushed():
+    """No watcher reads a data test's event (the tests run in the producer's build)."""
+    trim_node_event_pushes()
+    trim_node_event_pushes()  # idempotent: the wrapper is installed once
+    ti = RecordingTaskInstance()
+    test_node = "test.ndc.unique_citizens_personal_id.51b929bf55"
+    base._process_dbt_log_event(ti, _event("NodeFinished", "fail", "Got 1 result", test_node))
+    assert ti.pushed == []
+    base._process_dbt_log_event(ti, _event("NodeFinished", "success", "SELECT 3"))
+    assert [k for k, _ in ti.pushed] == ["model__ndc__citizens_dbt_event"]
