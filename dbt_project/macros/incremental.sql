@@ -85,14 +85,27 @@
     makes into the population, the model's columns and the change's: e.g.
     [('personal_id', 'personal_id'), ('mother_personal_id', 'personal_id'),
      ('full_name_key, date_of_birth', 'full_name_key, date_of_birth')].
+    A third element, when given, is a condition on the row: the lookup can change only rows
+    that meet it (name_lacks_marks: a lookup that only restores a name's marks).
     One semi-join per lookup (each can use an index), never an OR across them. -#}
 {% macro population_touched_rows(matches) -%}
-    {%- for columns, change_columns in matches %}
+    {%- for match in matches %}
     select _batch_id, _source_row from {{ this }}
-    where ({{ columns }}) in (select {{ change_columns }} from ({{ population_changes() }}) as change)
+    where ({{ match[0] }}) in (select {{ match[1] }} from ({{ population_changes() }}) as change)
+    {%- if match | length > 2 %}
+        and {{ match[2] }}
+    {%- endif %}
     {%- if not loop.last %}
     union{% endif %}
     {%- endfor %}
+{%- endmacro %}
+
+{#- For population_matches: the rows a lookup can change only through a name's marks (a name
+    that repairs to one with marks never takes the citizen's: restore_name_marks). A day's new
+    citizens are mostly the births the sync just inserted, whose own rows then conform to the
+    same result; this keeps them out of the re-conforming. -#}
+{% macro name_lacks_marks(raw_name) -%}
+    {{ repair_name(raw_name) }} !~ '[^\x01-\x7F]'
 {%- endmacro %}
 
 {#- The personal IDs of the population snapshot's change log since this model's last build. -#}
@@ -166,10 +179,15 @@
 
 {#- Indexes a staging table needs for incremental runs: its key (batch lookups, the
     strategy's deletes; `batch_rows` false for the population models, keyed by citizen), when
-    its rows were written (changed_keys) and the columns population changes are matched on. -#}
-{% macro staging_indexes(columns=[], batch_rows=true) -%}
+    its rows were written (changed_keys), its records' versions (`record_versions`, for the
+    discrepancies) and the columns population changes and the discrepancies match on. -#}
+{% macro staging_indexes(columns=[], batch_rows=true, record_versions=false) -%}
     {%- if batch_rows %}
     create index if not exists {{ this.identifier }}__batch on {{ this }} (_batch_id, _source_row);
+    {%- endif %}
+    {%- if record_versions %}
+    {#- A record's versions, as int_discrepancies_detected looks up the records it recomputes. #}
+    create index if not exists {{ this.identifier[:45] }}__version on {{ this }} (({{ version_key() }}));
     {%- endif %}
     create index if not exists {{ this.identifier }}__conformed_at on {{ this }} (_conformed_at);
     {%- for column in columns %}

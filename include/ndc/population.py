@@ -109,9 +109,12 @@ select count(*) filter (where inserted), count(*) filter (where not inserted) fr
 # but updated_at).
 BASELINE_COLUMNS = (*POPULATION_SNAPSHOT_COLUMNS, "updated_at")
 
-# How far before the last watermark an incremental read starts again: a transaction the
-# watermark query could not see (another role's session) commits its older timestamps late.
-# Re-read rows are compared by value, so a wider margin costs reading, never a false change.
+# How far before the last watermark an incremental read starts again, when the watermark query
+# could not see every open transaction (another role's session: its start time is hidden
+# without superuser or pg_read_all_stats), which may commit its older timestamps late. With
+# every session visible the watermark is exact and nothing is read twice; re-read rows are
+# compared by value, so a margin costs reading (all of a day's changes, when days follow each
+# other within minutes, as in the benchmark), never a false change.
 SNAPSHOT_MARGIN = timedelta(minutes=10)
 SYNC_MARGIN = timedelta(minutes=10)
 # The marts.citizens column that marks when a row's values last changed (set by dbt); without
@@ -126,6 +129,22 @@ select least(now(), min(xact_start)) from pg_stat_activity
 where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
     and backend_type = 'client backend'
 """
+
+
+# Whether this session sees every other session's transaction start (pg_stat_activity shows
+# another role's xact_start only to a superuser or a member of pg_read_all_stats).
+_SEES_EVERY_TRANSACTION = """
+select rolsuper or pg_has_role(current_user, 'pg_read_all_stats', 'member')
+from pg_roles where rolname = current_user
+"""
+
+
+def _margin(conn, margin: timedelta | None, default: timedelta) -> timedelta:
+    """The margin to read again before a watermark: ``margin`` when given, else none when the
+    watermark query saw every open transaction on this connection's server, else ``default``."""
+    if margin is not None:
+        return margin
+    return timedelta(0) if conn.execute(_SEES_EVERY_TRANSACTION).fetchone()[0] else default
 
 
 @dataclass(frozen=True)
@@ -186,17 +205,20 @@ def sync_citizens(
     population_url: str,
     mart: str = "marts.citizens",
     full: bool = False,
-    margin: timedelta = SYNC_MARGIN,
+    margin: timedelta | None = None,
 ) -> SyncResult:
     """Stream the mart rows changed since the last sync out of the warehouse with COPY and
     upsert them in one transaction.
 
     When the mart has a ``_changed_at`` column, only its rows changed since the last sync's
-    watermark (less ``margin``) are sent, and the watermark (the highest ``_changed_at`` sent)
-    is stored in ``ops.population_sync`` after the population database committed: a sync that
-    stops in between sends the same rows again, which changes nothing. Without the column,
-    or with ``full``, the whole mart is sent. Either way the upsert writes only the citizens
-    whose values change, under the master-of-identity rules (UPSERT).
+    watermark are sent (less ``margin``: by default none when this session sees every open
+    transaction of the warehouse, else SYNC_MARGIN). The watermark is the point before which
+    every change of the mart is visible to this sync (its snapshot's start, or the start of an
+    older transaction still open: a build that commits later stamps its rows after it); it is
+    stored in ``ops.population_sync`` after the population database committed, so a sync that
+    stops in between sends the same rows again, which changes nothing. Without the column, or
+    with ``full``, the whole mart is sent. Either way the upsert writes only the citizens whose
+    values change, under the master-of-identity rules (UPSERT).
     """
     ensure_population_db(population_url)
     schema, _, table = mart.rpartition(".")
@@ -206,6 +228,8 @@ def sync_citizens(
         conn.execute(POPULATION_SYNC_DDL)
     with connect(warehouse_url) as src, connect(population_url) as dst:
         src.execute("set transaction isolation level repeatable read")
+        watermark: datetime = src.execute(_WATERMARK).fetchone()[0]
+        margin = _margin(src, margin, SYNC_MARGIN)
         marked = has_column(src, schema or "public", table, MART_CHANGE_COLUMN)
         last = src.execute(
             "select watermark from ops.population_sync where watermark is not null "
@@ -217,7 +241,7 @@ def sync_citizens(
             sql.SQL(mart),
         )
         if marked and last and not full:
-            query += sql.SQL(" where {} > {}").format(
+            query += sql.SQL(" where {} >= {}").format(
                 sql.Identifier(MART_CHANGE_COLUMN), sql.Literal(last[0] - margin)
             )
         dst.execute("select pg_advisory_xact_lock(hashtext('ndc.population.sync'))")
@@ -229,20 +253,14 @@ def sync_citizens(
             dst.execute(f"alter table citizen_incoming add column {MART_CHANGE_COLUMN} timestamptz")
             target = f"citizen_incoming ({cols}, {MART_CHANGE_COLUMN})"
         _stream(src, query, dst, target)
-        incoming, watermark = dst.execute(
-            "select count(*), {} from citizen_incoming".format(
-                f"max({MART_CHANGE_COLUMN})" if marked else "null::timestamptz"
-            )
-        ).fetchone()
+        incoming = dst.execute("select count(*) from citizen_incoming").fetchone()[0]
         inserted, updated = dst.execute(UPSERT).fetchone()
         citizens = dst.execute("select count(*) from citizen").fetchone()[0]
         dst.commit()
-        if marked and watermark is None and last:
-            watermark = last[0]  # nothing changed: keep reading from where we were
         src.execute(
             "insert into ops.population_sync (watermark, citizens_sent, citizens_inserted, "
             "citizens_updated) values (%s, %s, %s, %s)",
-            (watermark, incoming, inserted, updated),
+            (watermark if marked else None, incoming, inserted, updated),
         )
     result = SyncResult(incoming, inserted, updated, citizens)
     log.info("%s", result.summary())
@@ -290,12 +308,14 @@ def snapshot_to_warehouse(
     population_url: str,
     warehouse_url: str,
     full: bool = False,
-    margin: timedelta = SNAPSHOT_MARGIN,
+    margin: timedelta | None = None,
 ) -> dict:
     """Bring ``raw.population__citizen`` up to date with the population database's citizens.
 
     Copies only the citizens changed or added since the last snapshot (``updated_at`` or
-    ``created_at`` at or after its watermark less ``margin``; every citizen with ``full``, on
+    ``created_at`` at or after its watermark, less ``margin``: by default none when this
+    session sees every open transaction of the population database, else SNAPSHOT_MARGIN;
+    every citizen with ``full``, on
     the first snapshot, or with no watermark yet), streamed with COPY. In one transaction, so
     dbt never sees half a snapshot: a row in ``ops.population_snapshot`` (its ``seq``); for
     each copied citizen whose values differ from the warehouse's (or who is new), its old row
@@ -326,7 +346,7 @@ def snapshot_to_warehouse(
         watermark: datetime = src.execute(_WATERMARK).fetchone()[0]
         query = sql.SQL(f"select {_SNAPSHOT_VALUES} from citizen")
         if not (full or empty or last is None):
-            since = sql.Literal(last[0] - margin)
+            since = sql.Literal(last[0] - _margin(src, margin, SNAPSHOT_MARGIN))
             query += sql.SQL(" where updated_at >= {} or created_at >= {}").format(since, since)
         seq = dst.execute(
             f"insert into {POPULATION_SNAPSHOT_LOG} (watermark) values (%s) returning seq",

@@ -1,5 +1,6 @@
 """The population database sync: upsert by personal ID number, deaths, idempotence."""
 
+import uuid
 from datetime import date, datetime, timedelta
 
 import pyarrow as pa
@@ -150,8 +151,13 @@ def test_snapshot_copies_only_the_changed_citizens_and_logs_old_and_new_rows(dat
     warehouse, population = databases
     sync_citizens(warehouse, population)
     first = snapshot_to_warehouse(population, warehouse)
-    assert (first["copied"], first["changed"]) == (2, 0)
-    assert _changes(warehouse) == []  # the first snapshot logs no change
+    assert (first["copied"], first["changed"]) == (2, 2)
+    # The first snapshot logs every citizen as new: the change log alone tells an incremental
+    # model every citizen it has not seen.
+    assert _changes(warehouse) == [
+        (first["seq"], "001085000001", "new", None, None),
+        (first["seq"], "001190000002", "new", None, None),
+    ]
     with connect(population) as conn:  # another writer: updated_at follows by the trigger
         conn.execute("update citizen set cmnd = '012345678' where personal_id = '001085000001'")
         conn.execute(
@@ -161,20 +167,21 @@ def test_snapshot_copies_only_the_changed_citizens_and_logs_old_and_new_rows(dat
     second = snapshot_to_warehouse(population, warehouse, margin=no_margin)
     # Only the changed and the new citizen are read; the unchanged one is not copied again.
     assert (second["seq"], second["copied"], second["changed"]) == (first["seq"] + 1, 2, 2)
-    assert _changes(warehouse) == [
+    assert _changes(warehouse)[2:] == [
         (second["seq"], "001085000001", "old", None, None),
         (second["seq"], "001085000001", "new", None, "012345678"),
         (second["seq"], "079200000003", "new", None, None),
     ]
-    # Read again within the safety margin, unchanged: nothing logged.
-    third = snapshot_to_warehouse(population, warehouse)
+    # Read again within a safety margin, unchanged: nothing logged.
+    third = snapshot_to_warehouse(population, warehouse, margin=timedelta(minutes=10))
     assert (third["copied"], third["changed"]) == (3, 0)
-    # Nothing changed, no margin: nothing read at all.
-    assert snapshot_to_warehouse(population, warehouse, margin=no_margin)["copied"] == 0
+    # Nothing changed, and this session sees every transaction (no margin by default): nothing
+    # read at all.
+    assert snapshot_to_warehouse(population, warehouse)["copied"] == 0
     # full re-copies everything, still logging only real changes.
     assert snapshot_to_warehouse(population, warehouse, full=True)["changed"] == 0
     assert [row[1:] for row in _snapshots(warehouse)] == [
-        (2, 0, True),
+        (2, 2, True),
         (2, 2, True),
         (3, 0, True),
         (0, 0, True),
@@ -243,10 +250,41 @@ def test_sync_sends_only_the_mart_rows_changed_since_the_last_sync(marked_mart):
         ("001085000001", "Nguyễn Văn An", "2025-06-02"),
         ("001190000002", "Trần Thị Bình", None),
     ]
-    # Within the safety margin the recent rows are sent again and change nothing; full sends all.
-    again = sync_citizens(warehouse, population)
+    # The watermark saw every transaction (this session is a superuser): nothing is sent again.
+    assert sync_citizens(warehouse, population).incoming == 0
+    # Within a safety margin the recent rows are sent again and change nothing; full sends all.
+    again = sync_citizens(warehouse, population, margin=timedelta(minutes=10))
     assert (again.incoming, again.inserted, again.updated) == (2, 0, 0)
     assert sync_citizens(warehouse, population, full=True).incoming == 2
     with connect(warehouse) as conn:
         sent = conn.execute("select citizens_sent from ops.population_sync order by seq")
-        assert [n for (n,) in sent] == [2, 0, 1, 1, 2, 2]
+        assert [n for (n,) in sent] == [2, 0, 1, 1, 0, 2, 2]
+
+
+def _as_role(url: str, role: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+
+
+def test_a_margin_only_where_the_watermark_cannot_see_every_transaction(databases):
+    """A role that cannot see other roles' transaction starts (no superuser, no
+    pg_read_all_stats) reads again a margin before its watermark; one that sees them, none."""
+    from ndc.population import SNAPSHOT_MARGIN, _margin
+
+    _, population = databases
+    role = f"ndc_test_reader_{uuid.uuid4().hex[:8]}"
+    with connect(population, autocommit=True) as conn:
+        assert _margin(conn, None, SNAPSHOT_MARGIN) == timedelta(0)
+        assert _margin(conn, timedelta(minutes=1), SNAPSHOT_MARGIN) == timedelta(minutes=1)
+        conn.execute(f"create role {role} login")
+    try:
+        with connect(_as_role(population, role), autocommit=True) as conn:
+            assert _margin(conn, None, SNAPSHOT_MARGIN) == SNAPSHOT_MARGIN
+        with connect(population, autocommit=True) as conn:
+            conn.execute(f"grant pg_read_all_stats to {role}")
+        with connect(_as_role(population, role), autocommit=True) as conn:
+            assert _margin(conn, None, SNAPSHOT_MARGIN) == timedelta(0)
+    finally:
+        with connect(population, autocommit=True) as conn:
+            conn.execute(f"drop role {role}")

@@ -1,11 +1,11 @@
-{{ config(post_hook=["{{ staging_indexes(['representative_personal_id']) }}"]) }}
+{{ config(post_hook=["{{ staging_indexes(['representative_personal_id'], record_versions=true) }}"]) }}
 
 with
 
 -- The raw rows to conform: the batches not conformed yet, and the rows that changed
 -- citizens of the population database touch (macros/incremental.sql).
 source as (
-    {{ pending_source('business_registry', 'enterprise', population_matches=[('representative_personal_id', 'personal_id')]) }}
+    {{ pending_source('business_registry', 'enterprise', population_matches=[('representative_personal_id', 'personal_id', name_lacks_marks('representative_full_name_raw'))]) }}
 ),
 
 citizens as (

@@ -1,4 +1,4 @@
-{{ config(post_hook=["{{ staging_indexes(['full_name_key, date_of_birth', 'personal_id', '_source_hash', '_near_key']) }}"]) }}
+{{ config(post_hook=["{{ staging_indexes(['full_name_key, date_of_birth', 'personal_id', '_source_hash', '_near_key'], record_versions=true) }}"]) }}
 
 with
 

@@ -5,7 +5,7 @@ with
 -- The raw rows to conform: the batches not conformed yet, and the rows that changed
 -- citizens of the population database touch (macros/incremental.sql).
 source as (
-    {{ pending_source('civil_registration', 'marriage', population_matches=[('husband_personal_id', 'personal_id'), ('wife_personal_id', 'personal_id')]) }}
+    {{ pending_source('civil_registration', 'marriage', population_matches=[('husband_personal_id', 'personal_id', name_lacks_marks('husband_full_name_raw')), ('wife_personal_id', 'personal_id', name_lacks_marks('wife_full_name_raw'))]) }}
 ),
 
 -- Not materialized: read twice, and a materialized CTE is hashed whole, where an incremental

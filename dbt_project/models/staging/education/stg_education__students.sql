@@ -1,11 +1,11 @@
-{{ config(post_hook=["{{ staging_indexes(['personal_id']) }}"]) }}
+{{ config(post_hook=["{{ staging_indexes(['personal_id'], record_versions=true) }}"]) }}
 
 with
 
 -- The raw rows to conform: the batches not conformed yet, and the rows that changed
 -- citizens of the population database touch (macros/incremental.sql).
 source as (
-    {{ pending_source('education', 'student', population_matches=[('personal_id', 'personal_id')]) }}
+    {{ pending_source('education', 'student', population_matches=[('personal_id', 'personal_id', name_lacks_marks('full_name_raw'))]) }}
 ),
 
 -- Sex through the mapping the source declares (code_lists.sex in include/sources/education.yaml).

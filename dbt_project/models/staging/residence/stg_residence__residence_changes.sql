@@ -1,4 +1,4 @@
-{{ config(post_hook=["{{ staging_indexes() }}"]) }}
+{{ config(post_hook=["{{ staging_indexes(['personal_id'], record_versions=true) }}"]) }}
 
 with
 

@@ -1,4 +1,4 @@
-{{ config(post_hook=["{{ staging_indexes() }}"]) }}
+{{ config(post_hook=["{{ staging_indexes(['social_insurance_code'], record_versions=true) }}"]) }}
 
 with
 

@@ -1,11 +1,11 @@
-{{ config(post_hook=["{{ staging_indexes(['cmnd', 'full_name_key, date_of_birth', 'personal_id', '_source_hash', '_near_key']) }}"]) }}
+{{ config(post_hook=["{{ staging_indexes(['cmnd', 'full_name_key, date_of_birth', 'personal_id', '_source_hash', '_near_key', 'social_insurance_code'], record_versions=true) }}"]) }}
 
 with
 
 -- The raw rows to conform: the batches not conformed yet, and the rows that changed
 -- citizens of the population database touch (macros/incremental.sql).
 source as (
-    {{ pending_source('social_insurance', 'insured_person', population_matches=[('personal_id', 'personal_id'), ('cmnd', 'cmnd'), ('full_name_key, date_of_birth', 'full_name_key, date_of_birth')]) }}
+    {{ pending_source('social_insurance', 'insured_person', population_matches=[('personal_id', 'personal_id', name_lacks_marks('full_name_raw')), ('cmnd', 'cmnd', "personal_id_origin is distinct from 'source'"), ('full_name_key, date_of_birth', 'full_name_key, date_of_birth', name_lacks_marks('full_name_raw'))]) }}
 ),
 
 -- Sex through the mapping the source declares (code_lists.sex in include/sources/social_insurance.yaml).
