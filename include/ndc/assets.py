@@ -28,10 +28,3 @@ def transform_assets(sources: dict[str, Source]) -> AssetAny:
     database's citizens changed by a sync (the rows that look citizens up are conformed again:
     the warehouse settles on the population database the sync just wrote)."""
     return AssetAny(*(raw_asset(name) for name in sources), POPULATION_CITIZENS)
-
-
-def triggers(dag_id: str, uri: str) -> bool:
-    """Whether an event of the Asset ``uri`` triggers a run of the downstream DAG ``dag_id``."""
-    if dag_id == "transform":
-        return uri.startswith(RAW_URI_PREFIX) or uri == POPULATION_CITIZENS.uri
-    return dag_id == "sync_population" and uri == MART_CITIZENS.uri

@@ -127,14 +127,13 @@ def start_ingests(client, ingest_ids: list[str], log: Log) -> datetime:
 def settle(
     client, dag_ids: list[str], since: datetime, log: Log, timeout: float, poll: float = 3
 ) -> dict[str, list[dict]]:
-    """Wait until no run of these DAGs is queued or running and every Asset event since
-    ``since`` has been consumed by a run queued after it (``ndc.flow.unsettled``: a late raw
-    Asset, a sync's population changes); returns the round's runs by DAG."""
-    from ndc.flow import failed_runs, unsettled
+    """Wait until no run of these DAGs is queued or running and no Asset event waits for its
+    run (``ndc.flow.unsettled``: a late raw Asset, a sync's population changes); returns the
+    round's runs by DAG."""
+    from ndc.flow import DOWNSTREAM, failed_runs, unsettled
 
     deadline = time.monotonic() + timeout
     states: dict[str, str] = {}
-    stamp = since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     while time.monotonic() < deadline:
         runs = {d: runs_since(client, d, since) for d in dag_ids}
         for dag_id, rs in runs.items():
@@ -143,7 +142,7 @@ def settle(
                 if states.get(key) != r["state"]:
                     states[key] = r["state"]
                     log(f"  {key}: {r['state']}")
-        if not unsettled(runs, client.asset_events(stamp)):
+        if not unsettled(runs, {d: client.queued_asset_events(d) for d in dag_ids if d in DOWNSTREAM}):
             failed = failed_runs(runs)
             if failed:
                 raise BenchError(

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from ndc.airflow_runtime import TERMINAL_STATES, AirflowClient, AirflowError
-from ndc.assets import RAW_URI_PREFIX, triggers
 
 DOWNSTREAM = ("transform", "sync_population")
 
@@ -32,20 +31,19 @@ def runs_since(client: AirflowClient, dag_ids: Iterable[str], since: str) -> dic
     }
 
 
-def unsettled(runs: dict[str, list[dict]], events: list[dict]) -> list[str]:
-    """Why the downstream DAGs are not settled yet: a run still queued or running, or an
-    Asset event (``events``, as Airflow's API lists them) newer than the DAG's last run, whose
-    run the scheduler has not created yet."""
+def unsettled(runs: dict[str, list[dict]], queued: dict[str, list[dict]]) -> list[str]:
+    """Why the downstream DAGs are not settled yet: a run still queued or running, or Asset
+    events queued for a DAG (``queued``, by DAG, as Airflow's API lists them) whose run the
+    scheduler has not created yet."""
     waiting = [
         f"{dag_id} {r['dag_run_id']} {r['state']}"
         for dag_id, dag_runs in runs.items()
         for r in dag_runs
         if r["state"] not in TERMINAL_STATES
     ]
-    for dag_id, dag_runs in runs.items():
-        times = [e["timestamp"] for e in events if triggers(dag_id, e["uri"])]
-        if times and (not dag_runs or dag_runs[-1]["queued_at"] < max(times)):
-            waiting.append(f"{dag_id}: the run for the Asset event of {max(times)}")
+    for dag_id, events in queued.items():
+        if events:
+            waiting.append(f"{dag_id}: the run for {len(events)} queued Asset event(s)")
     return waiting
 
 
@@ -75,7 +73,7 @@ def settle_downstream(
     last = None
     while True:
         runs = runs_since(client, dag_ids, since)
-        waiting = unsettled(runs, client.asset_events(since))
+        waiting = unsettled(runs, {d: client.queued_asset_events(d) for d in dag_ids if d in DOWNSTREAM})
         if not waiting:
             break
         if waiting != last:
@@ -126,11 +124,17 @@ def run_flow(
     for source in sources:
         dag_id = f"ingest_{source}"
         client.wait_run(dag_id, runs[dag_id], log=log)
-    raw_events = [e for e in client.asset_events(started) if e["uri"].startswith(RAW_URI_PREFIX)]
-    if not raw_events:
+    # A load that loaded something succeeded (and updated its raw Asset); one that found
+    # nothing new was skipped.
+    loaded = [
+        s
+        for s in sources
+        if client.task_state(f"ingest_{s}", runs[f"ingest_{s}"], "load") == "success"
+    ]
+    if not loaded:
         # Every load was skipped: nothing new, so the Assets did not trigger anything.
         log("nothing new was loaded; transform and sync_population were not triggered")
-    for dag_id in DOWNSTREAM if raw_events else ():
+    for dag_id in DOWNSTREAM if loaded else ():
         log(f"waiting for the Asset-triggered {dag_id} run")
         runs[dag_id] = client.wait_triggered_run(dag_id, after=started, log=log)["dag_run_id"]
     if settle:
