@@ -130,7 +130,7 @@ def settle(
     """Wait until no run of these DAGs is queued or running and no Asset event waits for its
     run (``ndc.flow.unsettled``: a late raw Asset, a sync's population changes); returns the
     round's runs by DAG."""
-    from ndc.flow import DOWNSTREAM, failed_runs, unsettled
+    from ndc.flow import failed_runs, queued_events, unsettled
 
     deadline = time.monotonic() + timeout
     states: dict[str, str] = {}
@@ -142,7 +142,7 @@ def settle(
                 if states.get(key) != r["state"]:
                     states[key] = r["state"]
                     log(f"  {key}: {r['state']}")
-        if not unsettled(runs, {d: client.queued_asset_events(d) for d in dag_ids if d in DOWNSTREAM}):
+        if not unsettled(runs, queued_events(client, dag_ids)):
             failed = failed_runs(runs)
             if failed:
                 raise BenchError(

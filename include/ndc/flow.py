@@ -47,6 +47,11 @@ def unsettled(runs: dict[str, list[dict]], queued: dict[str, list[dict]]) -> lis
     return waiting
 
 
+def queued_events(client: AirflowClient, dag_ids: Iterable[str]) -> dict[str, list[dict]]:
+    """The queued Asset events of the Asset-scheduled DAGs among these."""
+    return {d: client.queued_asset_events(d) for d in dag_ids if d in DOWNSTREAM}
+
+
 def failed_runs(runs: dict[str, list[dict]]) -> list[tuple[str, str, str]]:
     """(dag_id, run_id, state) of every finished run that did not succeed."""
     return [
@@ -73,7 +78,7 @@ def settle_downstream(
     last = None
     while True:
         runs = runs_since(client, dag_ids, since)
-        waiting = unsettled(runs, {d: client.queued_asset_events(d) for d in dag_ids if d in DOWNSTREAM})
+        waiting = unsettled(runs, queued_events(client, dag_ids))
         if not waiting:
             break
         if waiting != last:
