@@ -52,8 +52,13 @@ def test_every_citizens_mart_column_is_an_element_with_its_type_and_description(
     by_name = {e["name"]: e for e in dictionary.elements()}
 
     columns = _citizens_columns()
-    # The pipeline's bookkeeping (the sync's change marker) is not a dictionary element.
-    assert {c["name"] for c in columns if c["name"].startswith("_")} == {"_row_hash", "_changed_at"}
+    # The pipeline's bookkeeping (the sync's change marker, when the row was built) is not a
+    # dictionary element.
+    assert {c["name"] for c in columns if c["name"].startswith("_")} == {
+        "_row_hash",
+        "_changed_at",
+        "_built_at",
+    }
     for column in (c for c in columns if not c["name"].startswith("_")):
         element = by_name.get(column["name"])
         assert element is not None, f"citizens.{column['name']} is not a dictionary element"
