@@ -68,7 +68,8 @@ def test_scale_benchmark_reports_full_and_increment_through_airflow(tmp_path):
         dbt = result["dbt"]
         assert dbt["cosmos_s"] > 0 and dbt["plain_s"] > 0
         assert dbt["ratio"] == pytest.approx(dbt["cosmos_s"] / dbt["plain_s"])
-        assert dbt["cosmos_s"] <= full["stages"]["transform"]["wall_s"]
+        assert dbt["cosmos_s"] <= dbt["cosmos_round_s"] <= full["stages"]["transform"]["wall_s"]
+        assert dbt["round_ratio"] == pytest.approx(dbt["cosmos_round_s"] / dbt["plain_s"])
         stage_peaks = [s["peak_rss_mb"] for r in (full, inc) for n, s in r["stages"].items()
                        if n != "generate" and s["peak_rss_mb"]]  # fmt: skip
         assert result["peak_rss_mb"] == max(stage_peaks)
