@@ -257,11 +257,13 @@ def run_round(
         for r in rs
     }
 
-    def stage(dag_id: str, rows: int, span: bool) -> Stage:
+    def stage(dag_id: str, rows: int) -> Stage:
+        """The stage's runs, each's wall time summed: a transform run and a sync run alternate
+        (max one active run each), so a span over both would count the other's time."""
         rs = runs.get(dag_id, [])
         ti = [t for r in rs for t in tis[f"{dag_id} {r['dag_run_id']}"]]
         peaks = [m.peak_bytes for t in ti if (m := sampler.tasks.get(t["id"]))]
-        wall = _span(rs) if span else sum(_span([r]) for r in rs)
+        wall = sum(_span([r]) for r in rs)
         return Stage(
             wall_s=wall,
             rows=rows,
@@ -271,10 +273,10 @@ def run_round(
         )
 
     stages = {
-        f"extract_load.{s}": stage(f"ingest_{s}", loaded.get(s, 0), span=False) for s in sources
+        f"extract_load.{s}": stage(f"ingest_{s}", loaded.get(s, 0)) for s in sources
     }
-    stages["transform"] = stage("transform", rows, span=True)
-    stages["sync"] = stage("sync_population", _synced_rows(settings.population_url, db_since), True)
+    stages["transform"] = stage("transform", rows)
+    stages["sync"] = stage("sync_population", _synced_rows(settings.population_url, db_since))
     all_runs = [r for rs in runs.values() for r in rs]
     first = min(_ts(r["queued_at"]) for d in ingest_ids for r in runs.get(d, []))
     last = max(_ts(r["end_date"]) for r in all_runs)
