@@ -97,7 +97,10 @@ def _fake_dbt_outputs(url: str, registry, quarantine_ks: list[str], merged_ks=()
     """Stand-ins for the dbt staging views and quarantine tables that reconcile() counts:
     births whose key is in ``quarantine_ks`` are rejected, those in ``merged_ks`` merged into
     KS-1 as duplicates, every other row conforms. Only births have the duplicate column, as
-    only some staging models can hold duplicates."""
+    only some staging models can hold duplicates. Stand-ins on purpose: these tests test the
+    reconciliation's accounting, and its failures (a merge not recorded, a row lost between
+    raw and staging) are states the real models never produce. The same balance through the
+    real dbt models: tests/integration/test_reconcile_duplicates.py."""
     keys = ", ".join(f"'{k}'" for k in quarantine_ks) or "''"
     merged = ", ".join(f"'{k}'" for k in merged_ks) or "''"
     with connect(url) as conn:

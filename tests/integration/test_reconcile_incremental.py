@@ -36,7 +36,9 @@ def _land_and_load(registry, url, inbox, landing, name, keys):
 
 def _build_staging(url, leave_out=(), drop_key=None):
     """What the staging model and the quarantine tables hold after a dbt run: a table (so a
-    batch loaded later is not in it) with each row's batch version (_loaded_at)."""
+    batch loaded later is not in it) with each row's batch version (_loaded_at). A stand-in
+    on purpose, to leave a batch out or lose a row (states the real model never produces);
+    a batch balancing through the real models: test_reconcile_duplicates.py."""
     with connect(url) as conn:
         conn.execute("create schema if not exists staging; create schema if not exists quarantine")
         conn.execute("drop table if exists staging.stg_civil_registration__births")
