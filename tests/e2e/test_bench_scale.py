@@ -51,7 +51,9 @@ def test_scale_benchmark_reports_full_and_increment_through_airflow(tmp_path):
         for name, stage in full["stages"].items():
             assert stage["wall_s"] > 0, name
             assert stage["rows"] > 0, name
-            assert stage["rows_per_s"] == pytest.approx(stage["rows"] / stage["wall_s"], 0.01)
+            # Rounded to 0.1 in the JSON: a stage of a few rows has a few rows/s.
+            per_s = stage["rows"] / stage["wall_s"]
+            assert stage["rows_per_s"] == pytest.approx(per_s, rel=0.01, abs=0.05), name
         # Every Airflow stage ran as task processes that were sampled.
         for name in stages - {"generate"}:
             assert full["stages"][name]["peak_rss_mb"] > 50, name
