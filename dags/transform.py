@@ -66,8 +66,9 @@ from ndc.dbt_profile import connection_env_template, profile_config
 from ndc.registry import load_registry
 from ndc.settings import DBT_PROJECT_DIR, POPULATION_CONN_ID, WAREHOUSE_CONN_ID
 
-DBT_THREADS = settings.load().dbt_threads
-WAVE_WAIT_S = settings.load().wave_wait_s
+_SETTINGS = settings.load()
+DBT_THREADS = _SETTINGS.dbt_threads
+WAVE_WAIT_S = _SETTINGS.wave_wait_s
 # The producer pushes a node's dbt event to its watcher once, when it ends (ndc.cosmos_watcher).
 trim_node_event_pushes()
 # Watchers poke in a worker slot (a sensor in "poke" mode: one process per watcher, an XCom read
