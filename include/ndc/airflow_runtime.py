@@ -226,6 +226,9 @@ class AirflowClient:
     def import_errors(self) -> list[dict]:
         return self._call("GET", "/importErrors")["import_errors"]
 
+    def dag(self, dag_id: str) -> dict:
+        return self._call("GET", f"/dags/{dag_id}")
+
     def unpause(self, dag_id: str) -> None:
         self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
 

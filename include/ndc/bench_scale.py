@@ -95,35 +95,6 @@ def runs_since(client, dag_id: str, since: datetime) -> list[dict]:
     return sorted(runs, key=lambda r: r["queued_at"])
 
 
-def start_ingests(client, ingest_ids: list[str], log: Log) -> datetime:
-    """One run of every ingest DAG: unpaused DAGs whose next scheduled run is due get it from
-    the scheduler (counted, not triggered again); the others are triggered. Returns the time
-    the round started (before the first trigger or unpause)."""
-    since = _now()
-    due = []
-    for dag_id in ingest_ids:
-        dag = _get(client, f"/dags/{dag_id}")
-        if dag["is_paused"]:
-            client.unpause(dag_id)
-        next_run = _ts(dag.get("next_dagrun_run_after"))
-        if next_run is not None and next_run <= since:
-            due.append(dag_id)
-        else:
-            run_id = client.trigger(dag_id)
-            log(f"triggered {dag_id} ({run_id})")
-    deadline = time.monotonic() + 60
-    while due and time.monotonic() < deadline:
-        for dag_id in list(due):
-            run = next(iter(runs_since(client, dag_id, since)), None)
-            if run is not None:
-                log(f"{dag_id}: the scheduler started its due run ({run['dag_run_id']}), counted")
-                due.remove(dag_id)
-        time.sleep(1)
-    for dag_id in due:  # the scheduler did not start it after all
-        log(f"triggered {dag_id} ({client.trigger(dag_id)}); no scheduled run appeared")
-    return since
-
-
 def settle(
     client, dag_ids: list[str], since: datetime, log: Log, timeout: float, poll: float = 3
 ) -> dict[str, list[dict]]:
@@ -239,7 +210,7 @@ def run_round(
     timeout: float,
 ) -> Round:
     """Run every ingest DAG and what its Assets trigger; measure every stage."""
-    from ndc.flow import DOWNSTREAM, ndc_dag_ids
+    from ndc.flow import DOWNSTREAM, ndc_dag_ids, start_ingests
 
     ingest_ids = [f"ingest_{s}" for s in sources]
     dag_ids = ndc_dag_ids(sources)
@@ -247,7 +218,7 @@ def run_round(
         client.unpause(dag_id)
     db_since = _db_now(settings.warehouse_url)
     log(f"{label}: starting every ingest DAG")
-    since = start_ingests(client, ingest_ids, log)
+    since = _ts(start_ingests(client, ingest_ids, log))
     runs = settle(client, dag_ids, since, log, timeout)
     loaded = _loaded_rows(settings.warehouse_url, db_since)
     rows = sum(loaded.values())
@@ -272,9 +243,7 @@ def run_round(
             runs=len(rs),
         )
 
-    stages = {
-        f"extract_load.{s}": stage(f"ingest_{s}", loaded.get(s, 0)) for s in sources
-    }
+    stages = {f"extract_load.{s}": stage(f"ingest_{s}", loaded.get(s, 0)) for s in sources}
     stages["transform"] = stage("transform", rows)
     stages["sync"] = stage("sync_population", _synced_rows(settings.population_url, db_since))
     all_runs = [r for rs in runs.values() for r in rs]

@@ -100,15 +100,60 @@ def settle_downstream(
     return runs
 
 
+def start_ingests(
+    client: AirflowClient, ingest_ids: list[str], log: Callable[[str], None] = print
+) -> str:
+    """Start one run of every ingest DAG; returns the time (ISO) before the first trigger or
+    unpause. Unpausing a DAG whose next scheduled run is due makes the scheduler start that run
+    (it loads what has landed): it is counted, not triggered again, so a manual run does not
+    find the data already loaded and skip. The others are triggered."""
+    started = _now()
+    due = []
+    for dag_id in ingest_ids:
+        dag = client.dag(dag_id)
+        if dag["is_paused"]:
+            client.unpause(dag_id)
+        next_run = dag.get("next_dagrun_run_after")
+        if next_run is not None and _iso(next_run) <= started:
+            due.append(dag_id)
+        else:
+            log(f"triggered {dag_id} ({client.trigger(dag_id)})")
+    deadline = time.monotonic() + 60
+    while due and time.monotonic() < deadline:
+        for dag_id, dag_runs in runs_since(client, due, started).items():
+            if dag_runs:
+                log(f"{dag_id}: the scheduler started its due run ({dag_runs[0]['dag_run_id']})")
+                due.remove(dag_id)
+        time.sleep(1)
+    for dag_id in due:  # the scheduler did not start it after all
+        log(f"triggered {dag_id} ({client.trigger(dag_id)}); no scheduled run appeared")
+    return started
+
+
+def _iso(value: str) -> str:
+    """An API timestamp (``...+00:00`` or ``...Z``) in ``_now``'s format, to compare as text."""
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def loaded_sources(client: AirflowClient, runs: dict[str, list[dict]]) -> list[str]:
+    """The ingest DAGs (of ``runs``, by DAG) with a run whose load succeeded: it loaded
+    something and updated its raw Asset (a load that found nothing new is skipped)."""
+    return [
+        dag_id
+        for dag_id, dag_runs in runs.items()
+        if any(client.task_state(dag_id, r["dag_run_id"], "load") == "success" for r in dag_runs)
+    ]
+
+
 def run_flow(
     client: AirflowClient,
     sources: list[str],
     log: Callable[[str], None] = print,
     settle: bool = True,
 ) -> dict:
-    """Trigger every ingest DAG and wait for the Asset-triggered transform and sync runs
-    (when an ingest loaded something). Returns the run ids, by DAG: each ingest's run, and
-    the last transform and sync_population run waited for.
+    """Run every ingest DAG once (``start_ingests``) and wait for the Asset-triggered transform
+    and sync runs (when an ingest loaded something). Returns the run ids, by DAG: each ingest's
+    run, and the last transform and sync_population run waited for.
 
     ``settle`` (the default): a raw Asset update that arrives during a transform queues
     another, a sync that changed the population database a settling transform, and each
@@ -116,29 +161,23 @@ def run_flow(
     naming the DAG run, unless every one of them succeeded. Without it, return once the
     first transform and sync runs succeeded (follow-up runs may still be queued)."""
     dag_ids = ndc_dag_ids(sources)
+    ingest_ids = [f"ingest_{s}" for s in sources]
     log("waiting for the dag-processor to parse the DAGs")
     client.wait_for_dags(dag_ids)
-    for dag_id in dag_ids:
+    for dag_id in DOWNSTREAM:  # Asset-scheduled: unpausing them starts nothing by itself
         client.unpause(dag_id)
-    started = _now()
-    runs = {}
-    for source in sources:
-        dag_id = f"ingest_{source}"
-        runs[dag_id] = client.trigger(dag_id)
-        log(f"triggered {dag_id} ({runs[dag_id]})")
-    for source in sources:
-        dag_id = f"ingest_{source}"
-        client.wait_run(dag_id, runs[dag_id], log=log)
-    # A load that loaded something succeeded (and updated its raw Asset); one that found
-    # nothing new was skipped.
-    loaded = [
-        s
-        for s in sources
-        if client.task_state(f"ingest_{s}", runs[f"ingest_{s}"], "load") == "success"
-    ]
+    started = start_ingests(client, ingest_ids, log)
+    ingests = runs_since(client, ingest_ids, started)
+    for dag_id, dag_runs in ingests.items():
+        for r in dag_runs:
+            client.wait_run(dag_id, r["dag_run_id"], log=log)
+    runs = {dag_id: dag_runs[-1]["dag_run_id"] for dag_id, dag_runs in ingests.items()}
+    loaded = loaded_sources(client, ingests)
     if not loaded:
         # Every load was skipped: nothing new, so the Assets did not trigger anything.
         log("nothing new was loaded; transform and sync_population were not triggered")
+    else:
+        log(f"loaded: {', '.join(loaded)}")
     for dag_id in DOWNSTREAM if loaded else ():
         log(f"waiting for the Asset-triggered {dag_id} run")
         runs[dag_id] = client.wait_triggered_run(dag_id, after=started, log=log)["dag_run_id"]
