@@ -1,5 +1,5 @@
 {#- Administrative codes carry their code system: 2025 codes reuse legacy codes for other
-    places (DOMAIN.md), so the system never comes from the code's shape. It comes from the
+    places (docs/domain.md#codes-were-reused-a-bare-code-is-ambiguous), so the system never comes from the code's shape. It comes from the
     row's date (the dictionary's transition legacy-until-2025-07-01,
     include/dictionary/code_lists/admin_units_legacy_to_2025.yaml) and from the row's
     structure: the 2025 system has two levels (province, commune), so a row that still names

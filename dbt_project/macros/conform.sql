@@ -12,7 +12,7 @@
     nullif(trim(regexp_replace(normalize(trim({{ column }}), nfc), '[[:space:]]+', ' ', 'g')), '')
 {%- endmacro %}
 
-{#- The matching key of a person's name (DOMAIN.md): no tone or vowel marks, Đ -> D, upper
+{#- The matching key of a person's name (docs/domain.md#matching-key): no tone or vowel marks, Đ -> D, upper
     case, single spaces. The name is decomposed (NFD: every Vietnamese letter is its base letter
     followed by its marks) and one translate() removes the eight combining marks Vietnamese
     letters decompose into (grave, acute, tilde, hook above, dot below, breve, circumflex,

@@ -1,4 +1,4 @@
-{#- Repairing person names (DOMAIN.md "Text as it arrives").
+{#- Repairing person names (docs/domain.md#text-as-it-arrives).
 
     A name is repaired by the SQL function repair_name(text), created in the staging schema by
     the project's on-run-start hook (create_name_functions below), step by step:

@@ -1,4 +1,5 @@
-{#- Decoding the personal ID number (số định danh cá nhân): PPP G YY NNNNNN (DOMAIN.md).
+{#- Decoding the personal ID number (số định danh cá nhân): PPP G YY NNNNNN
+    (docs/domain.md#personal-identification-number).
     Each macro takes the conformed (trimmed) ID and gives null unless it is 12 digits.
     There is no checksum: what decodes is only what the number claims. -#}
 

@@ -32,7 +32,7 @@ ROW = [
     "Trần Thị Bình",
     "001190000002",
 ]
-# Windows-1258 keeps tone marks as combining characters (DOMAIN.md): "Đặng Thị Hà" as cp1258 can
+# Windows-1258 keeps tone marks as combining characters (docs/domain.md#text-as-it-arrives): "Đặng Thị Hà" as cp1258 can
 # only be written in its decomposed form.
 CP1258_NAME = "\u0110\u0103\u0323ng Thi\u0323 Ha\u0300"
 

@@ -331,7 +331,8 @@ def provinces() -> list[dict[str, str]]:
     """Provinces of both administrative-unit versions (legacy: 63, 2025: 34), by version and code.
 
     The personal ID's first three digits are '0' + a province code: the legacy code where the
-    birth was registered (DOMAIN.md), so a code of either version is known.
+    birth was registered (docs/domain.md#personal-identification-number), so a code of either
+    version is known.
     """
     rows = []
     for list_id in ("admin_units_legacy", "admin_units_2025"):

@@ -50,7 +50,8 @@ RELATIONSHIPS = {
     "99": "khác",
 }
 
-# Mobile prefixes in use since 2018 and the 11-digit prefix each replaced (DOMAIN.md).
+# Mobile prefixes in use since 2018 and the 11-digit prefix each replaced
+# (docs/domain.md#phone-numbers).
 MOBILE_PREFIXES = {
     "032": "0162", "033": "0163", "034": "0164", "035": "0165", "036": "0166", "037": "0167",
     "038": "0168", "039": "0169", "070": "0120", "079": "0121", "077": "0122", "076": "0126",
