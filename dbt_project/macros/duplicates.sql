@@ -35,7 +35,52 @@
     where duplicate_of_record_key is not null
 {%- endmacro %}
 
-{#- The CTEs that turn a model's matches into its four duplicate columns. The model defines
+{#- Every duplicate rule of a staging model, as CTEs after its `final` CTE: the pool of rows
+    (duplicate_pool), `exact_copies` (equal source hashes: the first copy by batch and row
+    survives), `near_matches` (equal `_near_key`, among the exact survivors: the first by
+    `survivor_order`, a list of SQL sort terms, then batch, row and record key survives) and
+    collapse_duplicates' CTEs; the model selects from `deduplicated`. -#}
+{% macro deduplicate(source_name, entity, survivor_order) -%}
+{{ duplicate_pool(source_name, entity) }}
+
+exact_copies as (
+    select
+        pool.*,
+        first_value(_batch_id) over copies as surviving_batch_id,
+        first_value(_source_row) over copies as surviving_source_row
+    from pool
+    where quarantine_reason_code is null
+    window copies as (
+        partition by _source_hash
+        order by _batch_id, _source_row
+    )
+),
+
+near_matches as (
+    select
+        _batch_id,
+        _source_row,
+        record_key,
+        first_value(record_key) over same_record as surviving_record_key,
+        first_value(_batch_id) over same_record as surviving_batch_id,
+        first_value(_source_row) over same_record as surviving_source_row
+    from exact_copies
+    where
+        _batch_id = surviving_batch_id
+        and _source_row = surviving_source_row
+        and _near_key is not null
+    window same_record as (
+        partition by _near_key
+        order by
+            {{ (survivor_order + ['_batch_id', '_source_row', 'record_key']) | join(', ') }}
+    )
+),
+
+{{ collapse_duplicates() }}
+{%- endmacro %}
+
+{#- The CTEs that turn a model's matches into its four duplicate columns (deduplicate's last
+    step). The caller defines
     `pool` (its conformed rows, see duplicate_pool), `exact_copies` (every row with its exact copy's survivor:
     surviving_batch_id, surviving_source_row) and `near_matches` (rows with surviving_record_key,
     surviving_batch_id, surviving_source_row); this adds `near_duplicates`, `duplicates` and

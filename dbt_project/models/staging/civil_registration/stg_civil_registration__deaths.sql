@@ -131,48 +131,13 @@ final as (
 -- Duplicates within deaths, over every batch (the same death may come in two daily files).
 -- Quarantined rows are left out: they never survive and are never merged.
 
-{{ duplicate_pool('civil_registration', 'death') }}
-
--- Exact: the same row again (equal source hashes). The first copy by (_batch_id,
--- _source_row) survives.
-exact_copies as (
-    select
-        pool.*,
-        first_value(_batch_id) over copies as surviving_batch_id,
-        first_value(_source_row) over copies as surviving_source_row
-    from pool
-    where quarantine_reason_code is null
-    window copies as (
-        partition by _source_hash
-        order by _batch_id, _source_row
-    )
-),
-
+-- Duplicates (macros/duplicates.sql, deduplicate). Exact: the same row again (equal source
+-- hashes); the first copy by (_batch_id, _source_row) survives.
 -- Near: the same death registered again under another so_dang_ky, the name typed without
 -- marks. It matches on the personal ID, date of death, date of birth and name key. The
 -- survivor is the original registration: the one whose name came with marks (a
 -- re-registration is typed without them), then the earliest batch, row and key. Rows
 -- without a personal ID or key cannot be matched.
-near_matches as (
-    select
-        _batch_id,
-        _source_row,
-        record_key,
-        first_value(record_key) over same_death as surviving_record_key,
-        first_value(_batch_id) over same_death as surviving_batch_id,
-        first_value(_source_row) over same_death as surviving_source_row
-    from exact_copies
-    where
-        _batch_id = surviving_batch_id
-        and _source_row = surviving_source_row
-        and _near_key is not null
-    window same_death as (
-        partition by _near_key
-        order by
-            {{ has_marks('full_name_raw') }} desc, _batch_id, _source_row, record_key
-    )
-),
-
-{{ collapse_duplicates() }}
+{{ deduplicate('civil_registration', 'death', survivor_order=[has_marks('full_name_raw') ~ ' desc']) }}
 
 select * from deduplicated

@@ -140,23 +140,8 @@ final as (
 -- int_insured_persons_deduplicated); an unchanged row extracted twice is an exact duplicate.
 -- Quarantined rows are left out: they never survive and are never merged.
 
-{{ duplicate_pool('social_insurance', 'insured_person') }}
-
--- Exact: the same row again (equal source hashes). The first copy by (_batch_id,
--- _source_row) survives.
-exact_copies as (
-    select
-        pool.*,
-        first_value(_batch_id) over copies as surviving_batch_id,
-        first_value(_source_row) over copies as surviving_source_row
-    from pool
-    where quarantine_reason_code is null
-    window copies as (
-        partition by _source_hash
-        order by _batch_id, _source_row
-    )
-),
-
+-- Duplicates (macros/duplicates.sql, deduplicate). Exact: the same row again (equal source
+-- hashes); the first copy by (_batch_id, _source_row) survives.
 -- Near: the same person insured again under another ma_so_bhxh, the name in legacy upper
 -- case without marks. It matches on the personal ID, date of birth, sex and name key: two
 -- people with the same name and date of birth have different personal IDs. The survivor is
@@ -165,28 +150,6 @@ exact_copies as (
 -- more complete one, with a phone number or old ID card number (a second registration carries
 -- only the essentials); then the earliest batch, row and key. Rows without a personal ID
 -- ("CMND only") or key cannot be matched.
-near_matches as (
-    select
-        _batch_id,
-        _source_row,
-        record_key,
-        first_value(record_key) over same_person as surviving_record_key,
-        first_value(_batch_id) over same_person as surviving_batch_id,
-        first_value(_source_row) over same_person as surviving_source_row
-    from exact_copies
-    where
-        _batch_id = surviving_batch_id
-        and _source_row = surviving_source_row
-        and _near_key is not null
-    window same_person as (
-        partition by _near_key
-        order by
-            {{ has_marks('full_name_raw') }} desc,
-            (phone_number is not null)::int + (cmnd is not null)::int desc,
-            _batch_id, _source_row, record_key
-    )
-),
-
-{{ collapse_duplicates() }}
+{{ deduplicate('social_insurance', 'insured_person', survivor_order=[has_marks('full_name_raw') ~ ' desc', '(phone_number is not null)::int + (cmnd is not null)::int desc']) }}
 
 select * from deduplicated
