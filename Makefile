@@ -29,7 +29,10 @@ $(STAMP): requirements.txt pyproject.toml
 # Cosmos renders the transform DAG from dbt's manifest (fast DAG parsing); dbt parse needs
 # no database. Parsed with the profile, target and connection fields the transform runs with
 # (include/ndc/dbt_profile.py), so its first `dbt build` reuses target/partial_parse.msgpack.
-$(MANIFEST): $(STAMP) $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v target/)
+# The fan-in models read the registry's entities from macros/registry.sql, generated here
+# (include/ndc/dbt_registry.py; not in git).
+$(MANIFEST): $(STAMP) $(wildcard include/sources/*.yaml) $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v target/)
+	$(BIN)/python -m ndc.dbt_registry
 	eval "$$($(BIN)/python -m ndc.dbt_profile)" && cd dbt_project && \
 		../$(BIN)/dbt parse --profiles-dir . --profile ndc --target warehouse --quiet
 	@touch $@

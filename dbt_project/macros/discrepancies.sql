@@ -38,21 +38,18 @@
 
 {#- The staging models whose records are compared with the population database, with the
     kinds checked (each mapped to the source column the agency knows it by) and the columns
-    holding the person. -#}
+    holding the person: the registry entities with `discrepancies` (macros/registry.sql). -#}
 {% macro person_discrepancy_models() -%}
-    {{ return([
-        {'model': 'stg_civil_registration__deaths', 'source': 'civil_registration', 'entity': 'death',
-         'fields': {'date_of_birth': 'ngay_sinh', 'pid_sex_year': 'so_dinh_danh'}},
-        {'model': 'stg_civil_registration__births', 'source': 'civil_registration', 'entity': 'birth',
-         'fields': {'date_of_birth': 'ngay_sinh', 'sex': 'gioi_tinh', 'pid_sex_year': 'so_dinh_danh'}},
-        {'model': 'stg_social_insurance__insured_persons', 'source': 'social_insurance', 'entity': 'insured_person',
-         'fields': {'date_of_birth': 'ngay_sinh', 'sex': 'gioi_tinh', 'full_name': 'ho_ten', 'pid_sex_year': 'so_dinh_danh'}},
-        {'model': 'stg_education__students', 'source': 'education', 'entity': 'student',
-         'fields': {'date_of_birth': 'date_of_birth', 'sex': 'gender', 'full_name': 'full_name', 'pid_sex_year': 'citizen_id'}},
-        {'model': 'stg_business_registry__enterprises', 'source': 'business_registry', 'entity': 'enterprise',
-         'fields': {'full_name': 'ho_ten_nguoi_dai_dien'},
-         'personal_id': 'representative_personal_id', 'full_name': 'representative_full_name'},
-    ]) }}
+    {%- set models = [] -%}
+    {%- for e in registry_entities() if e.discrepancies -%}
+        {%- do models.append({
+            'model': e.model, 'source': e.source, 'entity': e.entity,
+            'fields': e.discrepancies.fields,
+            'personal_id': e.discrepancies.personal_id,
+            'full_name': e.discrepancies.full_name,
+        }) -%}
+    {%- endfor -%}
+    {{ return(models) }}
 {%- endmacro %}
 
 {#- The records (source, entity, version_key) an incremental run of int_discrepancies_detected
@@ -93,7 +90,7 @@
 {#- The staging models that carry the duplicate columns (macros/duplicates.sql). -#}
 {% macro has_duplicate_columns(relation) -%}
     {%- set name = relation | string -%}
-    {%- for model in ['stg_civil_registration__births', 'stg_civil_registration__deaths', 'stg_social_insurance__insured_persons'] -%}
+    {%- for model, source_name, entity in duplicate_entities() -%}
         {%- if model in name -%}{{ return(true) }}{%- endif -%}
     {%- endfor -%}
     {{ return(false) }}

@@ -9,13 +9,14 @@
     coalesce({{ column }} ~ '[^\x01-\x7f]', false)
 {%- endmacro %}
 
-{#- The staging models that collapse duplicates: (model, source, entity). -#}
+{#- The staging models that collapse duplicates: (model, source, entity) of the registry
+    entities with `duplicates: true` (macros/registry.sql). -#}
 {% macro duplicate_entities() -%}
-    {{ return([
-        ('stg_civil_registration__births', 'civil_registration', 'birth'),
-        ('stg_civil_registration__deaths', 'civil_registration', 'death'),
-        ('stg_social_insurance__insured_persons', 'social_insurance', 'insured_person'),
-    ]) }}
+    {%- set entities = [] -%}
+    {%- for e in registry_entities() if e.duplicates -%}
+        {%- do entities.append((e.model, e.source, e.entity)) -%}
+    {%- endfor -%}
+    {{ return(entities) }}
 {%- endmacro %}
 
 {#- The merged rows of one staging model, for quarantine.merged_duplicates: like

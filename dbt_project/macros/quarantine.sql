@@ -114,22 +114,14 @@
     where quarantine_reason_code is not null
 {%- endmacro %}
 
-{#- The staging models whose rejected rows quarantined_rows gathers: (model, source, entity),
-    source and entity as the registry names them. -#}
+{#- The staging models whose rejected rows quarantined_rows gathers: (model, source, entity)
+    of every registry entity (macros/registry.sql, generated from include/sources). -#}
 {% macro quarantine_entities() -%}
-    {{ return([
-        ('stg_civil_registration__births', 'civil_registration', 'birth'),
-        ('stg_civil_registration__deaths', 'civil_registration', 'death'),
-        ('stg_civil_registration__marriages', 'civil_registration', 'marriage'),
-        ('stg_social_insurance__insured_persons', 'social_insurance', 'insured_person'),
-        ('stg_social_insurance__contribution_periods', 'social_insurance', 'contribution_period'),
-        ('stg_residence__residence_changes', 'residence', 'residence_change'),
-        ('stg_residence__household_members', 'residence', 'household_member'),
-        ('stg_education__students', 'education', 'student'),
-        ('stg_education__enrolments', 'education', 'enrolment'),
-        ('stg_education__graduations', 'education', 'graduation'),
-        ('stg_business_registry__enterprises', 'business_registry', 'enterprise'),
-    ]) }}
+    {%- set entities = [] -%}
+    {%- for e in registry_entities() -%}
+        {%- do entities.append((e.model, e.source, e.entity)) -%}
+    {%- endfor -%}
+    {{ return(entities) }}
 {%- endmacro %}
 
 {#- The staging rows that quarantine models derive from and that changed since the model's

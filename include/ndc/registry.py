@@ -44,6 +44,28 @@ class ApiConfig(_Strict):
     updated_since_param: str = "updated_since"
 
 
+# What the discrepancy marts compare with the population database, each kind shown to the
+# agency under the source column that carries it (dbt_project/macros/discrepancies.sql).
+DISCREPANCY_KINDS = ("date_of_birth", "sex", "full_name", "pid_sex_year")
+
+
+class Discrepancies(_Strict):
+    """A person-carrying entity compared with the population database: the kinds checked,
+    each mapped to the source column the agency knows it by, and the staging columns that
+    hold the person's personal ID and name."""
+
+    fields: dict[str, str] = Field(min_length=1)
+    personal_id: str = "personal_id"
+    full_name: str = "full_name"
+
+    @model_validator(mode="after")
+    def _kinds(self) -> Discrepancies:
+        unknown = sorted(set(self.fields) - set(DISCREPANCY_KINDS))
+        if unknown:
+            raise ValueError(f"fields: unknown kinds {unknown} (known: {list(DISCREPANCY_KINDS)})")
+        return self
+
+
 class Entity(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
@@ -54,12 +76,22 @@ class Entity(_Strict):
     endpoint: str | None = None  # api sources: path under the connection's base URL
     watermark_column: str | None = None  # incremental mode
     pattern: str | None = None  # file sources: glob in the inbox
+    # How the warehouse conforms it (dbt_project/models/staging/<source>/): the staging model
+    # (default stg_<source>__<entity>s), whether it finds exact and near duplicates (its merged
+    # rows go to quarantine.merged_duplicates), and what the discrepancy marts compare.
+    staging_model: str | None = Field(default=None, pattern=r"^stg_[a-z0-9_]+$")
+    duplicates: bool = False
+    discrepancies: Discrepancies | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Entity:
         missing = [c for c in self.primary_key if c not in self.columns]
         if missing:
             raise ValueError(f"primary_key {missing} not in columns")
+        if self.discrepancies is not None:
+            unknown = [c for c in self.discrepancies.fields.values() if c not in self.columns]
+            if unknown:
+                raise ValueError(f"discrepancies.fields: {unknown} not in columns")
         if self.mode is Mode.INCREMENTAL:
             if not self.watermark_column:
                 raise ValueError("incremental mode needs watermark_column")
@@ -105,6 +137,10 @@ class Source(_Strict):
         if self.kind is SourceKind.API and self.api is None:
             raise ValueError("api: required for kind: api")
         return self
+
+    def staging_model(self, entity: Entity) -> str:
+        """The dbt staging model that conforms an entity of this source."""
+        return entity.staging_model or f"stg_{self.name}__{entity.name}s"
 
     def entity(self, name: str) -> Entity:
         for entity in self.entities:

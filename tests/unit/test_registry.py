@@ -63,3 +63,38 @@ def test_file_name_must_match_source_name(tmp_path):
     )
     with pytest.raises(RegistryError, match="must match the file name"):
         load_source(path)
+
+
+def test_a_discrepancy_field_must_be_a_column_and_a_known_kind(tmp_path):
+    path = _broken(tmp_path, "education", "sex: gender", "sex: gioi_tinh")
+    with pytest.raises(RegistryError, match=r"discrepancies\.fields: \['gioi_tinh'\] not in"):
+        load_source(path)
+    path = _broken(tmp_path, "education", "sex: gender", "height: gender")
+    with pytest.raises(RegistryError, match="unknown kinds"):
+        load_source(path)
+
+
+def test_the_dbt_projects_view_of_the_registry():
+    """macros/registry.sql, which the fan-in models read: every entity once, with its staging
+    model, the duplicate flag and the discrepancy columns; and the file make wrote is current."""
+    from ndc.dbt_registry import MACRO, entities, render
+
+    listed = entities(load_registry())
+    assert len(listed) == sum(len(s.entities) for s in load_registry().values()) == 11
+    by_entity = {(e["source"], e["entity"]): e for e in listed}
+    assert by_entity[("civil_registration", "birth")]["model"] == "stg_civil_registration__births"
+    assert {k for k, e in by_entity.items() if e["duplicates"]} == {
+        ("civil_registration", "birth"),
+        ("civil_registration", "death"),
+        ("social_insurance", "insured_person"),
+    }
+    representative = by_entity[("business_registry", "enterprise")]["discrepancies"]
+    assert representative == {
+        "fields": {"full_name": "ho_ten_nguoi_dai_dien"},
+        "personal_id": "representative_personal_id",
+        "full_name": "representative_full_name",
+    }
+    assert by_entity[("residence", "household_member")]["discrepancies"] is None
+    text = render(load_registry())
+    assert "'discrepancies': none" in text and "'duplicates': true" in text
+    assert MACRO.read_text() == text, "run `make install` (python -m ndc.dbt_registry)"

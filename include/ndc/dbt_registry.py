@@ -1,0 +1,95 @@
+"""The source registry as the dbt project sees it: `dbt_project/macros/registry.sql`.
+
+dbt resolves a model's `ref()`s when it parses the project, before any database or graph is
+available, so the fan-in models (quarantined and merged rows, the discrepancies) cannot find
+the staging models by themselves: they read this generated macro, which lists every entity of
+`include/sources/*.yaml` with its staging model and what the warehouse does with it. Derived,
+not kept: `make install` writes it before dbt parses (so does every dbt parse ndc runs), and
+git ignores it; the registry file is what a reviewer reads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ndc.registry import Source, load_registry
+from ndc.settings import DBT_PROJECT_DIR
+
+MACRO = DBT_PROJECT_DIR / "macros" / "registry.sql"
+
+HEADER = """\
+{#- Generated from the source registry (include/sources/*.yaml) by `python -m ndc.dbt_registry`
+    (include/ndc/dbt_registry.py; `make install` runs it); never edit by hand. Every source
+    entity: its staging model, source and entity as the registry names them, whether the
+    model finds duplicates
+    (quarantine.merged_duplicates) and what the discrepancy marts compare (kind -> the source
+    column the agency knows it by; the staging columns holding the person). The fan-in models
+    read it through quarantine_entities(), duplicate_entities() and
+    person_discrepancy_models(). -#}
+"""
+
+
+def _literal(value: object) -> str:
+    """A Jinja literal for a str, bool, None, list or dict of them."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        if "'" in value or "\\" in value:
+            raise ValueError(f"{value!r}: quotes and backslashes have no place in a name")
+        return f"'{value}'"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no Jinja literal for {type(value).__name__}")
+
+
+def entities(registry: dict[str, Source]) -> list[dict]:
+    """Every entity of the registry as the macro lists it, sources by name."""
+    out = []
+    for source in sorted(registry.values(), key=lambda s: s.name):
+        for entity in source.entities:
+            d = entity.discrepancies
+            out.append(
+                {
+                    "model": source.staging_model(entity),
+                    "source": source.name,
+                    "entity": entity.name,
+                    "duplicates": entity.duplicates,
+                    "discrepancies": None
+                    if d is None
+                    else {
+                        "fields": dict(d.fields),
+                        "personal_id": d.personal_id,
+                        "full_name": d.full_name,
+                    },
+                }
+            )
+    return out
+
+
+def render(registry: dict[str, Source]) -> str:
+    lines = ",\n".join(f"        {_literal(e)}" for e in entities(registry))
+    return (
+        HEADER
+        + "{% macro registry_entities() -%}\n"
+        + "    {{ return([\n"
+        + lines
+        + ",\n    ]) }}\n{%- endmacro %}\n"
+    )
+
+
+def write(path: Path = MACRO, registry: dict[str, Source] | None = None) -> bool:
+    """Write the macro when its content changed (a rewrite would make dbt parse again);
+    returns whether it wrote."""
+    text = render(registry if registry is not None else load_registry())
+    if path.exists() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    return True
+
+
+if __name__ == "__main__":
+    print(f"{MACRO}: {'written' if write() else 'up to date'}")
