@@ -1,0 +1,62 @@
+"""``ndc bench``: the load, generation and scale benchmarks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ndc import settings as settings_mod
+from ndc.cli.common import log, stdout_to_stderr
+from ndc.cli.db import start_databases
+
+
+@click.command()
+@click.option("--rows", default=1_000_000, show_default=True, help="Rows for the load benchmark.")
+@click.option(
+    "--persons",
+    default=1_000_000,
+    show_default=True,
+    help="Persons for the generation and scale benchmarks.",
+)
+@click.option("--days", default=3, show_default=True, help="Scale: days of the full run.")
+@click.option("--seed", default=42, show_default=True, help="Scale: the country's seed.")
+@click.option("--only", type=click.Choice(["load", "generate", "scale"]), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Scale: machine-readable output.")
+@click.option("--keep", is_flag=True, help="Scale: keep its databases and files afterwards.")
+def bench(
+    rows: int, persons: int, days: int, seed: int, only: str | None, as_json: bool, keep: bool
+) -> None:
+    """Benchmarks: load (ndc vs raw COPY vs pandas to_sql), synthetic generation, and scale
+    (the whole flow through Airflow on a generated country, full then one more day, beside
+    a plain dbt build; in an Airflow and databases of its own, <NDC_DB_PREFIX>_scale_*)."""
+    import tempfile
+
+    if as_json and only != "scale":
+        raise click.UsageError("--json goes with --only scale")
+    s = settings_mod.load()
+    if only in (None, "load"):
+        from ndc.bench import run_load_benchmark
+
+        start_databases(s)
+        click.echo(run_load_benchmark(s, rows, log=log))
+        click.echo("")
+    if only in (None, "generate"):
+        from ndc.bench_generate import run_generate_benchmark
+
+        with tempfile.TemporaryDirectory(prefix="ndc-bench-generate-") as tmp:
+            click.echo(run_generate_benchmark(persons, Path(tmp), log=log))
+        click.echo("")
+    if only in (None, "scale"):
+        from ndc.bench_scale import format_summary, run_scale_benchmark
+
+        # Whatever the pipeline's libraries print goes to stderr: stdout is for the result.
+        with stdout_to_stderr():
+            result = run_scale_benchmark(
+                s, persons=persons, days=days, seed=seed, log=log, keep=keep
+            )
+        if as_json:
+            click.echo(json.dumps(result, indent=2))
+        else:
+            click.echo(format_summary(result))

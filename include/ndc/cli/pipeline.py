@@ -1,0 +1,77 @@
+"""``ndc run``, ``ndc transform``, ``ndc demo``: the flow through the running Airflow."""
+
+from __future__ import annotations
+
+import click
+
+from ndc import settings as settings_mod
+from ndc.cli.airflow import start_airflow
+from ndc.cli.common import log, registry_sources
+from ndc.cli.data import generate, report
+from ndc.cli.db import start_databases
+from ndc.cli.population import load_baseline_snapshot
+from ndc.cli.sources import source_processes, start_sources
+
+
+@click.command()
+def run() -> None:
+    """Trigger every ingest DAG through Airflow's REST API and wait for transform and sync."""
+    _run(settings_mod.load())
+
+
+def _run(s: settings_mod.Settings) -> None:
+    from ndc.airflow_runtime import ADMIN_USER, AirflowClient, admin_password
+    from ndc.flow import run_flow
+
+    client = AirflowClient(f"http://localhost:{s.airflow_port}", ADMIN_USER, admin_password(s))
+    run_flow(client, list(registry_sources()), log=log)
+
+
+@click.command()
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="dbt build --full-refresh: rebuild every incremental model from all raw rows.",
+)
+def transform(full_refresh: bool) -> None:
+    """Run the transform DAG now (through the running Airflow) and wait for it to finish."""
+    from ndc.airflow_runtime import ADMIN_USER, AirflowClient, AirflowError, admin_password
+
+    s = settings_mod.load()
+    client = AirflowClient(f"http://localhost:{s.airflow_port}", ADMIN_USER, admin_password(s))
+    client.wait_for_dags(["transform"])
+    client.unpause("transform")
+    run_id = client.trigger("transform", conf={"full_refresh": full_refresh})
+    log(f"triggered transform ({run_id}{', full refresh' if full_refresh else ''})")
+    try:
+        run = client.wait_run("transform", run_id, log=log)
+    except AirflowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"transform {run_id}: {run['state']}")
+
+
+@click.command()
+@click.option("--persons", default=1000, show_default=True)
+@click.option("--seed", default=42, show_default=True)
+@click.option("--days", default=3, show_default=True)
+@click.option("--keep-up", is_flag=True, help="Leave Airflow running afterwards.")
+@click.pass_context
+def demo(ctx: click.Context, persons: int, seed: int, days: int, keep_up: bool) -> None:
+    """The whole flow on the embedded default, end to end through Airflow, then the report."""
+    from ndc.airflow_runtime import down, running
+
+    s = settings_mod.load()
+    start_databases(s)
+    ctx.invoke(generate, persons=persons, seed=seed, days=days, out=None, target=())
+    load_baseline_snapshot(s)
+    start_sources(s)
+    was_running = bool(running(s))
+    start_airflow(s)
+    try:
+        _run(s)
+    finally:
+        if not (keep_up or was_running):
+            down(s, log=log)
+            source_processes(s).stop(["education_api"])
+    click.echo("")
+    ctx.invoke(report, as_json=False)
