@@ -383,12 +383,11 @@ def run_scale_benchmark(
         up,
     )
     from ndc.bench_rss import TaskMemorySampler
-    from ndc.evaluate import _drop_databases, _environment, _free_port, dbt_parse
     from ndc.flow import ndc_dag_ids
     from ndc.population import load_baseline
     from ndc.registry import load_registry
     from ndc.settings import load
-    from ndc.stack import databases_up
+    from ndc.stack import databases_up, dbt_parse, drop_databases, environment, free_port
     from ndc.synthetic.education_api import serve
 
     home, prefix = scale_settings(user)
@@ -401,14 +400,14 @@ def run_scale_benchmark(
         "NDC_HOME": str(home),
         "NDC_PG_URL": user.server_url,
         "NDC_DB_PREFIX": prefix,
-        "NDC_AIRFLOW_PORT": str(_free_port()),
+        "NDC_AIRFLOW_PORT": str(free_port()),
     }
     sources = load_registry()
-    with _environment(env), _sigterm_unwinds():
+    with environment(env), _sigterm_unwinds():
         settings = load()
         # What an earlier benchmark left behind (an interrupted run) goes first.
         down(settings, log=log)
-        _drop_databases(settings)
+        drop_databases(settings)
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         data_dir = home / "sources"
@@ -439,7 +438,7 @@ def run_scale_benchmark(
             api.shutdown()
             if not keep:
                 log(f"dropping the benchmark's databases ({prefix}_*) and {home}")
-                _drop_databases(settings)
+                drop_databases(settings)
                 shutil.rmtree(home, ignore_errors=True)
     full.stages = {"generate": generate_full, **full.stages}
     increment.stages = {"generate": generate_more, **increment.stages}

@@ -8,14 +8,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from ndc.evaluate import (
-    MERGED_RELATION,
-    Outputs,
-    discrepancy_relation,
-    format_table,
-    name_columns,
-    score,
-)
+from ndc.evaluate.outputs import MERGED_RELATION, Outputs, discrepancy_relation
+from ndc.evaluate.score import format_table, name_columns, score
 
 TRUTH_COLUMNS = [
     "source",

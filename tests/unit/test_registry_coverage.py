@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from ndc.evaluate import FIELD_COLUMNS
+from ndc.evaluate.score import FIELD_COLUMNS
 from ndc.registry import load_registry, raw_table
 from ndc.settings import DBT_PROJECT_DIR
 

@@ -46,7 +46,9 @@ def evaluate(
     (NDC_HOME/evaluate, databases <NDC_DB_PREFIX>_eval_*) and score it against the ground
     truth: per defect class the share handled as expected, and the share of clean records
     wrongly quarantined, merged, reported or altered."""
-    from ndc.evaluate import format_table, read_truth, run_pipeline, score
+    from ndc.evaluate.outputs import read_truth
+    from ndc.evaluate.pipeline import run_pipeline
+    from ndc.evaluate.score import format_table, score
 
     started = time.monotonic()
     # Whatever the pipeline's libraries print (log handlers bound to stdout, subprocesses)

@@ -1,53 +1,17 @@
-"""``ndc evaluate``: how well the pipeline handles every injected defect, against the truth.
-
-Three parts:
-
-- :func:`score` is pure: the generator's truth (``truth/defects.parquet``) and the pipeline's
-  outputs as DataFrames in, the per-class and clean-record scores out.
-- :func:`read_outputs` pulls those outputs from a warehouse, per the shared output contract
-  (staging views, ``quarantine.quarantined_rows``, ``quarantine.merged_duplicates``,
-  ``marts.discrepancies_<source>``). A relation that does not exist yet is reported, not fatal.
-- :func:`run_pipeline` runs the whole flow through Airflow on a country, into databases,
-  a landing zone and an Airflow of its own (never the user's).
-
-Record keys: the truth's ``record_key`` is each entity's source key, which is what staging
-calls ``record_key`` (see :data:`RECORD_KEYS`).
-"""
+"""The scores of an evaluation, pure: the generator's truth (``truth/defects.parquet``) and the
+pipeline's outputs (:class:`ndc.evaluate.outputs.Outputs`) in, the per-class and clean-record
+scores out."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import subprocess
-import sys
 import unicodedata
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ndc.settings import DBT_PROJECT_DIR, Settings
-
-# The truth's record_key is the source column below, and staging's record_key is that column
-# trimmed (conform_text). Residence and social insurance ids are SQLite integers, so a
-# household member's key is e.g. '128' on both sides.
-RECORD_KEYS: dict[tuple[str, str], str] = {
-    ("civil_registration", "birth"): "so_dang_ky",
-    ("civil_registration", "death"): "so_dang_ky",
-    ("civil_registration", "marriage"): "so_dang_ky",
-    ("social_insurance", "insured_person"): "ma_so_bhxh",
-    ("social_insurance", "contribution_period"): "id",
-    ("residence", "residence_change"): "id",
-    ("residence", "household_member"): "id",
-    ("education", "student"): "student_id",
-    ("education", "enrolment"): "enrolment_id",
-    ("education", "graduation"): "graduation_id",
-    ("business_registry", "enterprise"): "ma_so_thue",
-}
+from ndc.evaluate.outputs import Outputs, staging_relation
 
 # The ONE map from a defective source field (truth.field) to the staging column that holds
 # its conformed value, read off dbt_project/models/staging/**.
@@ -110,38 +74,13 @@ DISCREPANCY_KINDS = {
     "dead_still_active": "dead_still_active",
 }
 
-QUARANTINE_RELATION = "quarantine.quarantined_rows"
-MERGED_RELATION = "quarantine.merged_duplicates"
-SOURCES = ("civil_registration", "social_insurance", "residence", "education", "business_registry")
 EXAMPLES = 5
-
-
-def staging_relation(source: str, entity: str) -> str:
-    return f"staging.stg_{source}__{entity}s"
-
-
-def discrepancy_relation(source: str) -> str:
-    return f"marts.discrepancies_{source}"
 
 
 def name_columns(source: str, entity: str) -> list[str]:
     """The conformed person-name columns of one source entity."""
     fields = FIELD_COLUMNS.get((source, entity), {})
     return [column for f, column in fields.items() if f in NAME_FIELDS]
-
-
-@dataclass
-class Outputs:
-    """What the pipeline produced; a relation that does not exist is None, named in missing."""
-
-    staging: dict[tuple[str, str], pd.DataFrame | None]
-    quarantined: pd.DataFrame | None
-    merged: pd.DataFrame | None
-    discrepancies: dict[str, pd.DataFrame | None]
-    missing: list[str] = field(default_factory=list)
-
-
-# --- scoring --------------------------------------------------------------------------------
 
 
 def _text(value: object) -> str | None:
@@ -507,246 +446,3 @@ def format_table(result: dict) -> str:
     for note in result.get("notes", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)
-
-
-# --- reading the warehouse ------------------------------------------------------------------
-
-
-def _frame(conn, relation: str, columns: str = "*") -> pd.DataFrame | None:
-    if conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is None:
-        return None
-    cur = conn.execute(f"select {columns} from {relation}")  # names from this module only
-    return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description], dtype=object)
-
-
-def read_outputs(warehouse_url: str, entities: list[tuple[str, str]]) -> Outputs:
-    """The contract's output relations from a warehouse; missing ones are None and listed."""
-    from ndc.warehouse import connect
-
-    missing: list[str] = []
-
-    def read(conn, relation: str, columns: str = "*") -> pd.DataFrame | None:
-        frame = _frame(conn, relation, columns)
-        if frame is None:
-            missing.append(relation)
-        return frame
-
-    with connect(warehouse_url) as conn:
-        staging = {(s, e): read(conn, staging_relation(s, e)) for s, e in entities}
-        quarantined = read(conn, QUARANTINE_RELATION, "source, entity, record_key, reason_code")
-        merged = read(conn, MERGED_RELATION, "source, entity, record_key, surviving_record_key")
-        discrepancies = {
-            s: read(
-                conn,
-                discrepancy_relation(s),
-                "source, entity, record_key, discrepancy, reference_value",
-            )
-            for s in sorted({s for s, _ in entities})
-        }
-    return Outputs(staging, quarantined, merged, discrepancies, missing)
-
-
-def read_truth(data_dir: Path) -> pd.DataFrame:
-    path = data_dir / "truth" / "defects.parquet"
-    if not path.exists():
-        raise FileNotFoundError(f"no ground truth at {path}: is {data_dir} from `ndc generate`?")
-    return pd.read_parquet(path).astype(object).where(lambda f: f.notna(), None)
-
-
-# --- running the pipeline on its own stack --------------------------------------------------
-
-
-def evaluation_settings(user: Settings) -> tuple[Path, str]:
-    """Where an evaluation runs: NDC_HOME/evaluate and the database prefix <prefix>_eval."""
-    return user.home / "evaluate", f"{user.db_prefix}_eval"
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Replace every NDC_/AIRFLOW variable of this process by ``values``, restore afterwards."""
-    saved = dict(os.environ)
-    for key in list(os.environ):
-        if key.startswith(("NDC_", "AIRFLOW")):
-            del os.environ[key]
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _drop_databases(settings: Settings) -> None:
-    from ndc.warehouse import drop_database
-
-    for role in ("warehouse", "population", "airflow"):
-        drop_database(settings.database_url(role))
-
-
-def dbt_parse(log: Callable[[str], None]) -> None:
-    """Write dbt's manifest, which Cosmos renders the transform DAG from, with the profile and
-    connection fields the transform's build runs with (ndc.dbt_profile), so that build starts
-    from this parse (dbt drops a partial parse made with another profile)."""
-    from ndc.dbt_profile import PROFILE_NAME, TARGET_NAME, env_for_url
-    from ndc.settings import load
-
-    dbt = Path(sys.executable).parent / "dbt"
-    log("dbt: parsing the project (the manifest the transform DAG is rendered from)")
-    proc = subprocess.run(
-        [str(dbt if dbt.exists() else "dbt"), "parse", "--profiles-dir", ".", "--quiet"]
-        + ["--profile", PROFILE_NAME, "--target", TARGET_NAME],
-        cwd=DBT_PROJECT_DIR,
-        env=os.environ | env_for_url(load().warehouse_url),
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"dbt parse failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-
-
-def settle(client, settings: Settings, log: Callable[[str], None], rounds: int = 4) -> int:
-    """Transform and sync again until the population database stops changing.
-
-    A sync changes the population database (new citizens, filled values, deaths), which the
-    next transform conforms against (names take the population's marks, CMNDs resolve): the
-    warehouse and the population database agree once a transform and its sync change nothing.
-    Live, the next day's runs do this; an evaluation, which must compare a finished state,
-    does it here. Returns the rounds run."""
-    from ndc.airflow_runtime import AirflowError
-    from ndc.compare import table_hashes
-    from ndc.flow import _now
-
-    def population() -> dict:
-        return table_hashes(settings.population_url, ["public.citizen"])
-
-    before = population()
-    for n in range(1, rounds + 1):
-        started = _now()
-        run_id = client.trigger("transform")
-        log(f"settling: transform run {run_id} (round {n})")
-        client.wait_run("transform", run_id, log=log)
-        if client.task_state("transform", run_id, "prepare_warehouse") == "skipped":
-            # Nothing new since the last transform: its sync already ran on this warehouse.
-            log(f"settled after {n} round(s): the transform had nothing to do")
-            return n
-        sync = client.wait_triggered_run("sync_population", after=started, log=log)
-        client.wait_run("sync_population", sync["dag_run_id"], log=log)
-        after = population()
-        if after == before:
-            log(f"settled after {n} round(s): the population database no longer changes")
-            return n
-        before = after
-    raise AirflowError(f"the population database still changed after {rounds} settling rounds")
-
-
-def run_pipeline(
-    user: Settings,
-    *,
-    persons: int,
-    seed: int,
-    days: int,
-    data_dir: Path | None,
-    log: Callable[[str], None],
-    cleanup: bool = False,
-    daily: bool = True,
-) -> tuple[Path, Outputs, str | None]:
-    """Generate a country (unless ``data_dir``), run every DAG on it through an Airflow of its
-    own, and read the outputs. Returns the data folder, the outputs and the pipeline's error
-    (None when every run succeeded; the outputs are read either way).
-
-    ``daily`` (a generated country only): the days arrive one at a time, as they would live:
-    day 1 is generated and run through the flow, then the country is extended by one day and
-    the flow runs again, up to ``days``. Otherwise every day is generated and run at once. Either
-    way the pipeline then settles (:func:`settle`)."""
-    from ndc.airflow_runtime import (
-        ADMIN_USER,
-        AirflowClient,
-        AirflowError,
-        admin_password,
-        airflow_env,
-        down,
-        up,
-    )
-    from ndc.flow import run_flow
-    from ndc.population import load_baseline
-    from ndc.registry import load_registry
-    from ndc.settings import load
-    from ndc.stack import databases_up
-    from ndc.synthetic import generate
-    from ndc.synthetic.education_api import serve
-
-    home, prefix = evaluation_settings(user)
-    if data_dir is not None and data_dir.resolve().is_relative_to(home.resolve()):
-        raise ValueError(f"{data_dir} is inside {home}, which every evaluation starts afresh")
-    if user.embedded:
-        from ndc import embedded
-
-        log(f"postgres: embedded server on 127.0.0.1:{user.pg_port} ({user.pgdata})")
-        embedded.start(user.pgdata, user.pg_port)
-    env = {
-        "NDC_HOME": str(home),
-        "NDC_PG_URL": user.server_url,
-        "NDC_DB_PREFIX": prefix,
-        "NDC_AIRFLOW_PORT": str(_free_port()),
-    }
-    sources = load_registry()
-    with _environment(env):
-        settings = load()
-        # What an earlier evaluation left behind (an interrupted run) goes first.
-        down(settings, log=log)
-        _drop_databases(settings)
-        shutil.rmtree(home, ignore_errors=True)
-        home.mkdir(parents=True)
-        daily = daily and data_dir is None and days > 1
-        if data_dir is None:
-            data_dir = home / "sources"
-            first = 1 if daily else days
-            log(f"generating {persons} persons (seed {seed}, {first} day(s)) into {data_dir}")
-            generate(data_dir, persons=persons, seed=seed, days=first)
-        data_dir = data_dir.resolve()
-        read_truth(data_dir)  # fail early on a folder without ground truth
-        os.environ["NDC_DATA_DIR"] = str(data_dir)
-        api, api_url = serve(data_dir / "education" / "education.sqlite", port=0)
-        os.environ["NDC_SOURCE_EDUCATION_URL"] = api_url
-        log(f"sources: education API on {api_url}")
-        settings = load()
-        error = None
-        try:
-            databases_up(settings, sources, log=log)
-            baseline = data_dir / "population_db" / "baseline.parquet"
-            log(f"population: loaded {load_baseline(settings.population_url, baseline)} citizens")
-            dbt_parse(log)
-            url = up(settings, airflow_env(settings, sources), log=log)
-            log(f"airflow: {url} (home {settings.airflow_home})")
-            client = AirflowClient(url, ADMIN_USER, admin_password(settings))
-            try:
-                run_flow(client, list(sources), log=log)
-                for day in range(2, days + 1) if daily else ():
-                    log(f"day {day}: extending the country by one day")
-                    generate(data_dir, persons=persons, seed=seed, days=day)
-                    run_flow(client, list(sources), log=log)
-                settle(client, settings, log=log)
-            except AirflowError as exc:
-                error = str(exc)
-                log(f"pipeline failed: {error}; scoring what it produced")
-            log("reading the outputs from the warehouse")
-            entities = [(s.name, e.name) for s in sources.values() for e in s.entities]
-            outputs = read_outputs(settings.warehouse_url, entities)
-        finally:
-            down(settings, log=log)
-            api.shutdown()
-            if cleanup:
-                log(f"dropping the evaluation databases ({prefix}_*) and {home}")
-                _drop_databases(settings)
-                shutil.rmtree(home, ignore_errors=True)
-        if not cleanup:
-            log(f"outputs kept in {settings.warehouse_url} (dropped by the next evaluation)")
-    return data_dir, outputs, error

@@ -1,0 +1,157 @@
+"""An evaluation's run: the whole flow through Airflow on a country, into databases, a landing
+zone and an Airflow of its own (never the user's), then its outputs read."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from ndc.evaluate.outputs import Outputs, read_outputs, read_truth
+from ndc.settings import Settings
+
+
+def evaluation_settings(user: Settings) -> tuple[Path, str]:
+    """Where an evaluation runs: NDC_HOME/evaluate and the database prefix <prefix>_eval."""
+    return user.home / "evaluate", f"{user.db_prefix}_eval"
+
+
+def settle(client, settings: Settings, log: Callable[[str], None], rounds: int = 4) -> int:
+    """Transform and sync again until the population database stops changing.
+
+    A sync changes the population database (new citizens, filled values, deaths), which the
+    next transform conforms against (names take the population's marks, CMNDs resolve): the
+    warehouse and the population database agree once a transform and its sync change nothing.
+    Live, the next day's runs do this; an evaluation, which must compare a finished state,
+    does it here. Returns the rounds run."""
+    from ndc.airflow_runtime import AirflowError
+    from ndc.compare import table_hashes
+    from ndc.flow import _now
+
+    def population() -> dict:
+        return table_hashes(settings.population_url, ["public.citizen"])
+
+    before = population()
+    for n in range(1, rounds + 1):
+        started = _now()
+        run_id = client.trigger("transform")
+        log(f"settling: transform run {run_id} (round {n})")
+        client.wait_run("transform", run_id, log=log)
+        if client.task_state("transform", run_id, "prepare_warehouse") == "skipped":
+            # Nothing new since the last transform: its sync already ran on this warehouse.
+            log(f"settled after {n} round(s): the transform had nothing to do")
+            return n
+        sync = client.wait_triggered_run("sync_population", after=started, log=log)
+        client.wait_run("sync_population", sync["dag_run_id"], log=log)
+        after = population()
+        if after == before:
+            log(f"settled after {n} round(s): the population database no longer changes")
+            return n
+        before = after
+    raise AirflowError(f"the population database still changed after {rounds} settling rounds")
+
+
+def run_pipeline(
+    user: Settings,
+    *,
+    persons: int,
+    seed: int,
+    days: int,
+    data_dir: Path | None,
+    log: Callable[[str], None],
+    cleanup: bool = False,
+    daily: bool = True,
+) -> tuple[Path, Outputs, str | None]:
+    """Generate a country (unless ``data_dir``), run every DAG on it through an Airflow of its
+    own, and read the outputs. Returns the data folder, the outputs and the pipeline's error
+    (None when every run succeeded; the outputs are read either way).
+
+    ``daily`` (a generated country only): the days arrive one at a time, as they would live:
+    day 1 is generated and run through the flow, then the country is extended by one day and
+    the flow runs again, up to ``days``. Otherwise every day is generated and run at once. Either
+    way the pipeline then settles (:func:`settle`)."""
+    from ndc.airflow_runtime import (
+        ADMIN_USER,
+        AirflowClient,
+        AirflowError,
+        admin_password,
+        airflow_env,
+        down,
+        up,
+    )
+    from ndc.flow import run_flow
+    from ndc.population import load_baseline
+    from ndc.registry import load_registry
+    from ndc.settings import load
+    from ndc.stack import databases_up, dbt_parse, drop_databases, environment, free_port
+    from ndc.synthetic import generate
+    from ndc.synthetic.education_api import serve
+
+    home, prefix = evaluation_settings(user)
+    if data_dir is not None and data_dir.resolve().is_relative_to(home.resolve()):
+        raise ValueError(f"{data_dir} is inside {home}, which every evaluation starts afresh")
+    if user.embedded:
+        from ndc import embedded
+
+        log(f"postgres: embedded server on 127.0.0.1:{user.pg_port} ({user.pgdata})")
+        embedded.start(user.pgdata, user.pg_port)
+    env = {
+        "NDC_HOME": str(home),
+        "NDC_PG_URL": user.server_url,
+        "NDC_DB_PREFIX": prefix,
+        "NDC_AIRFLOW_PORT": str(free_port()),
+    }
+    sources = load_registry()
+    with environment(env):
+        settings = load()
+        # What an earlier evaluation left behind (an interrupted run) goes first.
+        down(settings, log=log)
+        drop_databases(settings)
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        daily = daily and data_dir is None and days > 1
+        if data_dir is None:
+            data_dir = home / "sources"
+            first = 1 if daily else days
+            log(f"generating {persons} persons (seed {seed}, {first} day(s)) into {data_dir}")
+            generate(data_dir, persons=persons, seed=seed, days=first)
+        data_dir = data_dir.resolve()
+        read_truth(data_dir)  # fail early on a folder without ground truth
+        os.environ["NDC_DATA_DIR"] = str(data_dir)
+        api, api_url = serve(data_dir / "education" / "education.sqlite", port=0)
+        os.environ["NDC_SOURCE_EDUCATION_URL"] = api_url
+        log(f"sources: education API on {api_url}")
+        settings = load()
+        error = None
+        try:
+            databases_up(settings, sources, log=log)
+            baseline = data_dir / "population_db" / "baseline.parquet"
+            log(f"population: loaded {load_baseline(settings.population_url, baseline)} citizens")
+            dbt_parse(log)
+            url = up(settings, airflow_env(settings, sources), log=log)
+            log(f"airflow: {url} (home {settings.airflow_home})")
+            client = AirflowClient(url, ADMIN_USER, admin_password(settings))
+            try:
+                run_flow(client, list(sources), log=log)
+                for day in range(2, days + 1) if daily else ():
+                    log(f"day {day}: extending the country by one day")
+                    generate(data_dir, persons=persons, seed=seed, days=day)
+                    run_flow(client, list(sources), log=log)
+                settle(client, settings, log=log)
+            except AirflowError as exc:
+                error = str(exc)
+                log(f"pipeline failed: {error}; scoring what it produced")
+            log("reading the outputs from the warehouse")
+            entities = [(s.name, e.name) for s in sources.values() for e in s.entities]
+            outputs = read_outputs(settings.warehouse_url, entities)
+        finally:
+            down(settings, log=log)
+            api.shutdown()
+            if cleanup:
+                log(f"dropping the evaluation databases ({prefix}_*) and {home}")
+                drop_databases(settings)
+                shutil.rmtree(home, ignore_errors=True)
+        if not cleanup:
+            log(f"outputs kept in {settings.warehouse_url} (dropped by the next evaluation)")
+    return data_dir, outputs, error
