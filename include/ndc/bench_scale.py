@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -373,57 +372,19 @@ def run_scale_benchmark(
     timeout: float = 4 * 3600,
 ) -> dict:
     """Run the benchmark on an Airflow and databases of its own; returns the ``--json`` shape."""
-    from ndc.airflow_runtime import (
-        ADMIN_USER,
-        AirflowClient,
-        admin_password,
-        airflow_env,
-        down,
-        running,
-        up,
-    )
+    from ndc.airflow_runtime import running
     from ndc.bench_rss import TaskMemorySampler
     from ndc.flow import ndc_dag_ids
-    from ndc.population import load_baseline
     from ndc.registry import load_registry
-    from ndc.settings import load
-    from ndc.stack import databases_up, dbt_parse, drop_databases, environment, free_port
-    from ndc.synthetic.education_api import serve
+    from ndc.stack import education_api, isolated, stack_up
 
     home, prefix = scale_settings(user)
-    if user.embedded:
-        from ndc import embedded
-
-        log(f"postgres: embedded server on 127.0.0.1:{user.pg_port} ({user.pgdata})")
-        embedded.start(user.pgdata, user.pg_port)
-    env = {
-        "NDC_HOME": str(home),
-        "NDC_PG_URL": user.server_url,
-        "NDC_DB_PREFIX": prefix,
-        "NDC_AIRFLOW_PORT": str(free_port()),
-    }
     sources = load_registry()
-    with environment(env), _sigterm_unwinds():
-        settings = load()
-        # What an earlier benchmark left behind (an interrupted run) goes first.
-        down(settings, log=log)
-        drop_databases(settings)
-        shutil.rmtree(home, ignore_errors=True)
-        home.mkdir(parents=True)
+    with _sigterm_unwinds(), isolated(user, home, prefix, log, keep=keep):
         data_dir = home / "sources"
         generate_full = _generate(data_dir, persons, seed, days, log)
-        os.environ["NDC_DATA_DIR"] = str(data_dir)
-        api, api_url = serve(data_dir / "education" / "education.sqlite", port=0)
-        os.environ["NDC_SOURCE_EDUCATION_URL"] = api_url
-        settings = load()
-        try:
-            databases_up(settings, sources, log=log)
-            baseline = data_dir / "population_db" / "baseline.parquet"
-            log(f"population: loaded {load_baseline(settings.population_url, baseline)} citizens")
-            dbt_parse(log)
-            url = up(settings, airflow_env(settings, sources), log=log)
-            log(f"airflow: {url} (home {settings.airflow_home})")
-            client = AirflowClient(url, ADMIN_USER, admin_password(settings))
+        with education_api(data_dir, log) as settings:
+            client = stack_up(settings, sources, log, parse_dbt=True)
             client.wait_for_dags(ndc_dag_ids(list(sources)))
             with TaskMemorySampler(running(settings)["scheduler"]) as sampler:
                 full = run_round(client, sampler, settings, list(sources), "full", log, timeout)
@@ -433,13 +394,6 @@ def run_scale_benchmark(
                     client, sampler, settings, list(sources), "increment", log, timeout
                 )
             log(f"task memory: {len(sampler.tasks)} task processes, {sampler.samples} samples")
-        finally:
-            down(settings, log=log)
-            api.shutdown()
-            if not keep:
-                log(f"dropping the benchmark's databases ({prefix}_*) and {home}")
-                drop_databases(settings)
-                shutil.rmtree(home, ignore_errors=True)
     full.stages = {"generate": generate_full, **full.stages}
     increment.stages = {"generate": generate_more, **increment.stages}
     return result_dict(persons, days, seed, full, increment, plain, sampler)

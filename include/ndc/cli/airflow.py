@@ -17,17 +17,11 @@ def airflow() -> None:
     """Airflow on this machine (api-server, scheduler, dag-processor, triggerer)."""
 
 
-def start_airflow(s: settings_mod.Settings) -> str:
-    from ndc.airflow_runtime import ADMIN_USER, admin_password, airflow_env, up
-
-    url = up(s, airflow_env(s, registry_sources()), log=log)
-    log(f"airflow: UI on {url}  (user {ADMIN_USER}, password {admin_password(s)})")
-    return url
-
-
 @airflow.command("up")
-def airflow_up() -> None:
+def airflow_up_cmd() -> None:
     """Start Airflow on the ndc databases and print how to log in."""
+    from ndc.stack import airflow_up
+
     s = settings_mod.load()
     start_databases(s)
     if (
@@ -35,7 +29,7 @@ def airflow_up() -> None:
         and (s.data_dir / "education" / "education.sqlite").exists()
     ):
         start_sources(s)  # the synthetic education API, so ingest_education can run
-    start_airflow(s)
+    airflow_up(s, registry_sources(), log=log)
     click.echo(
         "Every ndc DAG is listed in the UI; unpause one and press the trigger button to run it."
     )

@@ -5,24 +5,18 @@ from __future__ import annotations
 import click
 
 from ndc import settings as settings_mod
-from ndc.cli.airflow import start_airflow
 from ndc.cli.common import log, registry_sources
 from ndc.cli.data import generate, report
-from ndc.cli.db import start_databases
-from ndc.cli.population import load_baseline_snapshot
 from ndc.cli.sources import source_processes, start_sources
 
 
 @click.command()
 def run() -> None:
     """Trigger every ingest DAG through Airflow's REST API and wait for transform and sync."""
-    _run(settings_mod.load())
-
-
-def _run(s: settings_mod.Settings) -> None:
     from ndc.airflow_runtime import ADMIN_USER, AirflowClient, admin_password
     from ndc.flow import run_flow
 
+    s = settings_mod.load()
     client = AirflowClient(f"http://localhost:{s.airflow_port}", ADMIN_USER, admin_password(s))
     run_flow(client, list(registry_sources()), log=log)
 
@@ -59,16 +53,17 @@ def transform(full_refresh: bool) -> None:
 def demo(ctx: click.Context, persons: int, seed: int, days: int, keep_up: bool) -> None:
     """The whole flow on the embedded default, end to end through Airflow, then the report."""
     from ndc.airflow_runtime import down, running
+    from ndc.flow import run_flow
+    from ndc.stack import stack_up
 
     s = settings_mod.load()
-    start_databases(s)
+    sources = registry_sources()
     ctx.invoke(generate, persons=persons, seed=seed, days=days, out=None, target=())
-    load_baseline_snapshot(s)
     start_sources(s)
     was_running = bool(running(s))
-    start_airflow(s)
+    client = stack_up(s, sources, log)
     try:
-        _run(s)
+        run_flow(client, list(sources), log=log)
     finally:
         if not (keep_up or was_running):
             down(s, log=log)

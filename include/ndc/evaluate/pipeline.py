@@ -3,8 +3,6 @@ zone and an Airflow of its own (never the user's), then its outputs read."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,45 +69,17 @@ def run_pipeline(
     day 1 is generated and run through the flow, then the country is extended by one day and
     the flow runs again, up to ``days``. Otherwise every day is generated and run at once. Either
     way the pipeline then settles (:func:`settle`)."""
-    from ndc.airflow_runtime import (
-        ADMIN_USER,
-        AirflowClient,
-        AirflowError,
-        admin_password,
-        airflow_env,
-        down,
-        up,
-    )
+    from ndc.airflow_runtime import AirflowError
     from ndc.flow import run_flow
-    from ndc.population import load_baseline
     from ndc.registry import load_registry
-    from ndc.settings import load
-    from ndc.stack import databases_up, dbt_parse, drop_databases, environment, free_port
+    from ndc.stack import education_api, isolated, stack_up
     from ndc.synthetic import generate
-    from ndc.synthetic.education_api import serve
 
     home, prefix = evaluation_settings(user)
     if data_dir is not None and data_dir.resolve().is_relative_to(home.resolve()):
         raise ValueError(f"{data_dir} is inside {home}, which every evaluation starts afresh")
-    if user.embedded:
-        from ndc import embedded
-
-        log(f"postgres: embedded server on 127.0.0.1:{user.pg_port} ({user.pgdata})")
-        embedded.start(user.pgdata, user.pg_port)
-    env = {
-        "NDC_HOME": str(home),
-        "NDC_PG_URL": user.server_url,
-        "NDC_DB_PREFIX": prefix,
-        "NDC_AIRFLOW_PORT": str(free_port()),
-    }
     sources = load_registry()
-    with environment(env):
-        settings = load()
-        # What an earlier evaluation left behind (an interrupted run) goes first.
-        down(settings, log=log)
-        drop_databases(settings)
-        shutil.rmtree(home, ignore_errors=True)
-        home.mkdir(parents=True)
+    with isolated(user, home, prefix, log, keep=not cleanup):
         daily = daily and data_dir is None and days > 1
         if data_dir is None:
             data_dir = home / "sources"
@@ -118,20 +88,9 @@ def run_pipeline(
             generate(data_dir, persons=persons, seed=seed, days=first)
         data_dir = data_dir.resolve()
         read_truth(data_dir)  # fail early on a folder without ground truth
-        os.environ["NDC_DATA_DIR"] = str(data_dir)
-        api, api_url = serve(data_dir / "education" / "education.sqlite", port=0)
-        os.environ["NDC_SOURCE_EDUCATION_URL"] = api_url
-        log(f"sources: education API on {api_url}")
-        settings = load()
-        error = None
-        try:
-            databases_up(settings, sources, log=log)
-            baseline = data_dir / "population_db" / "baseline.parquet"
-            log(f"population: loaded {load_baseline(settings.population_url, baseline)} citizens")
-            dbt_parse(log)
-            url = up(settings, airflow_env(settings, sources), log=log)
-            log(f"airflow: {url} (home {settings.airflow_home})")
-            client = AirflowClient(url, ADMIN_USER, admin_password(settings))
+        with education_api(data_dir, log) as settings:
+            client = stack_up(settings, sources, log, parse_dbt=True)
+            error = None
             try:
                 run_flow(client, list(sources), log=log)
                 for day in range(2, days + 1) if daily else ():
@@ -145,13 +104,6 @@ def run_pipeline(
             log("reading the outputs from the warehouse")
             entities = [(s.name, e.name) for s in sources.values() for e in s.entities]
             outputs = read_outputs(settings.warehouse_url, entities)
-        finally:
-            down(settings, log=log)
-            api.shutdown()
-            if cleanup:
-                log(f"dropping the evaluation databases ({prefix}_*) and {home}")
-                drop_databases(settings)
-                shutil.rmtree(home, ignore_errors=True)
-        if not cleanup:
-            log(f"outputs kept in {settings.warehouse_url} (dropped by the next evaluation)")
+    if not cleanup:
+        log(f"outputs kept in {settings.warehouse_url} (dropped by the next evaluation)")
     return data_dir, outputs, error
