@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
-from ndc import dictionary
+from ndc import settings
+from ndc.cli import main
+from ndc.dictionary import model, seeds
 
-DBT_PROJECT = dictionary.REPO_ROOT / "dbt_project"
-SOURCES_DIR = dictionary.REPO_ROOT / "include" / "sources"
+DBT_PROJECT = settings.DBT_PROJECT_DIR
+SOURCES_DIR = settings.SOURCES_DIR
 # Upper snake case tokens such as PID_MALFORMED: reason codes, as dbt SQL is lower case.
 REASON_CODE_TOKEN = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 
@@ -27,7 +30,7 @@ def _dbt_files() -> list[Path]:
 
 
 def test_committed_seeds_are_what_the_dictionary_generates(tmp_path: Path) -> None:
-    written = dictionary.write_seeds(tmp_path)
+    written = seeds.write_seeds(tmp_path)
 
     assert [path.name for path in written] == [
         "reason_codes.csv",
@@ -43,14 +46,14 @@ def test_committed_seeds_are_what_the_dictionary_generates(tmp_path: Path) -> No
         "_code_lists__seeds.yml",
     ]
     for path in written:
-        committed = dictionary.SEEDS_DIR / path.name
+        committed = seeds.SEEDS_DIR / path.name
         assert committed.read_bytes() == path.read_bytes(), (
-            f"{committed} drifted from include/dictionary: run `python -m ndc.dictionary`"
+            f"{committed} drifted from include/dictionary: run `ndc dictionary seeds`"
         )
 
 
 def test_every_reason_code_in_the_dbt_project_is_in_the_dictionary() -> None:
-    known = {row["code"] for row in dictionary.reason_codes()}
+    known = {row["code"] for row in model.reason_codes()}
     used: dict[str, set[str]] = {}
     for path in _dbt_files():
         for token in REASON_CODE_TOKEN.findall(path.read_text(encoding="utf-8")):
@@ -73,7 +76,7 @@ def test_quarantine_accepts_every_dictionary_reason_code() -> None:
         if isinstance(t, dict) and "accepted_values" in t
     ]
 
-    assert set(accepted) == {row["code"] for row in dictionary.reason_codes()}
+    assert set(accepted) == {row["code"] for row in model.reason_codes()}
 
 
 DECLARED_CODE_MAP_CALL = re.compile(r"declared_code_map\('([a-z0-9_]+)', '([a-z0-9_]+)'\)")
@@ -92,7 +95,7 @@ def test_staging_models_map_codes_through_the_lists_their_source_declares(
     }
     mapped = {
         (row["source"], row["code_list"])
-        for row in dictionary.declared_code_map()
+        for row in seeds.declared_code_map()
         if row["source"] == source["name"]
     }
 
@@ -108,8 +111,8 @@ def test_a_source_declaring_a_list_the_dictionary_lacks_fails(tmp_path: Path) ->
         encoding="utf-8",
     )
 
-    with pytest.raises(dictionary.DictionaryError, match="ethnicity: 'ethnicity_1989'"):
-        dictionary.declared_code_map(tmp_path)
+    with pytest.raises(model.DictionaryError, match="ethnicity: 'ethnicity_1989'"):
+        seeds.declared_code_map(tmp_path)
 
 
 def test_a_source_declaring_an_unknown_sex_mapping_fails(tmp_path: Path) -> None:
@@ -117,8 +120,8 @@ def test_a_source_declaring_an_unknown_sex_mapping_fails(tmp_path: Path) -> None
         "name: clinic\ncode_lists:\n  sex: clinic_sex\n", encoding="utf-8"
     )
 
-    with pytest.raises(dictionary.DictionaryError, match="clinic.yaml declares code_lists.sex"):
-        dictionary.declared_code_map(tmp_path)
+    with pytest.raises(model.DictionaryError, match="clinic.yaml declares code_lists.sex"):
+        seeds.declared_code_map(tmp_path)
 
 
 def test_codes_are_mapped_through_the_declared_version(tmp_path: Path) -> None:
@@ -131,7 +134,7 @@ def test_codes_are_mapped_through_the_declared_version(tmp_path: Path) -> None:
         'name: new_census\ncode_lists:\n  ethnicity: "2008"\n', encoding="utf-8"
     )
 
-    rows = dictionary.declared_code_map(tmp_path)
+    rows = seeds.declared_code_map(tmp_path)
     old = {r["source_value"]: r["code"] for r in rows if r["source"] == "old_census"}
     new = {r["source_value"]: r["code"] for r in rows if r["source"] == "new_census"}
 
@@ -145,7 +148,7 @@ def test_codes_are_mapped_through_the_declared_version(tmp_path: Path) -> None:
 
 
 def test_committed_code_map_follows_the_registry() -> None:
-    rows = dictionary.declared_code_map()
+    rows = seeds.declared_code_map()
     by_source: dict[tuple[str, str], dict[str, str]] = {}
     for row in rows:
         mapping = by_source.setdefault((row["source"], row["code_list"]), {})
@@ -164,7 +167,7 @@ def test_committed_code_map_follows_the_registry() -> None:
 
 
 def test_provinces_of_both_versions_give_the_personal_id_prefixes() -> None:
-    rows = dictionary.provinces()
+    rows = seeds.provinces()
     prefixes = {"0" + row["province_code"] for row in rows}
 
     assert sum(row["code_system"] == "legacy" for row in rows) == 63
@@ -176,7 +179,7 @@ def test_provinces_of_both_versions_give_the_personal_id_prefixes() -> None:
 
 
 def test_sex_mappings_are_nfc_and_map_to_qcvn_109_codes() -> None:
-    rows = dictionary.sex_mappings()
+    rows = seeds.sex_mappings()
 
     assert {"mapping": "civil_registration_sex", "source_value": "Nữ", "sex_code": "2"} in rows
     assert {"mapping": "social_insurance_sex", "source_value": "0", "sex_code": "2"} in rows
@@ -192,14 +195,17 @@ def test_an_unquoted_code_in_the_dictionary_is_an_error(tmp_path: Path) -> None:
         encoding="utf-8",
     )
 
-    with pytest.raises(dictionary.DictionaryError, match="some_source_sex"):
-        dictionary.sex_mappings(code_list)
+    with pytest.raises(model.DictionaryError, match="some_source_sex"):
+        seeds.sex_mappings(code_list)
 
 
-def test_module_entry_point_writes_the_seeds(tmp_path: Path, capsys) -> None:
-    assert dictionary.main([str(tmp_path)]) == 0
+def test_ndc_dictionary_seeds_writes_the_seeds(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(settings, "DBT_PROJECT_DIR", tmp_path)
 
+    result = CliRunner().invoke(main, ["dictionary", "seeds"])
+
+    assert result.exit_code == 0, result.output
     assert {"reason_codes.csv", "sex_code_map.csv", "ethnicity_2008.csv"} <= {
-        p.name for p in tmp_path.iterdir()
+        p.name for p in (tmp_path / "seeds").iterdir()
     }
-    assert str(tmp_path / "reason_codes.csv") in capsys.readouterr().out
+    assert f"wrote {tmp_path / 'seeds' / 'reason_codes.csv'}" in result.output

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ndc import dictionary
+from ndc.dictionary import generated, model, seeds
 
 
 @pytest.fixture(scope="module")
 def lists() -> dict:
-    return dictionary.code_lists()
+    return model.code_lists()
 
 
 def test_every_code_list_has_version_source_and_status(lists) -> None:
@@ -73,15 +73,15 @@ def test_legacy_to_2025_conversion_flags_split_wards(lists) -> None:
 
 
 def test_admin_unit_csvs_are_what_the_package_data_gives(tmp_path: Path) -> None:
-    for path in dictionary.build_admin_units(tmp_path) + dictionary.build_nationality(tmp_path):
-        committed = dictionary.CODE_LISTS_DIR / path.name
+    for path in generated.build_admin_units(tmp_path) + generated.build_nationality(tmp_path):
+        committed = model.CODE_LISTS_DIR / path.name
         assert committed.read_bytes() == path.read_bytes(), (
-            f"{committed} drifted: run `python -m ndc.dictionary build`"
+            f"{committed} drifted: run `ndc dictionary build`"
         )
 
 
 def test_ethnicity_lists_and_their_crosswalk(lists) -> None:
-    assert dictionary.codes("ethnicity_2008") == [f"{n:02d}" for n in range(1, 55)]
+    assert model.codes("ethnicity_2008") == [f"{n:02d}" for n in range(1, 55)]
     by_code = {r["code"]: r["label_vi"] for r in lists["ethnicity_2008"]["rows"]}
     assert (by_code["01"], by_code["04"], by_code["06"], by_code["54"]) == (
         "Kinh",
@@ -89,7 +89,7 @@ def test_ethnicity_lists_and_their_crosswalk(lists) -> None:
         "Hoa",
         "Ơ Đu",
     )
-    crosswalk = {r["code_1979"]: r["code_2008"] for r in dictionary.ethnicity_crosswalk()}
+    crosswalk = {r["code_1979"]: r["code_2008"] for r in model.ethnicity_crosswalk()}
     assert crosswalk["01"] == "01"
     assert crosswalk["04"] == "06"  # Hoa
     assert crosswalk["06"] == "04"  # Mường
@@ -108,28 +108,28 @@ def test_nationality_is_iso_3166_1(lists) -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "family", "value"), dictionary.registry_declarations(), ids=lambda v: str(v)
+    ("source", "family", "value"), model.registry_declarations(), ids=lambda v: str(v)
 )
 def test_every_registry_declaration_names_something_in_the_dictionary(
     source, family, value
 ) -> None:
-    assert dictionary.resolve_declaration(family, value), (
+    assert model.resolve_declaration(family, value), (
         f"include/sources/{source}.yaml declares code_lists.{family}: {value}, "
         "which the dictionary lacks"
     )
 
 
 def test_registry_declarations_are_scanned() -> None:
-    declared = {(family, value) for _, family, value in dictionary.registry_declarations()}
+    declared = {(family, value) for _, family, value in model.registry_declarations()}
 
     assert ("administrative_units", "legacy-until-2025-07-01") in declared
     assert ("ethnicity", "ethnicity_2008") in declared
-    assert dictionary.resolve_declaration("ethnicity", "ethnicity_1979")
-    assert dictionary.resolve_declaration("administrative_units", "2025")
-    assert dictionary.resolve_declaration("sex", "no_such_mapping") is None
+    assert model.resolve_declaration("ethnicity", "ethnicity_1979")
+    assert model.resolve_declaration("administrative_units", "2025")
+    assert model.resolve_declaration("sex", "no_such_mapping") is None
 
 
 def test_committed_seed_csvs_parse_with_text_codes() -> None:
-    with (dictionary.SEEDS_DIR / "relationship_to_head.csv").open(encoding="utf-8") as handle:
+    with (seeds.SEEDS_DIR / "relationship_to_head.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert rows[0] == {"code": "01", "label_vi": "Chủ hộ", "label": "head of household"}

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ndc.dictionary import check_accepted_values
+from ndc.dictionary.checks import check_accepted_values
 
 
 def test_accepted_values_of_coded_columns_are_the_dictionary_code_lists() -> None:

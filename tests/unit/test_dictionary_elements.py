@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
-from ndc import dictionary
+from ndc.cli import main
+from ndc.dictionary import checks, model, seeds
+from ndc.settings import REPO_ROOT
 
-DBT_MODELS = dictionary.REPO_ROOT / "dbt_project" / "models"
+DBT_MODELS = REPO_ROOT / "dbt_project" / "models"
 CITIZENS_YML = DBT_MODELS / "marts" / "population" / "_population__models.yml"
 
 
@@ -20,9 +23,9 @@ def _citizens_columns() -> list[dict]:
 
 
 def test_every_group_has_elements_with_every_field() -> None:
-    elements = dictionary.elements()
+    elements = model.elements()
 
-    assert {e["group"] for e in elements} == set(dictionary.ELEMENT_GROUPS)
+    assert {e["group"] for e in elements} == set(model.ELEMENT_GROUPS)
     for element in elements:
         for field in ("name", "type", "definition", "definition_vi", "validation"):
             assert element[field], (element["name"], field)
@@ -31,7 +34,7 @@ def test_every_group_has_elements_with_every_field() -> None:
 
 
 def test_sensitive_and_basic_personal_data_follow_law_91() -> None:
-    by_name = {e["name"]: e for e in dictionary.elements()}
+    by_name = {e["name"]: e for e in model.elements()}
 
     for name in ("ethnicity_code", "religion_code"):
         assert by_name[name]["personal_data"] == "sensitive"
@@ -40,7 +43,7 @@ def test_sensitive_and_basic_personal_data_follow_law_91() -> None:
 
 
 def test_qcvn_109_names_where_known() -> None:
-    by_name = {e["name"]: e["qcvn109_name"] for e in dictionary.elements()}
+    by_name = {e["name"]: e["qcvn109_name"] for e in model.elements()}
 
     assert by_name["personal_id"] == "SoDinhDanh"
     assert by_name["full_name"] == "HoVaTen"
@@ -49,7 +52,7 @@ def test_qcvn_109_names_where_known() -> None:
 
 
 def test_every_citizens_mart_column_is_an_element_with_its_type_and_description() -> None:
-    by_name = {e["name"]: e for e in dictionary.elements()}
+    by_name = {e["name"]: e for e in model.elements()}
 
     columns = _citizens_columns()
     # The pipeline's bookkeeping (the sync's change marker, when the row was built) is not a
@@ -62,9 +65,19 @@ def test_every_citizens_mart_column_is_an_element_with_its_type_and_description(
     for column in (c for c in columns if not c["name"].startswith("_")):
         element = by_name.get(column["name"])
         assert element is not None, f"citizens.{column['name']} is not a dictionary element"
-        assert column["data_type"] == dictionary.dbt_data_type(element), column["name"]
+        assert column["data_type"] == model.dbt_data_type(element), column["name"]
         assert " ".join(column["description"].split()) == element["dbt_description"]
-    assert dictionary.check_dbt_docs() == []
+    assert checks.check_dbt_docs() == []
+
+
+def test_ndc_dictionary_check_prints_each_drift_and_fails(monkeypatch) -> None:
+    clean = CliRunner().invoke(main, ["dictionary", "check"])
+    assert (clean.exit_code, clean.output) == (0, "")
+
+    drift = ["citizens.shoe_size: not a dictionary element"]
+    monkeypatch.setattr(checks, "check_dbt_docs", lambda: drift)
+    drifted = CliRunner().invoke(main, ["dictionary", "check"])
+    assert (drifted.exit_code, drifted.output) == (1, drift[0] + "\n")
 
 
 def test_check_dbt_docs_reports_a_drifted_description(tmp_path: Path) -> None:
@@ -73,7 +86,7 @@ def test_check_dbt_docs_reports_a_drifted_description(tmp_path: Path) -> None:
     document["models"][0]["columns"].append({"name": "shoe_size", "data_type": "integer"})
     (tmp_path / "_population__models.yml").write_text(yaml.safe_dump(document), encoding="utf-8")
 
-    problems = dictionary.check_dbt_docs(models_dir=tmp_path)
+    problems = checks.check_dbt_docs(models_dir=tmp_path)
 
     assert any(p.startswith("citizens.full_name: description") for p in problems)
     assert "citizens.shoe_size: not a dictionary element" in problems
@@ -81,42 +94,45 @@ def test_check_dbt_docs_reports_a_drifted_description(tmp_path: Path) -> None:
 
 def test_accepted_values_in_the_models_are_the_dictionary_codes() -> None:
     # Every accepted_values test on a column that is a coded element lists exactly its codes.
-    lists = dictionary.code_lists()
-    by_name = {e["name"]: e for e in dictionary.elements()}
+    lists = model.code_lists()
+    by_name = {e["name"]: e for e in model.elements()}
     checked = 0
     for path in sorted(DBT_MODELS.rglob("_*__models.yml")):
-        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models") or []:
-            for column in model.get("columns") or []:
+        for dbt_model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models") or []:
+            for column in dbt_model.get("columns") or []:
                 element = by_name.get(column["name"])
                 if element is None or element["code_list"] not in lists:
                     continue
                 for test in column.get("data_tests") or []:
                     if isinstance(test, dict) and "accepted_values" in test:
                         values = test["accepted_values"]["arguments"]["values"]
-                        expected = dictionary.codes(element["code_list"])
-                        assert sorted(values) == sorted(expected), (model["name"], column["name"])
+                        expected = model.codes(element["code_list"])
+                        assert sorted(values) == sorted(expected), (
+                            dbt_model["name"],
+                            column["name"],
+                        )
                         checked += 1
     assert checked >= 5
 
 
 def test_students_accept_the_ethnicity_codes_of_the_declared_list() -> None:
-    model = (
-        dictionary.REPO_ROOT / "dbt_project/models/staging/education/stg_education__students.sql"
+    sql = (
+        REPO_ROOT / "dbt_project/models/staging/education/stg_education__students.sql"
     ).read_text("utf-8")
     mapped = [
         row["source_value"]
-        for row in dictionary.declared_code_map()
+        for row in seeds.declared_code_map()
         if (row["source"], row["code_list"]) == ("education", "ethnicity")
     ]
 
-    assert "declared_code_map('education', 'ethnicity')" in model
-    assert mapped == dictionary.codes("ethnicity_2008") == [f"{n:02d}" for n in range(1, 55)]
+    assert "declared_code_map('education', 'ethnicity')" in sql
+    assert mapped == model.codes("ethnicity_2008") == [f"{n:02d}" for n in range(1, 55)]
 
 
 def test_an_element_with_an_unknown_authority_is_an_error(tmp_path: Path) -> None:
-    for group in dictionary.ELEMENT_GROUPS:
+    for group in model.ELEMENT_GROUPS:
         (tmp_path / f"{group}.yaml").write_text(
-            (dictionary.ELEMENTS_DIR / f"{group}.yaml").read_text("utf-8"), encoding="utf-8"
+            (model.ELEMENTS_DIR / f"{group}.yaml").read_text("utf-8"), encoding="utf-8"
         )
     citizen = tmp_path / "citizen.yaml"
     citizen.write_text(
@@ -126,5 +142,5 @@ def test_an_element_with_an_unknown_authority_is_an_error(tmp_path: Path) -> Non
         encoding="utf-8",
     )
 
-    with pytest.raises(dictionary.DictionaryError, match="somewhere"):
-        dictionary.elements(tmp_path)
+    with pytest.raises(model.DictionaryError, match="somewhere"):
+        model.elements(tmp_path)

@@ -16,6 +16,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+from ndc.dictionary.model import CODE_LISTS_DIR
+
 ADMIN_2025_COLUMNS = (
     "province_code",
     "province_name",
@@ -179,3 +181,8 @@ def build_nationality(out_dir: Path) -> list[Path]:
     path = out_dir / "nationality.csv"
     path.write_bytes(csv_bytes(NATIONALITY_COLUMNS, nationality_rows()))
     return [path]
+
+
+def build(code_lists_dir: Path = CODE_LISTS_DIR) -> list[Path]:
+    """Regenerate the big code lists (CSV) from package data."""
+    return build_admin_units(code_lists_dir) + build_nationality(code_lists_dir)

@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from ndc import dictionary
+from ndc.dictionary import model
 from ndc.dictionary.generated import csv_bytes
 
 TEMPLATE = "dictionary.html.j2"
@@ -47,9 +47,9 @@ def export(out_dir: Path) -> list[Path]:
     out_dir/code_lists/<id>.csv per code list (plus the ethnicity crosswalk); return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "code_lists").mkdir(exist_ok=True)
-    elements = dictionary.elements()
-    lists = dictionary.code_lists()
-    crosswalk = dictionary.ethnicity_crosswalk()
+    elements = model.elements()
+    lists = model.code_lists()
+    crosswalk = model.ethnicity_crosswalk()
     written: list[Path] = []
 
     def write(relative: str, content: bytes) -> None:
@@ -88,10 +88,10 @@ def export(out_dir: Path) -> list[Path]:
         ),
     )
     groups = [
-        (group, [e for e in elements if e["group"] == group]) for group in dictionary.ELEMENT_GROUPS
+        (group, [e for e in elements if e["group"] == group]) for group in model.ELEMENT_GROUPS
     ]
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(dictionary.TEMPLATES_DIR)),
+        loader=jinja2.FileSystemLoader(str(model.TEMPLATES_DIR)),
         autoescape=True,
         keep_trailing_newline=True,
     )
