@@ -46,7 +46,6 @@ def evaluate(
     (NDC_HOME/evaluate, databases <NDC_DB_PREFIX>_eval_*) and score it against the ground
     truth: per defect class the share handled as expected, and the share of clean records
     wrongly quarantined, merged, reported or altered."""
-    from ndc.evaluate.outputs import read_truth
     from ndc.evaluate.pipeline import run_pipeline
     from ndc.evaluate.score import format_table, score
 
@@ -55,7 +54,7 @@ def evaluate(
     # goes to stderr: stdout is for the result alone.
     with stdout_to_stderr():
         try:
-            data_dir, outputs, error = run_pipeline(
+            data_dir, truth, outputs, error = run_pipeline(
                 settings_mod.load(),
                 persons=persons,
                 seed=seed,
@@ -68,7 +67,7 @@ def evaluate(
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     log("scoring against the ground truth")
-    result = score(read_truth(data_dir), outputs)
+    result = score(truth, outputs)
     result["data"] = str(data_dir)
     result["seconds"] = round(time.monotonic() - started, 1)
     if error:

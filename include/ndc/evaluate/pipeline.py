@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 from ndc.evaluate.outputs import Outputs, read_outputs, read_truth
 from ndc.settings import Settings
 
@@ -60,10 +62,11 @@ def run_pipeline(
     log: Callable[[str], None],
     cleanup: bool = False,
     daily: bool = True,
-) -> tuple[Path, Outputs, str | None]:
+) -> tuple[Path, pd.DataFrame, Outputs, str | None]:
     """Generate a country (unless ``data_dir``), run every DAG on it through an Airflow of its
-    own, and read the outputs. Returns the data folder, the outputs and the pipeline's error
-    (None when every run succeeded; the outputs are read either way).
+    own, and read the outputs. Returns the data folder, its ground truth (read before
+    ``cleanup`` drops the folder), the outputs and the pipeline's error (None when every run
+    succeeded; the outputs are read either way).
 
     ``daily`` (a generated country only): the days arrive one at a time, as they would live:
     day 1 is generated and run through the flow, then the country is extended by one day and
@@ -104,6 +107,7 @@ def run_pipeline(
             log("reading the outputs from the warehouse")
             entities = [(s.name, e.name) for s in sources.values() for e in s.entities]
             outputs = read_outputs(settings.warehouse_url, entities)
+        truth = read_truth(data_dir)  # the last day's: each day's generation extends it
     if not cleanup:
         log(f"outputs kept in {settings.warehouse_url} (dropped by the next evaluation)")
-    return data_dir, outputs, error
+    return data_dir, truth, outputs, error
