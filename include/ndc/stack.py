@@ -121,8 +121,11 @@ def dbt_parse(log: Callable[[str], None]) -> None:
     """Write dbt's manifest, which Cosmos renders the transform DAG from, with the profile and
     connection fields the transform's build runs with (ndc.dbt_profile), so that build starts
     from this parse (dbt drops a partial parse made with another profile)."""
+    from ndc import dbt_registry
     from ndc.dbt_profile import PROFILE_NAME, TARGET_NAME, env_for_url
 
+    if dbt_registry.write():
+        log(f"dbt: {dbt_registry.MACRO.name} written from the source registry")
     dbt = Path(sys.executable).parent / "dbt"
     log("dbt: parsing the project (the manifest the transform DAG is rendered from)")
     proc = subprocess.run(
