@@ -44,6 +44,26 @@ class ApiConfig(_Strict):
     updated_since_param: str = "updated_since"
 
 
+class ColumnKind(StrEnum):
+    """What a source column carries, for its conformance and its checks."""
+
+    PERSON_NAME = "person_name"
+    PERSONAL_ID = "personal_id"  # the 12-digit personal ID number (CCCD)
+    CMND = "cmnd"  # the legacy 9-digit identity card number
+    DATE = "date"
+    PHONE = "phone"
+    CODE = "code"  # a coded value of a code list
+    ADMIN_UNIT = "admin_unit"  # an administrative unit's code
+    TEXT = "text"
+
+
+class Conformed(_Strict):
+    """Where a source column's conformed value is: the staging model's column, and its kind."""
+
+    to: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: ColumnKind
+
+
 # What the discrepancy marts compare with the population database, each kind shown to the
 # agency under the source column that carries it (dbt_project/macros/discrepancies.sql).
 DISCREPANCY_KINDS = ("date_of_birth", "sex", "full_name", "pid_sex_year")
@@ -80,6 +100,9 @@ class Entity(_Strict):
     # (default stg_<source>__<entity>s), whether it finds exact and near duplicates (its merged
     # rows go to quarantine.merged_duplicates), and what the discrepancy marts compare.
     staging_model: str | None = Field(default=None, pattern=r"^stg_[a-z0-9_]+$")
+    # Source column -> its conformed column and kind (the evaluation scores repairs there;
+    # tests/unit/test_registry_coverage.py checks the staging model has the column).
+    conform: dict[str, Conformed] = Field(default_factory=dict)
     duplicates: bool = False
     discrepancies: Discrepancies | None = None
 
@@ -88,6 +111,9 @@ class Entity(_Strict):
         missing = [c for c in self.primary_key if c not in self.columns]
         if missing:
             raise ValueError(f"primary_key {missing} not in columns")
+        unknown = [c for c in self.conform if c not in self.columns]
+        if unknown:
+            raise ValueError(f"conform: {unknown} not in columns")
         if self.discrepancies is not None:
             unknown = [c for c in self.discrepancies.fields.values() if c not in self.columns]
             if unknown:

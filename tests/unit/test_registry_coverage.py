@@ -15,7 +15,6 @@ import json
 
 import pytest
 
-from ndc.evaluate.score import FIELD_COLUMNS
 from ndc.registry import load_registry, raw_table
 from ndc.settings import DBT_PROJECT_DIR
 
@@ -123,12 +122,14 @@ def test_every_person_carrying_entity_is_compared_and_has_its_agency_mart(manife
         )
 
 
-def test_the_evaluations_field_map_names_real_columns(manifest):
+def test_every_conformed_column_the_registry_declares_is_in_its_staging_model(manifest):
+    """`conform` (source column -> staging column) is what the evaluation scores repairs in."""
     models = staging_models(manifest)
-    registry = load_registry()
-    for (source, entity), fields in FIELD_COLUMNS.items():
-        assert (source, entity) in models, f"FIELD_COLUMNS: {source}.{entity} is no entity"
-        raw = set(registry[source].entity(entity).columns)
-        staged = set(models[(source, entity)]["columns"])
-        assert set(fields) <= raw, (source, entity, set(fields) - raw)
-        assert set(fields.values()) <= staged, (source, entity, set(fields.values()) - staged)
+    for source in load_registry().values():
+        for entity in source.entities:
+            staged = models[(source.name, entity.name)]["columns"]
+            missing = {c.to for c in entity.conform.values()} - set(staged)
+            assert not missing, (
+                f"{source.name}.{entity.name}: conform names {sorted(missing)}, which "
+                f"{source.staging_model(entity)} does not declare (its _models.yml)"
+            )

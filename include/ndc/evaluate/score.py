@@ -12,60 +12,25 @@ import numpy as np
 import pandas as pd
 
 from ndc.evaluate.outputs import Outputs, staging_relation
+from ndc.registry import ColumnKind, load_registry
 
 # The ONE map from a defective source field (truth.field) to the staging column that holds
-# its conformed value, read off dbt_project/models/staging/**.
+# its conformed value: each registry entity's `conform` (include/sources/*.yaml).
 FIELD_COLUMNS: dict[tuple[str, str], dict[str, str]] = {
-    ("civil_registration", "birth"): {
-        "ho_ten": "full_name",
-        "ho_ten_me": "mother_full_name",
-        "ngay_sinh": "date_of_birth",
-        "ngay_dang_ky": "registration_date",
-        "so_dinh_danh": "personal_id",
-    },
-    ("civil_registration", "death"): {
-        "ho_ten": "full_name",
-        "ngay_sinh": "date_of_birth",
-        "ngay_mat": "date_of_death",
-        "ngay_dang_ky": "registration_date",
-        "so_dinh_danh": "personal_id",
-    },
-    ("civil_registration", "marriage"): {
-        "ho_ten_chong": "husband_full_name",
-        "ho_ten_vo": "wife_full_name",
-        "ngay_sinh_chong": "husband_date_of_birth",
-        "ngay_sinh_vo": "wife_date_of_birth",
-        "ngay_dang_ky": "registration_date",
-        "so_dinh_danh_chong": "husband_personal_id",
-        "so_dinh_danh_vo": "wife_personal_id",
-    },
-    ("social_insurance", "insured_person"): {
-        "ho_ten": "full_name",
-        "ngay_sinh": "date_of_birth",
-        "so_dinh_danh": "personal_id",
-        "so_dien_thoai": "phone_e164",
-    },
-    ("residence", "residence_change"): {
-        "ma_xa": "commune_code_2025",
-        "ngay_bien_dong": "change_date",
-        "so_dinh_danh": "personal_id",
-    },
-    ("education", "student"): {
-        "full_name": "full_name",
-        "date_of_birth": "date_of_birth",
-        "citizen_id": "personal_id",
-    },
-    ("business_registry", "enterprise"): {
-        "ho_ten_nguoi_dai_dien": "representative_full_name",
-        "ngay_thanh_lap": "founding_date",
-        "so_dinh_danh_nguoi_dai_dien": "representative_personal_id",
-    },
+    (source.name, entity.name): {column: c.to for column, c in entity.conform.items()}
+    for source in load_registry().values()
+    for entity in source.entities
+    if entity.conform
 }
-# Source fields holding a person's name: their staging columns are checked against
+# Source fields holding a person's name, by entity: their staging columns are checked against
 # `<column>_raw` on clean records.
-NAME_FIELDS = frozenset(
-    {"ho_ten", "ho_ten_me", "ho_ten_chong", "ho_ten_vo", "full_name", "ho_ten_nguoi_dai_dien"}
-)
+NAME_FIELDS: dict[tuple[str, str], frozenset[str]] = {
+    (source.name, entity.name): frozenset(
+        column for column, c in entity.conform.items() if c.kind is ColumnKind.PERSON_NAME
+    )
+    for source in load_registry().values()
+    for entity in source.entities
+}
 
 # The discrepancy mart's `discrepancy` value for each discrepancy class.
 DISCREPANCY_KINDS = {
@@ -80,7 +45,8 @@ EXAMPLES = 5
 def name_columns(source: str, entity: str) -> list[str]:
     """The conformed person-name columns of one source entity."""
     fields = FIELD_COLUMNS.get((source, entity), {})
-    return [column for f, column in fields.items() if f in NAME_FIELDS]
+    names = NAME_FIELDS.get((source, entity), frozenset())
+    return [column for f, column in fields.items() if f in names]
 
 
 def _text(value: object) -> str | None:
