@@ -20,11 +20,11 @@ MACRO = DBT_PROJECT_DIR / "macros" / "registry.sql"
 HEADER = """\
 {#- Generated from the source registry (include/sources/*.yaml) by `python -m ndc.dbt_registry`
     (include/ndc/dbt_registry.py; `make install` runs it); never edit by hand. Every source
-    entity: its staging model, source and entity as the registry names them, whether the
-    model finds duplicates
-    (quarantine.merged_duplicates) and what the discrepancy marts compare (kind -> the source
-    column the agency knows it by; the staging columns holding the person). The fan-in models
-    read it through quarantine_entities(), duplicate_entities() and
+    entity: its staging model, source and entity as the registry names them, its columns,
+    key and column contract (conform: macros/contract.sql), whether the model finds
+    duplicates (quarantine.merged_duplicates) and what the discrepancy marts compare (kind ->
+    the source column the agency knows it by; the staging columns holding the person). The
+    fan-in models read it through quarantine_entities(), duplicate_entities() and
     person_discrepancy_models(). -#}
 """
 
@@ -57,6 +57,19 @@ def entities(registry: dict[str, Source]) -> list[dict]:
                     "model": source.staging_model(entity),
                     "source": source.name,
                     "entity": entity.name,
+                    "columns": list(entity.columns),
+                    "primary_key": list(entity.primary_key),
+                    "conform": {
+                        column: {
+                            "to": c.to,
+                            "kind": c.kind.value,
+                            "required": c.required,
+                            "formats": list(c.formats or ["dmy", "iso"])
+                            if c.kind.value == "date"
+                            else None,
+                        }
+                        for column, c in entity.conform.items()
+                    },
                     "duplicates": entity.duplicates,
                     "discrepancies": None
                     if d is None

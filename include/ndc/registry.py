@@ -57,11 +57,25 @@ class ColumnKind(StrEnum):
     TEXT = "text"
 
 
+DateFormat = Literal["dmy", "iso", "year", "spreadsheet"]
+
+
 class Conformed(_Strict):
-    """Where a source column's conformed value is: the staging model's column, and its kind."""
+    """Where a source column's conformed value is (the staging model's column), what it is,
+    whether a row without it is quarantined, and, for a date, the formats the source writes
+    (dbt_project/macros/contract.sql: d/m/yyyy, yyyy-mm-dd, the year alone, a spreadsheet's
+    serial or text date)."""
 
     to: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     kind: ColumnKind
+    required: bool = False
+    formats: list[DateFormat] | None = None
+
+    @model_validator(mode="after")
+    def _formats(self) -> Conformed:
+        if self.formats is not None and self.kind is not ColumnKind.DATE:
+            raise ValueError("formats: only a date has formats")
+        return self
 
 
 # What the discrepancy marts compare with the population database, each kind shown to the
