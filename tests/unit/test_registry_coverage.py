@@ -87,8 +87,8 @@ def test_every_entity_is_in_the_quarantine(manifest, source, entity):
     model = staging_models(manifest)[(source, entity)]
     assert model["unique_id"] in _depends_on(manifest, "quarantined_rows"), (
         f"{source}.{entity}: {model['name']} is not in quarantine.quarantined_rows "
-        "(quarantine_entities() in dbt_project/macros/quarantine.sql); its rejected rows "
-        "would be counted nowhere and its batches would not balance"
+        "(quarantine_entities(), from the generated dbt_project/macros/registry.sql: run make "
+        "install); its rejected rows would be counted nowhere and its batches would not balance"
     )
 
 
@@ -113,8 +113,9 @@ def test_every_person_carrying_entity_is_compared_and_has_its_agency_mart(manife
         assert model["unique_id"] in detected, (
             f"{source}.{entity}: {model['name']} carries persons "
             f"({', '.join(_person_columns(model))}) but is not in "
-            "intermediate.int_discrepancies_detected (person_discrepancy_models() in "
-            "dbt_project/macros/discrepancies.sql), or name it in NOT_COMPARED with a reason"
+            f"intermediate.int_discrepancies_detected: declare `discrepancies:` in "
+            f"include/sources/{source}.yaml (then make install), or name it in NOT_COMPARED "
+            "with a reason"
         )
         assert f"discrepancies_{source}" in marts, (
             f"{source}: no marts.discrepancies_{source} for the agency "
