@@ -100,12 +100,13 @@ def load_batch(conn: psycopg.Connection, landing: LandingZone, manifest: Manifes
                 """
                 insert into ops.load_ledger (batch_id, source, entity, landing_key, source_file,
                     sha256, rows_extracted, rows_landed, rows_loaded, watermark_from,
-                    watermark_to, extracted_at, loaded_at)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+                    watermark_to, extracted_at, undeclared_columns, loaded_at)
+                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
                 on conflict (batch_id) do update set
                     landing_key = excluded.landing_key, sha256 = excluded.sha256,
                     rows_extracted = excluded.rows_extracted, rows_landed = excluded.rows_landed,
-                    rows_loaded = excluded.rows_loaded, loaded_at = excluded.loaded_at
+                    rows_loaded = excluded.rows_loaded, loaded_at = excluded.loaded_at,
+                    undeclared_columns = excluded.undeclared_columns
                 """,
                 (
                     manifest.batch_id,
@@ -120,6 +121,7 @@ def load_batch(conn: psycopg.Connection, landing: LandingZone, manifest: Manifes
                     manifest.watermark_from,
                     manifest.watermark_to,
                     manifest.extracted_at,
+                    manifest.extra.get("undeclared_columns") or None,
                 ),
             )
     log.info("loaded %s: %d rows into raw.%s", manifest.batch_id, rows, table_name)

@@ -33,6 +33,28 @@ group by l.source, l.entity
 """
 
 
+_DRIFT = """
+select source, entity, array_agg(distinct col order by col), min(loaded_at)
+from ops.load_ledger, unnest(undeclared_columns) as col
+group by source, entity
+"""
+
+
+def schema_drift(conn) -> dict[str, dict]:
+    """``{"<source>.<entity>": {"columns": [...], "since": iso}}``: the columns sources sent
+    that the registry does not declare (not loaded), from the load ledger."""
+    has = conn.execute(
+        "select 1 from information_schema.columns where table_schema = 'ops' "
+        "and table_name = 'load_ledger' and column_name = 'undeclared_columns'"
+    ).fetchone()
+    if not has:
+        return {}
+    return {
+        f"{source}.{entity}": {"columns": list(columns), "since": since.isoformat()}
+        for source, entity, columns, since in conn.execute(_DRIFT)
+    }
+
+
 def discrepancy_counts(conn, source: str) -> dict:
     """``{"total": n, "by_kind": {kind: n}}`` from the source's discrepancy mart; zeros
     while the mart is not built yet."""
@@ -54,10 +76,12 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
         if conn.execute("select to_regclass('ops.reconciliation')").fetchone()[0]:
             counts = {(r[0], r[1]): r[2:] for r in conn.execute(_QUERY)}
         discrepancies = {name: discrepancy_counts(conn, name) for name in sources}
+        drift = schema_drift(conn)
     report: dict = {
         "sources": {},
         "population": {"citizens": citizen_count(population_url)},
         "discrepancies": discrepancies,
+        "schema_drift": drift,
     }
     for source in sources.values():
         entities = report["sources"].setdefault(source.name, {})
@@ -106,4 +130,10 @@ def format_report(report: dict) -> str:
             rows.append((source, d["total"], *(d["by_kind"][k] for k in DISCREPANCY_KINDS)))
         lines.append("")
         lines.extend(_table(rows, left={0}))
+    for entity, d in report.get("schema_drift", {}).items():
+        lines.append("")
+        lines.append(
+            f"schema drift: {entity} sends undeclared column(s) {', '.join(d['columns'])} "
+            f"(since {d['since'][:19]}; not loaded: declare them in the registry to keep them)"
+        )
     return "\n".join(lines)

@@ -46,6 +46,8 @@ create table if not exists ops.reconciliation (
 -- Rows merged into another row as duplicates (quarantine.merged_duplicates); added after the
 -- first release, so existing warehouses gain it here.
 alter table ops.reconciliation add column if not exists rows_merged bigint not null default 0;
+-- Schema drift: the columns a batch's source sent that the registry does not declare.
+alter table ops.load_ledger add column if not exists undeclared_columns text[];
 -- The ledger version (loaded_at) of the batch checked: a batch loaded again is checked again.
 alter table ops.reconciliation add column if not exists loaded_at timestamptz;
 """

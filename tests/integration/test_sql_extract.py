@@ -120,3 +120,65 @@ def test_source_down_is_a_clear_error(registry, tmp_path):
     url = "mysql+pymysql://root@127.0.0.1:1/nowhere"
     with pytest.raises(ExtractError, match="social_insurance: cannot connect"):
         extract_source(registry["social_insurance"], url, LocalLandingZone(tmp_path), "d")
+
+
+def test_schema_drift_is_reported_and_a_lost_column_fails_naming_it(registry, source_url, tmp_path):
+    """A column the registry does not declare is named in the batch's manifest (and so in the
+    load ledger and `ndc report`); a declared column the table lost fails that entity, naming
+    source, entity and column, while the source's other entities still land."""
+    url = _sqlalchemy(source_url)
+    _create(url, ROWS)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("alter table insured_person add column email varchar(50)"))
+        conn.execute(sa.text("drop table if exists qua_trinh_dong"))
+        conn.execute(
+            sa.text(
+                "create table qua_trinh_dong (id varchar(10) primary key, ma_so_bhxh varchar(10), "
+                "tu_thang varchar(7), muc_luong integer, ma_so_thue_don_vi varchar(13), "
+                "updated_at timestamp)"  # den_thang is gone
+            )
+        )
+        conn.execute(
+            sa.text(
+                "insert into qua_trinh_dong values "
+                "('1', '0101000001', '01/2025', 5000000, '0100000001', '2025-06-01 08:00:00')"
+            )
+        )
+    engine.dispose()
+    result = extract_source(registry["social_insurance"], url, LocalLandingZone(tmp_path), "d")
+    [insured] = result.landed
+    assert insured.entity == "insured_person" and insured.rows_landed == 2
+    assert insured.extra == {"undeclared_columns": ["email"]}
+    [error] = result.errors
+    assert "social_insurance.contribution_period" in error and "['den_thang']" in error
+
+
+def test_schema_drift_reaches_the_ledger_and_the_report(insured_only, pg_database, tmp_path):
+    from ndc.load import load_source
+    from ndc.population import ensure_population_db
+    from ndc.report import build_report, format_report
+    from ndc.warehouse import bootstrap
+
+    url = f"sqlite:///{tmp_path / 'si.sqlite'}"
+    _create(url, ROWS)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("alter table insured_person add column email varchar(50)"))
+    engine.dispose()
+    landing = LocalLandingZone(tmp_path / "landing")
+    assert not extract_source(insured_only, url, landing, "2025-06-01").errors
+    bootstrap(pg_database, {"social_insurance": insured_only})
+    load_source(pg_database, landing, insured_only)
+    population = f"{pg_database}_pop"
+    ensure_population_db(population)
+    try:
+        report = build_report(pg_database, population, {"social_insurance": insured_only})
+    finally:
+        from ndc.warehouse import drop_database
+
+        drop_database(population)
+    assert report["schema_drift"]["social_insurance.insured_person"]["columns"] == ["email"]
+    assert "schema drift: social_insurance.insured_person sends undeclared column(s) email" in (
+        format_report(report)
+    )

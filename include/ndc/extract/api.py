@@ -17,6 +17,7 @@ from ndc.extract.batch import (
     record_batch,
     schema,
     text,
+    undeclared_columns,
 )
 from ndc.landing import LandingZone, Manifest
 from ndc.registry import Entity, Mode, Source, SourceKind
@@ -64,7 +65,13 @@ def _entity_chunks(
         for i, record in enumerate(records):
             missing = [c for c in entity.columns if c not in record]
             if missing:
-                raise ExtractError(f"{source}: {page_url}: record {i + 1} lacks field(s) {missing}")
+                raise ExtractError(
+                    f"{source}.{entity.name}: {page_url}: record {i + 1} lacks declared "
+                    f"field(s) {missing}"
+                )
+            new = [c for c in record if c not in entity.columns and c not in state["undeclared"]]
+            if new:
+                state["undeclared"] += undeclared_columns(source, entity, new, page_url)
             for out, column in zip(columns, entity.columns, strict=True):
                 out.append(text(record[column]))
         marks = [m for m in columns[entity.columns.index(entity.watermark_column)] if m]
@@ -110,7 +117,7 @@ def _extract_entity(
         if low is not None:
             params[api.updated_since_param] = low
     url = base_url.rstrip("/") + entity.endpoint
-    state: dict = {}
+    state: dict = {"undeclared": []}
     with BatchWriter(entity) as writer:
         for chunk in _entity_chunks(
             source.name, entity, _pages(session, source.name, url, params), state
@@ -119,6 +126,7 @@ def _extract_entity(
         if writer.rows == 0:
             log.info("%s.%s: nothing updated since %s", source.name, entity.name, low)
             return None
+        drift = {"undeclared_columns": state["undeclared"]} if state["undeclared"] else {}
         if entity.mode is Mode.INCREMENTAL:
             high = state["high"]
             return writer.land(
@@ -129,5 +137,6 @@ def _extract_entity(
                 watermark_column=entity.watermark_column,
                 watermark_from=low,
                 watermark_to=high,
+                extra=drift,
             )
-        return writer.land(landing, source.name, day, f"{entity.name}-{day}")
+        return writer.land(landing, source.name, day, f"{entity.name}-{day}", extra=drift)

@@ -85,6 +85,34 @@ def incremental_batch_id(entity: Entity, low: str | None, high: str) -> str:
     return f"{entity.name}-{hashlib.sha256(f'{low}|{high}'.encode()).hexdigest()[:16]}"
 
 
+def undeclared_columns(
+    source: str, entity: Entity, received: Iterable[str], where: str
+) -> list[str]:
+    """The columns a source sent that the registry does not declare for the entity: schema
+    drift, logged as a warning (the task log) and recorded in the batch's manifest
+    (``extra["undeclared_columns"]``), from which the load ledger and `ndc report` show it.
+    A declared column the source no longer sends fails instead (:func:`missing_columns`)."""
+    extra = [c for c in dict.fromkeys(received) if c not in entity.columns]
+    if extra:
+        log.warning(
+            "%s.%s: %s: schema drift: undeclared column(s) %s are not loaded (declare them in "
+            "include/sources/%s.yaml to keep them)",
+            source, entity.name, where, extra, source,
+        )  # fmt: skip
+    return extra
+
+
+def missing_columns(source: str, entity: Entity, received: Iterable[str], where: str) -> None:
+    """Fail naming source, entity and column when a declared column is not sent."""
+    received = set(received)
+    missing = [c for c in entity.columns if c not in received]
+    if missing:
+        raise ExtractError(
+            f"{source}.{entity.name}: {where}: declared column(s) {missing} not sent "
+            f"(the source has {sorted(received)})"
+        )
+
+
 def previous_watermark(landing: LandingZone, source: str, entity: Entity) -> str | None:
     """The highest watermark landed so far for an incremental entity."""
     return max(landing.watermarks(source, entity.name), default=None)

@@ -13,10 +13,12 @@ from ndc.extract.batch import (
     ExtractResult,
     incremental_batch_id,
     land_batch,
+    missing_columns,
     previous_watermark,
     record_batch,
     schema,
     text,
+    undeclared_columns,
 )
 from ndc.landing import LandingZone, Manifest
 from ndc.registry import Entity, Mode, Source
@@ -56,6 +58,11 @@ def extract_sql(
                     result.errors.append(message)
                     conn.rollback()
                     continue
+                except ExtractError as exc:  # a declared column the table no longer has
+                    log.error("%s", exc)
+                    result.errors.append(str(exc))
+                    conn.rollback()
+                    continue
                 if manifest is None:
                     result.skipped.append(entity.name)
                 else:
@@ -71,6 +78,10 @@ def _extract_entity(conn, source, entity, landing, day, chunk_rows) -> Manifest 
     import sqlalchemy as sa
 
     quote = conn.engine.dialect.identifier_preparer.quote
+    where_from = f"table {entity.table}"
+    received = [c["name"] for c in sa.inspect(conn).get_columns(entity.table)]
+    missing_columns(source.name, entity, received, where_from)
+    drift = undeclared_columns(source.name, entity, received, where_from)
     cols = ", ".join(quote(c) for c in entity.columns)
     table = quote(entity.table)
     order = ", ".join(quote(c) for c in entity.primary_key)
@@ -104,6 +115,7 @@ def _extract_entity(conn, source, entity, landing, day, chunk_rows) -> Manifest 
             day,
             batch_id,
             _chunks(rows, entity, chunk_rows),
+            extra={"undeclared_columns": drift} if drift else {},
             **watermark,
         )
     finally:
