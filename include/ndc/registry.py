@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -33,10 +34,48 @@ class _Strict(BaseModel):
 
 
 class FilesConfig(_Strict):
-    format: Literal["csv", "xlsx"] = "csv"
+    format: Literal["csv", "xlsx", "xml"] = "csv"
     delimiter: str = ","  # csv
-    encodings: list[str] = Field(default_factory=lambda: ["utf-8"], min_length=1)  # csv
+    # csv: the candidates detected among; xml: the encodings a file may declare in its prolog
+    encodings: list[str] = Field(default_factory=lambda: ["utf-8"], min_length=1)
     sheet: str | None = None  # xlsx: the worksheet to read (default: the first)
+
+
+class LegacyAddress(_Strict):
+    """A free-text legacy address ("Xã ..., Huyện ..., Tỉnh ...") standardised at extraction,
+    offline, to its legacy ward code (ndc.extract.xml): two extra columns land beside it."""
+
+    column: str  # the source column holding the address
+    ward_code: str  # the extra column: the legacy ward code, when the address names exactly one
+    status: str  # the extra column: matched | unmatched (none when the address is empty)
+
+
+class XmlEntity(_Strict):
+    """How an entity's rows are read from an XML file (files.format: xml).
+
+    record_path: the repeated element, as tag names from the document element down
+    ("ThuaDat", or "ThuaDat/ChuSuDung" for owners nested in a parcel). fields: column ->
+    "@attr" (an attribute of the record), "Child" (a child element's text), "Child/@attr",
+    or "../@attr" (an attribute of the enclosing element: the parent's key)."""
+
+    record_path: str = Field(pattern=r"^[A-Za-z_][\w.-]*(/[A-Za-z_][\w.-]*)*$")
+    fields: dict[str, str] = Field(min_length=1)
+    legacy_address: LegacyAddress | None = None
+
+    @model_validator(mode="after")
+    def _paths(self) -> XmlEntity:
+        for column, path in self.fields.items():
+            if not re.fullmatch(r"(\.\./)?@[\w.-]+|[A-Za-z_][\w.-]*(/@[\w.-]+)?", path):
+                raise ValueError(
+                    f"fields.{column}: {path!r} is not @attr, Child, Child/@attr or ../@attr"
+                )
+            if path.startswith("../") and "/" not in self.record_path:
+                raise ValueError(f"fields.{column}: {path!r}: the record has no enclosing record")
+        return self
+
+    def derived_columns(self) -> list[str]:
+        a = self.legacy_address
+        return [] if a is None else [a.ward_code, a.status]
 
 
 class ApiConfig(_Strict):
@@ -119,9 +158,21 @@ class Entity(_Strict):
     conform: dict[str, Conformed] = Field(default_factory=dict)
     duplicates: bool = False
     discrepancies: Discrepancies | None = None
+    xml: XmlEntity | None = None  # files.format: xml
 
     @model_validator(mode="after")
     def _consistent(self) -> Entity:
+        if self.xml is not None:
+            mapped = set(self.xml.fields) | set(self.xml.derived_columns())
+            unmapped = [c for c in self.columns if c not in mapped]
+            if unmapped:
+                raise ValueError(f"xml.fields: no path for column(s) {unmapped}")
+            extra = sorted(mapped - set(self.columns))
+            if extra:
+                raise ValueError(f"xml: column(s) {extra} not in columns")
+            a = self.xml.legacy_address
+            if a is not None and a.column not in self.xml.fields:
+                raise ValueError(f"xml.legacy_address.column: {a.column!r} not in xml.fields")
         missing = [c for c in self.primary_key if c not in self.columns]
         if missing:
             raise ValueError(f"primary_key {missing} not in columns")
@@ -174,6 +225,12 @@ class Source(_Strict):
                     raise ValueError(f"entities.{entity.name}.endpoint: required for api sources")
         if self.kind is SourceKind.FILES and self.files is None:
             raise ValueError("files: required for kind: files")
+        is_xml = self.files is not None and self.files.format == "xml"
+        for entity in self.entities:
+            if is_xml and entity.xml is None:
+                raise ValueError(f"entities.{entity.name}.xml: required for files.format: xml")
+            if not is_xml and entity.xml is not None:
+                raise ValueError(f"entities.{entity.name}.xml: only for files.format: xml")
         if self.kind is SourceKind.API and self.api is None:
             raise ValueError("api: required for kind: api")
         return self

@@ -1,4 +1,5 @@
-"""File drops: CSV (in the encoding the province uses) and Excel workbooks, each landed once."""
+"""File drops: CSV (in the encoding the province uses), Excel workbooks and XML files (each
+entity its repeated element: ndc.extract.xml), each landed once."""
 
 from __future__ import annotations
 
@@ -196,7 +197,12 @@ def extract_files(
             path = inbox / name
             digest = sha256_file(path)
             # Same name and bytes -> same batch: landed once. Changed bytes -> a new batch.
-            batch_id = f"{path.stem}-{digest[:12]}"
+            # An XML file holds several entities (owners nested in parcels): one batch each.
+            batch_id = (
+                f"{path.stem}-{entity.name}-{digest[:12]}"
+                if config.format == "xml"
+                else f"{path.stem}-{digest[:12]}"
+            )
             if batch_id in landed:
                 result.skipped.append(batch_id)
                 continue
@@ -204,6 +210,11 @@ def extract_files(
                 fields: dict = {"source_file": name, "source_sha256": digest}
                 if config.format == "xlsx":
                     chunks = xlsx_chunks(path, source.name, entity, config.sheet, chunk_rows)
+                elif config.format == "xml":
+                    from ndc.extract.xml import declared_encoding, xml_chunks
+
+                    fields["encoding"] = declared_encoding(path, source.name, config.encodings)
+                    chunks = xml_chunks(path, source.name, entity, chunk_rows)
                 else:
                     fields["encoding"] = detect_encoding(path, config.encodings)
                     chunks = csv_chunks(
