@@ -93,7 +93,11 @@ def standardise_legacy_address(address: str) -> tuple[str | None, str]:
     if not unit.ward_code:
         return None, UNMATCHED
     key = key_normalize(text)
-    names = (unit.short_ward, unit.short_district, unit.short_province)
+    # Short names, without the parser's disambiguation suffix ("Long Mỹ (Huyện)").
+    names = [
+        re.sub(r"\s*\(.*\)$", "", n or "")
+        for n in (unit.short_ward, unit.short_district, unit.short_province)
+    ]
     if not all(n and key_normalize(n) in key for n in names):
         return None, UNMATCHED
     return unit.ward_code, MATCHED

@@ -1,4 +1,4 @@
-"""Orchestrate one synthetic run: population, five source systems, ground truth and summary."""
+"""Orchestrate one synthetic run: population, six source systems, ground truth and summary."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from ndc.synthetic.business_registry import BusinessRegistry
 from ndc.synthetic.civil_registration import CivilRegistration
 from ndc.synthetic.defects import DefectLog, merge_rates, write_defects
 from ndc.synthetic.education import Education
+from ndc.synthetic.land_registry import LandRegistry
 from ndc.synthetic.population import write_baseline, write_truth
 from ndc.synthetic.residence import Residence
 from ndc.synthetic.social_insurance import SocialInsurance
@@ -77,6 +78,7 @@ def _clean(out: Path) -> None:
     for folder, patterns in (
         (out / "civil_registration" / "inbox", ("births_*.csv", "deaths_*.csv", "marriages_*.csv")),
         (out / "business_registry" / "inbox", ("enterprises_*.xlsx",)),
+        (out / "land_registry" / "inbox", ("land_*.xml",)),
     ):
         if folder.is_dir():
             for pattern in patterns:
@@ -129,7 +131,7 @@ def generate(
     *,
     defect_rates: Mapping[str, Mapping[str, float]] | None = None,
 ) -> GenerationSummary:
-    """Generate the baseline day 2025-06-28 plus `days` following days of five source systems.
+    """Generate the baseline day 2025-06-28 plus `days` following days of six source systems.
 
     `targets` may point `social_insurance` and `residence` at SQLAlchemy URLs (MariaDB/MySQL,
     PostgreSQL); the database is created if missing and its tables replaced.
@@ -160,6 +162,7 @@ def generate(
     education = Education(seed, world, rates["education"], log)
     business.snapshot_baseline()
     civil = CivilRegistration(seed, inbox, rates["civil_registration"], log)
+    land = LandRegistry(seed, world, rates.get("land_registry", {}), log)
 
     for k, day in enumerate(dates):
         ev = world.simulate(k, day)
@@ -168,6 +171,7 @@ def generate(
         si.apply_day(world, ev)
         education.apply_day(world, ev)
         business.apply_day(world, ev)
+        land.apply_day(world, ev)
         _release_memory()
 
     # write the sources one by one, dropping each from memory once written
@@ -188,6 +192,8 @@ def generate(
     del business
     systems += biz_systems
     _release_memory()
+    land_files, land_rows = land.write(out / "land_registry" / "inbox")
+    del land
 
     truth = out / "truth"
     write_truth(truth / "persons.parquet", world.persons)
@@ -222,6 +228,7 @@ def generate(
             "residence": res_files,
             "education": 1,
             "business_registry": len(biz_files),
+            "land_registry": len(land_files),
             "population_db": 1,
         },
         rows={
@@ -230,6 +237,7 @@ def generate(
             "residence": res_rows,
             "education": edu_rows,
             "business_registry": {"enterprise": biz_rows},
+            "land_registry": land_rows,
             "population_db": {"citizen": n_baseline},
         },
         defects=len(defects),
