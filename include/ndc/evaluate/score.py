@@ -261,6 +261,7 @@ CHECKS: dict[str, Callable[[_Context, object], Check]] = {
     "cmnd_only": _check_cmnd,
     "admin_legacy_unambiguous": _check_admin_unambiguous,
     "admin_legacy_ambiguous": _check_admin_ambiguous,
+    "admin_address_text": _check_admin_unambiguous,
     "duplicate_exact": _check_duplicate_exact,
     "duplicate_near": _check_duplicate_near,
     **{name: _check_discrepancy for name in DISCREPANCY_KINDS},
