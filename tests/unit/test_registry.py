@@ -6,12 +6,13 @@ from ndc.registry import Mode, RegistryError, SourceKind, load_registry, load_so
 from ndc.settings import SOURCES_DIR
 
 
-def test_registry_holds_the_five_sources_with_their_entities():
+def test_registry_holds_the_six_sources_with_their_entities():
     sources = load_registry()
     assert {name: s.kind.value for name, s in sources.items()} == {
         "business_registry": "files",
         "civil_registration": "files",
         "education": "api",
+        "land_registry": "files",
         "residence": "sql",
         "social_insurance": "sql",
     }
@@ -19,6 +20,10 @@ def test_registry_holds_the_five_sources_with_their_entities():
     assert civil.kind is SourceKind.FILES
     assert [e.name for e in civil.entities] == ["birth", "death", "marriage"]
     assert sources["business_registry"].files.format == "xlsx"
+    land = sources["land_registry"]
+    assert land.files.format == "xml"
+    assert land.entity("owner").xml.record_path == "ThuaDat/ChuSuDung"
+    assert land.entity("owner").xml.fields["ma_thua"] == "../@MaThua"
     assert sources["education"].entity("student").endpoint == "/api/v1/students"
     insured = sources["social_insurance"].entity("insured_person")
     assert insured.mode is Mode.INCREMENTAL and insured.watermark_column == "updated_at"
@@ -80,7 +85,7 @@ def test_the_dbt_projects_view_of_the_registry():
     from ndc.dbt_registry import MACRO, entities, render
 
     listed = entities(load_registry())
-    assert len(listed) == sum(len(s.entities) for s in load_registry().values()) == 11
+    assert len(listed) == sum(len(s.entities) for s in load_registry().values()) == 13
     by_entity = {(e["source"], e["entity"]): e for e in listed}
     assert by_entity[("civil_registration", "birth")]["model"] == "stg_civil_registration__births"
     assert {k for k, e in by_entity.items() if e["duplicates"]} == {
@@ -98,3 +103,23 @@ def test_the_dbt_projects_view_of_the_registry():
     text = render(load_registry())
     assert "'discrepancies': none" in text and "'duplicates': true" in text
     assert MACRO.read_text() == text, "run `make install` (python -m ndc.dbt_registry)"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "        ty_le_so_huu: TyLeSoHuu\n",
+            "",
+            r"xml\.fields: no path for column\(s\) \['ty_le_so_huu'\]",
+        ),
+        ('so_to: "@SoTo"', 'so_to: "SoTo/text()"', r"so_to: 'SoTo/text\(\)' is not @attr"),
+        ('ma_thua: "@MaThua"', 'ma_thua: "../@MaThua"', "has no enclosing record"),
+        ("{column: dia_chi,", "{column: dia_chi_thua,", "legacy_address.column"),
+        ("  format: xml\n", "  format: csv\n", r"xml: only for files\.format: xml"),
+    ],
+)
+def test_an_xml_entity_maps_every_column_by_a_valid_path(tmp_path, old, new, message):
+    path = _broken(tmp_path, "land_registry", old, new)
+    with pytest.raises(RegistryError, match=message):
+        load_source(path)

@@ -97,28 +97,29 @@ class LandRegistry:
         r_dob = self.rates.get("dob_conflict", 0.0)
         r_pid = self.rates.get("pid_malformed", 0.0)
         for person in owners:
-            pid = p["personal_id"][person]
+            # An owner on an old certificate has no personal ID (valid data, and nothing to
+            # compare with the population database): no owner defect then.
+            pid = None if rng.random() < NO_PID_SHARE else p["personal_id"][person]
             draw = rng.random()
-            defect = (
-                "dob_conflict"
-                if draw < r_dob
-                else "pid_malformed"
-                if draw < r_dob + r_pid
-                else None
-            )
-            for cls in OWNER_CLASSES:
-                if cls in self.rates:
-                    self.log.count_eligible(SOURCE, cls, 1)
+            defect = None
+            if pid is not None:
+                for cls in OWNER_CLASSES:
+                    if cls in self.rates:
+                        self.log.count_eligible(SOURCE, cls, 1)
+                if draw < r_dob:
+                    defect = "dob_conflict"
+                elif draw < r_dob + r_pid:
+                    defect = "pid_malformed"
             real = to_date(p["date_of_birth"][person])
             out.append(
                 {
                     "person": int(person),
-                    "pid": None if rng.random() < NO_PID_SHARE else pid,
+                    "pid": pid,
                     "name": p["full_name"][person],
-                    "dob": to_date(p["date_of_birth"][person]).isoformat(),
+                    "dob": real.isoformat(),
                     "share": f"{share:g}",
                     "commune": self.units.commune[p["commune_idx"][person]],
-                    "defect": defect if pid else None,
+                    "defect": defect,
                     "pid_raw": malform_pid(rng, pid) if defect == "pid_malformed" else None,
                     "dob_raw": conflicting_date(rng, real).isoformat()
                     if defect == "dob_conflict"
