@@ -78,7 +78,7 @@ final as (
         {{ pid_sex_code('personal_id') }} as pid_sex_code,
         {{ pid_birth_year('personal_id') }} as pid_birth_year,
         -- A discrepancy to report (on the birth year: no sex recorded), not a quarantine rule.
-        {{ pid_sex_year_mismatch('personal_id', 'sex_code', 'date_of_birth') }} as pid_sex_year_mismatch,
+        {{ pid_sex_year_mismatch('personal_id', 'null::text', 'date_of_birth') }} as pid_sex_year_mismatch,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value
