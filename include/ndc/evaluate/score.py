@@ -262,6 +262,7 @@ CHECKS: dict[str, Callable[[_Context, object], Check]] = {
     "admin_legacy_unambiguous": _check_admin_unambiguous,
     "admin_legacy_ambiguous": _check_admin_ambiguous,
     "admin_address_text": _check_admin_unambiguous,
+    "admin_address_split": _check_admin_ambiguous,
     "duplicate_exact": _check_duplicate_exact,
     "duplicate_near": _check_duplicate_near,
     **{name: _check_discrepancy for name in DISCREPANCY_KINDS},

@@ -11,7 +11,7 @@ or only a free-text address in legacy names. A few provinces declare windows-125
 Defects (include/dictionary/defect_classes.yaml), each kept by the record in every file that
 re-sends it: a legacy ward code after the reform (admin_legacy_unambiguous, or
 admin_legacy_ambiguous for a split ward), a free-text legacy address (admin_address_text, or
-admin_legacy_ambiguous for a split ward), a free-text address without its district whose ward
+admin_address_split for a split ward), a free-text address without its district whose ward
 name the province has twice (admin_address_ambiguous, quarantined), an owner's date of birth
 that differs from the population's (dob_conflict), a malformed personal ID (pid_malformed).
 """
@@ -235,7 +235,7 @@ class LandRegistry:
             if parcel["omit_district"]:
                 cls = "admin_address_ambiguous"
             else:
-                cls = "admin_legacy_ambiguous" if ambiguous else "admin_address_text"
+                cls = "admin_address_split" if ambiguous else "admin_address_text"
             log_once("dia_chi", cls, address)
             return f"<DiaChi>{_text(address)}</DiaChi>"
         if style == "code" and day >= REFORM:
