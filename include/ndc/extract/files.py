@@ -24,6 +24,7 @@ from ndc.extract.batch import (
     sha256_file,
     text,
 )
+from ndc.extract.xml import declared_encoding, xml_chunks
 from ndc.landing import LandingZone
 from ndc.registry import Entity, Source, SourceKind
 
@@ -211,8 +212,6 @@ def extract_files(
                 if config.format == "xlsx":
                     chunks = xlsx_chunks(path, source.name, entity, config.sheet, chunk_rows)
                 elif config.format == "xml":
-                    from ndc.extract.xml import declared_encoding, xml_chunks
-
                     fields["encoding"] = declared_encoding(path, source.name, config.encodings)
                     chunks = xml_chunks(path, source.name, entity, chunk_rows)
                 else:
