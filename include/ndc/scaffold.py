@@ -21,7 +21,7 @@ import yaml
 from ndc.registry import ColumnKind, load_source
 from ndc.settings import DBT_PROJECT_DIR, SOURCES_DIR
 
-KINDS = ("sql", "files", "api")
+KINDS = ("sql", "files", "api", "xml")  # xml: a files source whose files are XML
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 WATERMARKS = ("updated_at", "ngay_cap_nhat", "last_modified", "modified_at")
 
@@ -134,7 +134,8 @@ def propose(
     missing = [k for k in primary_key if k not in names]
     if missing:
         raise ScaffoldError(f"--primary-key {missing} not in the columns {names}")
-    watermark = next((w for w in WATERMARKS if w in names), None) if kind != "files" else None
+    by_file = kind in ("files", "xml")
+    watermark = next((w for w in WATERMARKS if w in names), None) if not by_file else None
     return Proposal(
         source=source,
         kind=kind,
@@ -151,18 +152,27 @@ def _registry_yaml(p: Proposal) -> str:
     entity: dict = {
         "name": p.entity,
         "description": f"TODO: what one {p.entity} row is.",
-        "mode": "file" if p.kind == "files" else ("incremental" if p.watermark else "full"),
+        "mode": "incremental" if p.watermark else "full",
     }
+    if p.kind in ("files", "xml"):
+        entity["mode"] = "file"
     if p.kind == "sql":
         entity["table"] = p.table
     elif p.kind == "api":
         entity["endpoint"] = f"/api/v1/{p.entity}s"
-    else:
+    elif p.kind == "files":
         entity["pattern"] = f"{p.entity}s_*.csv"
-    if p.watermark and p.kind != "files":
+    else:
+        entity["pattern"] = f"{p.entity}s_*.xml"
+    if p.watermark:
         entity["watermark_column"] = p.watermark
     entity["primary_key"] = p.primary_key
     entity["columns"] = [c.name for c in p.columns]
+    if p.kind == "xml":
+        # One record element per row, each column a child element of the same name (edit:
+        # "@attr" for an attribute, "Child/@attr", "../@attr" for the enclosing record's).
+        record = "".join(part.capitalize() for part in p.entity.split("_"))
+        entity["xml"] = {"record_path": record, "fields": {c.name: c.name for c in p.columns}}
     if p.conform:
         entity["conform"] = p.conform
     doc: dict = {
@@ -170,12 +180,14 @@ def _registry_yaml(p: Proposal) -> str:
         "title": f"TODO: {p.source} (what it holds)",
         "owner_agency": "TODO: the agency that owns the system",
         "legal_basis": "TODO: the law or decree the data is shared under",
-        "kind": p.kind,
+        "kind": "files" if p.kind == "xml" else p.kind,
         "connection_id": f"ndc_src_{p.source}",
         "schedule": "@daily",
     }
     if p.kind == "files":
         doc["files"] = {"format": "csv", "delimiter": ",", "encodings": ["utf-8"]}
+    if p.kind == "xml":
+        doc["files"] = {"format": "xml", "encodings": ["utf-8"]}
     if p.kind == "api":
         doc["api"] = {"page_size": 500, "updated_since_param": "updated_since"}
     doc["entities"] = [entity]
@@ -188,7 +200,12 @@ def _registry_yaml(p: Proposal) -> str:
 
 
 def _sources_yml(p: Proposal) -> str:
-    where = {"sql": f"table {p.table}", "files": "CSV files", "api": f"the API's /{p.entity}s"}
+    where = {
+        "sql": f"table {p.table}",
+        "files": "CSV files",
+        "xml": "XML files",
+        "api": f"the API's /{p.entity}s",
+    }
     table = {
         "name": f"{p.source}__{p.entity}",
         "description": f"{p.entity} rows as received from {where[p.kind]}, every value as text.",
