@@ -1,5 +1,5 @@
 """`ndc source new` without a database: each kind's registry file validates as written, and the
-proposal's guesses (tests/integration/test_scaffold.py builds a scaffolded SQL source))."""
+proposal's guesses (tests/integration/test_scaffold.py builds a scaffolded SQL source)."""
 
 import pytest
 
