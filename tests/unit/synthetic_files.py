@@ -44,11 +44,22 @@ def parse_dmy(value: str) -> date:
     return datetime.strptime(value, "%d/%m/%Y").date()
 
 
-def _decode(data: bytes, encoding: str = "utf-8") -> tuple[str, str]:
-    """Decode a source file: UTF-8 first, then the province's legacy encoding."""
+def decode_file(data: bytes, encoding: str = "utf-8") -> tuple[str, str]:
+    """Decode a source file: UTF-8 first, then the province's legacy encoding; a UTF-8
+    province's file with a few TCVN3 cells (name_legacy_cell) cell by cell, as the extract
+    does (ndc.extract.files.decode_cell; no name holds a comma)."""
     try:
         return "utf-8", data.decode("utf-8")
     except UnicodeDecodeError:
+        if encoding == "utf-8":
+            from ndc.extract.files import MIXED_UTF8, decode_cell
+
+            textcodecs.register()
+            lines = [
+                ",".join(decode_cell(cell, ["cp1258", "tcvn3"])[0] for cell in line.split(b","))
+                for line in data.split(b"\n")
+            ]
+            return MIXED_UTF8, "\n".join(lines)
         if encoding == "tcvn3":
             textcodecs.register()
             return "tcvn3", data.decode("tcvn3")
@@ -63,7 +74,7 @@ def read_inbox(out: Path) -> dict[str, tuple[str, str, list[dict[str, str]]]]:
     result = {}
     for path in sorted((out / "civil_registration" / "inbox").glob("*.csv")):
         province = FILE_RE.match(path.name).group(2)
-        encoding, text = _decode(path.read_bytes(), encodings.get(province, "utf-8"))
+        encoding, text = decode_file(path.read_bytes(), encodings.get(province, "utf-8"))
         result[path.name] = (encoding, text, list(csv.DictReader(io.StringIO(text))))
     return result
 

@@ -189,6 +189,21 @@ def _check_year_only(ctx: _Context, d) -> Check:
     return ok, f"{got} precision {got_precision}"
 
 
+def _check_partial_date(ctx: _Context, d) -> Check:
+    """date_zero_parts: clean_value "YYYY-MM" (month precision) or "YYYY" (year precision)."""
+    column = ctx.column(d)
+    if column is None or not ctx.staging_has(d.source, d.entity, column, f"{column}_precision"):
+        return False, None
+    month = len(d.clean_value) == 7
+    expected = f"{d.clean_value}-01" if month else f"{d.clean_value}-01-01"
+    ok, got = _check_value(ctx, d, column, expected)
+    if not ok:
+        return ok, got
+    precision = "month" if month else "year"
+    ok, got_precision = _check_value(ctx, d, f"{column}_precision", precision)
+    return ok, f"{got} precision {got_precision}"
+
+
 def _check_phone(ctx: _Context, d) -> Check:
     return _check_value(ctx, d, "phone_e164", d.clean_value)
 
@@ -258,6 +273,10 @@ CHECKS: dict[str, Callable[[_Context, object], Check]] = {
     "date_excel_serial": _check_date,
     "date_text_dmy": _check_date,
     "phone_old_11_digit": _check_phone,
+    "phone_international": _check_phone,
+    "pid_spreadsheet": _check_date,  # the field's staging column holds the clean value
+    "date_zero_parts": _check_partial_date,
+    "date_separators": _check_date,
     "cmnd_only": _check_cmnd,
     "admin_legacy_unambiguous": _check_admin_unambiguous,
     "admin_legacy_ambiguous": _check_admin_ambiguous,

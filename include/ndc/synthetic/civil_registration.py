@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,9 +21,12 @@ from ndc.synthetic.defects import (
     future_date,
     malform_pid,
     pick_classes,
+    separator_date,
     sex_year_mismatch_pid,
+    spreadsheet_pid,
     unknown_province_pid,
     unparseable_date,
+    zero_part_date,
 )
 from ndc.synthetic.encodings import encode_cp1258
 from ndc.synthetic.names import strip_marks
@@ -86,6 +90,9 @@ ROW_CLASSES = {
         "code_unknown",
         "duplicate_exact",
         "duplicate_near",
+        "pid_spreadsheet",
+        "date_separators",
+        "date_birth_after_registration",
     ),
     "death": (
         "pid_missing",
@@ -98,6 +105,10 @@ ROW_CLASSES = {
         "dob_conflict",
         "duplicate_exact",
         "duplicate_near",
+        "pid_spreadsheet",
+        "date_zero_parts",
+        "date_separators",
+        "date_death_before_birth",
     ),
     "marriage": ("pid_missing", "pid_malformed", "pid_unknown_province", "date_unparseable"),
 }
@@ -140,6 +151,31 @@ def encode_file_text(text: str, encoding: str) -> bytes:
         textcodecs.register()
         return text.encode("tcvn3")
     return text.encode("utf-8")
+
+
+def csv_bytes(
+    columns: list[str], rows: list[dict[str, str]], encoding: str, legacy_cells: dict[int, str]
+) -> bytes:
+    """The CSV file's bytes; the cells in `legacy_cells` (row index -> column) in TCVN3 bytes
+    inside an otherwise UTF-8 file."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    if not legacy_cells:
+        writer.writerows([r[c] for c in columns] for r in rows)
+        return encode_file_text(buf.getvalue(), encoding)
+    out = [encode_file_text(buf.getvalue(), encoding)]
+    marker = "\x00legacy\x00"
+    for i, r in enumerate(rows):
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        field = legacy_cells.get(i)
+        writer.writerow([marker if c == field else r[c] for c in columns])
+        line = encode_file_text(buf.getvalue(), encoding)
+        if field is not None:
+            line = line.replace(marker.encode(), encode_file_text(r[field], "tcvn3"))
+        out.append(line)
+    return b"".join(out)
 
 
 def misread(name: str, encoding: str) -> str:
@@ -238,6 +274,7 @@ class CivilRegistration:
         per_entity["marriage"] = marriages
 
         rng = np.random.default_rng([self.seed, 31, ev.index])
+        cell_rng = np.random.default_rng([self.seed, 32, ev.index])
         system = "legacy" if day < REFORM else "2025"
         for entity, rows in per_entity.items():
             columns, file_prefix, key_prefix, place = ENTITIES[entity]
@@ -248,11 +285,8 @@ class CivilRegistration:
             for code, file_rows in sorted(files.items()):
                 encoding = self.encodings.get(code, "utf-8")
                 path = self.inbox / f"{file_prefix}_{code}_{day:%Y%m%d}.csv"
-                buf = io.StringIO()
-                writer = csv.writer(buf, lineterminator="\n")
-                writer.writerow(columns)
-                writer.writerows([r[c] for c in columns] for r in file_rows)
-                path.write_bytes(encode_file_text(buf.getvalue(), encoding))
+                cells = self._legacy_cells(cell_rng, entity, file_rows, encoding)
+                path.write_bytes(csv_bytes(columns, file_rows, encoding, cells))
                 self.files.append(path)
                 self.rows[entity] += len(file_rows)
                 seen = set()
@@ -273,6 +307,27 @@ class CivilRegistration:
                                 if raw != r[f]:  # cp1258 has some toned letters precomposed
                                     self.log.add(SOURCE, entity, [key], f, cls, [r[f]], [raw])
 
+    def _legacy_cells(self, rng, entity: str, rows: list[dict], encoding: str) -> dict[int, str]:
+        """name_legacy_cell: in a UTF-8 file, the rows (index -> name field) whose name a clerk
+        typed in a TCVN3 font. Rows repeated in the file (exact duplicates) are left alone."""
+        rate = self.rates.get("name_legacy_cell", 0.0)
+        if encoding != "utf-8" or not rate:
+            return {}
+        repeated = Counter(r["so_dang_ky"] for r in rows)
+        cells = {}
+        for i, r in enumerate(rows):
+            fields = [f for f in NAME_FIELDS[entity] if not r[f].isascii()]
+            if repeated[r["so_dang_ky"]] > 1 or not fields:
+                continue
+            self.log.count_eligible(SOURCE, "name_legacy_cell", 1)
+            if rng.random() < rate:
+                f = fields[int(rng.integers(0, len(fields)))]
+                cells[i] = f
+                raw = misread(r[f], "tcvn3")
+                key = r["so_dang_ky"]
+                self.log.add(SOURCE, entity, [key], f, "name_legacy_cell", [r[f]], [raw])
+        return cells
+
     def _inject(self, rng, entity, rows, day: date, key_prefix: str):
         """Apply row-level defects; return (code, row) pairs in file order."""
         classes = ROW_CLASSES[entity]
@@ -290,6 +345,7 @@ class CivilRegistration:
             cls = classes[ci]
             key = row["so_dang_ky"]
             if cls.startswith("pid_"):
+                unicode_file = self.encodings.get(code, "utf-8") == "utf-8"
                 f = "so_dinh_danh"
                 if entity == "marriage":
                     f = "so_dinh_danh_chong" if rng.random() < 0.5 else "so_dinh_danh_vo"
@@ -299,6 +355,7 @@ class CivilRegistration:
                     "pid_malformed": lambda c: malform_pid(rng, c),
                     "pid_unknown_province": lambda c: unknown_province_pid(rng, c),
                     "pid_sex_year_mismatch": lambda c: sex_year_mismatch_pid(rng, c),
+                    "pid_spreadsheet": lambda c, u=unicode_file: spreadsheet_pid(rng, c, u),
                 }[cls](clean)
                 row[f] = raw
                 log.add(SOURCE, entity, [key], f, cls, [clean], [raw])
@@ -316,6 +373,24 @@ class CivilRegistration:
             elif cls == "date_year_only":
                 row["ngay_sinh"] = str(dob.year)
                 log.add(SOURCE, entity, [key], "ngay_sinh", cls, [str(dob.year)], [str(dob.year)])
+            elif cls == "date_zero_parts":
+                raw, clean = zero_part_date(rng, dob)
+                row["ngay_sinh"] = raw
+                log.add(SOURCE, entity, [key], "ngay_sinh", cls, [clean], [raw])
+            elif cls == "date_separators":
+                raw = separator_date(rng, dob)
+                row["ngay_sinh"] = raw
+                log.add(SOURCE, entity, [key], "ngay_sinh", cls, [dob.isoformat()], [raw])
+            elif cls == "date_birth_after_registration":
+                clean = row["ngay_dang_ky"]
+                raw = dmy(date.fromordinal(dob.toordinal() - int(rng.integers(1, 60))))
+                row["ngay_dang_ky"] = raw
+                log.add(SOURCE, entity, [key], "ngay_dang_ky", cls, [clean], [raw])
+            elif cls == "date_death_before_birth":
+                clean = row["ngay_mat"]
+                raw = dmy(date.fromordinal(dob.toordinal() - int(rng.integers(1, 3650))))
+                row["ngay_mat"] = raw
+                log.add(SOURCE, entity, [key], "ngay_mat", cls, [clean], [raw])
             elif cls == "dob_conflict":
                 raw = dmy(conflicting_date(rng, dob))
                 row["ngay_sinh"] = raw

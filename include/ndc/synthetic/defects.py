@@ -212,7 +212,9 @@ def pick_classes(
 
 def malform_pid(rng: np.random.Generator, pid: str) -> str:
     """Corrupt a 12-digit ID: drop one digit (11 digits) or replace one digit by a letter."""
-    pos = int(rng.integers(0, len(pid)))
+    # Never the first digit: a number that lost its leading zero is spreadsheet damage,
+    # repaired (pid_spreadsheet), not a malformed number.
+    pos = int(rng.integers(1, len(pid)))
     if rng.random() < 0.5:
         return pid[:pos] + pid[pos + 1 :]
     letter = str(rng.choice(list("OIlSBZ" + string.ascii_uppercase)))
@@ -278,3 +280,70 @@ def mojibake(text: str) -> str:
 def nfd(text: str) -> str:
     """Decomposed Unicode."""
     return unicodedata.normalize("NFD", text)
+
+
+FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def spreadsheet_pid(rng: np.random.Generator, pid: str, unicode: bool = True) -> str:
+    """A 12-digit ID as a spreadsheet leaves it: leading zeros lost (stored as a number), a
+    leading apostrophe, separators, or full-width digits (only in a Unicode file)."""
+    variant = int(rng.integers(0, 4 if unicode else 3))
+    if variant == 0:
+        return pid.lstrip("0")
+    if variant == 1:
+        return "'" + pid
+    if variant == 2:
+        sep = str(rng.choice([" ", ".", "-"]))
+        return sep.join((pid[:3], pid[3:6], pid[6:9], pid[9:]))
+    return pid.translate(FULL_WIDTH_DIGITS)
+
+
+def zero_part_date(rng: np.random.Generator, d: date) -> tuple[str, str]:
+    """A date whose unknown day (or day and month) is written as zero: (raw, clean), clean
+    "YYYY-MM" for month precision or "YYYY" for year precision."""
+    if rng.random() < 0.6:
+        day = "00" if rng.random() < 0.7 else "0"
+        return f"{day}/{d.month:02d}/{d.year}", f"{d.year}-{d.month:02d}"
+    return f"00/00/{d.year}", str(d.year)
+
+
+def separator_date(rng: np.random.Generator, d: date) -> str:
+    """d/m/yyyy with dots, dashes or spaces, or with a time part."""
+    variant = int(rng.integers(0, 4))
+    if variant == 3:
+        return f"{d.day:02d}/{d.month:02d}/{d.year} 00:00:00"
+    sep = ".-"[variant] if variant < 2 else " "
+    return f"{d.day}{sep}{d.month}{sep}{d.year}"
+
+
+INVISIBLE = ("\u200b", "\u200c", "\u200d", "\ufeff")
+
+
+def invisible_name(rng: np.random.Generator, name: str) -> str:
+    """Zero-width characters or a BOM inside the name, or a no-break space between words."""
+    if " " in name and rng.random() < 0.3:
+        return name.replace(" ", "\u00a0", 1)
+    pos = int(rng.integers(0, len(name) + 1))
+    return name[:pos] + str(rng.choice(INVISIBLE)) + name[pos:]
+
+
+def lossy_name(name: str) -> str:
+    """Every marked letter replaced by "?", as a conversion to a code page without it does."""
+    return "".join(c if c.isascii() else "?" for c in unicodedata.normalize("NFC", name))
+
+
+def international_phone(rng: np.random.Generator, national: str) -> str:
+    """A Vietnamese number (its national significant number, no leading 0) written the ways
+    exports write it: +84 with spaces, 0084, a "(0)" after the country code, dots, dashes."""
+    a, b, c = national[:-7], national[-7:-4], national[-4:]
+    variant = int(rng.integers(0, 5))
+    if variant == 0:
+        return f"+84 {a} {b} {c}"
+    if variant == 1:
+        return f"0084{national}"
+    if variant == 2:
+        return f"+84(0){national}"
+    if variant == 3:
+        return f"(+84) {a}-{b}-{c}"
+    return f"84.{a}.{b}.{c}"

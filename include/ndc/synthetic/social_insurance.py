@@ -14,7 +14,11 @@ from ndc.synthetic import sqlio
 from ndc.synthetic.defects import (
     DefectLog,
     conflicting_date,
+    international_phone,
+    invisible_name,
+    lossy_name,
     malform_pid,
+    mojibake,
     nfd,
     pick_classes,
     sex_year_mismatch_pid,
@@ -61,8 +65,17 @@ ROW_CLASSES = (
     "dob_conflict",
     "phone_old_11_digit",
     "duplicate_near",
+    "phone_international",
 )
-NAME_CLASSES = ("name_upper_no_diacritics", "name_nfd")
+NAME_CLASSES = (
+    "name_upper_no_diacritics",
+    "name_nfd",
+    "name_invisible",
+    "name_mojibake_twice",
+    "name_unrepairable",
+)
+# Name classes that only a name with marks can receive.
+MARKED_NAME_CLASSES = ("name_nfd", "name_mojibake_twice", "name_unrepairable")
 _SQLITE_DATETIME = sqlite.DATETIME(
     storage_format="%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d"
 )
@@ -83,7 +96,7 @@ def metadata() -> sa.MetaData:
         sa.Column("gioi_tinh", sa.Integer),
         sa.Column("ma_don_vi", sa.String(16)),
         sa.Column("ma_so_thue_don_vi", sa.String(10)),
-        sa.Column("so_dien_thoai", sa.String(15)),
+        sa.Column("so_dien_thoai", sa.String(20)),
         sa.Column("updated_at", _TS),
         sa.Index("ix_insured_person_updated_at", "updated_at"),
     )
@@ -188,16 +201,24 @@ class SocialInsurance:
             [isinstance(x, str) and bool(MOBILE_PREFIXES.get(x[:3])) for x in phone], dtype=bool
         )
         ascii_name = np.array([nm.isascii() for nm in name], dtype=bool)
-        eligible = {"cmnd_only": has_cmnd, "phone_old_11_digit": has_old_phone}
+        has_phone = np.array([isinstance(x, str) for x in phone], dtype=bool)
+        eligible = {
+            "cmnd_only": has_cmnd,
+            "phone_old_11_digit": has_old_phone,
+            "phone_international": has_phone,
+        }
         for cls in ROW_CLASSES:
             if cls in self.rates:
                 self.log.count_eligible(SOURCE, cls, int(eligible.get(cls, np.ones(n, bool)).sum()))
+        picked = pick_classes(rng, n, ROW_CLASSES, self.rates, eligible)
+        # A name quarantined as unrepairable would hide the row's other defect.
+        name_eligible = {c: ~ascii_name for c in MARKED_NAME_CLASSES}
+        name_eligible["name_unrepairable"] = ~ascii_name & (picked < 0)
         for cls in NAME_CLASSES:
             if cls in self.rates:
-                e = ~ascii_name if cls == "name_nfd" else np.ones(n, bool)
+                e = name_eligible.get(cls, np.ones(n, bool))
                 self.log.count_eligible(SOURCE, cls, int(e.sum()))
-        picked = pick_classes(rng, n, ROW_CLASSES, self.rates, eligible)
-        named = pick_classes(rng, n, NAME_CLASSES, self.rates, {"name_nfd": ~ascii_name})
+        named = pick_classes(rng, n, NAME_CLASSES, self.rates, name_eligible)
         dup_rows = []
         for j in np.flatnonzero(picked >= 0):
             cls = ROW_CLASSES[picked[j]]
@@ -227,11 +248,24 @@ class SocialInsurance:
                 raw = MOBILE_PREFIXES[phone[j][:3]] + phone[j][3:]
                 phone[j] = raw
                 self.log.add(SOURCE, ENTITY, [key], "so_dien_thoai", cls, [clean], [raw])
+            elif cls == "phone_international":
+                clean = "+84" + phone[j][1:]
+                old = MOBILE_PREFIXES.get(phone[j][:3])
+                number = old if old and rng.random() < 0.3 else phone[j][:3]
+                raw = international_phone(rng, number[1:] + phone[j][3:])
+                phone[j] = raw
+                self.log.add(SOURCE, ENTITY, [key], "so_dien_thoai", cls, [clean], [raw])
             elif cls == "duplicate_near":
                 dup_rows.append(j)
         for j in np.flatnonzero(named >= 0):
             cls = NAME_CLASSES[named[j]]
-            raw = legacy_upper(name[j]) if cls == "name_upper_no_diacritics" else nfd(name[j])
+            raw = {
+                "name_upper_no_diacritics": legacy_upper,
+                "name_nfd": nfd,
+                "name_invisible": lambda v: invisible_name(rng, v),
+                "name_mojibake_twice": lambda v: mojibake(mojibake(v)),
+                "name_unrepairable": lossy_name,
+            }[cls](name[j])
             self.log.add(SOURCE, ENTITY, [codes[j]], "ho_ten", cls, [name[j]], [raw])
             name[j] = raw
         first = self._append(
