@@ -1,30 +1,22 @@
 {#- Phone numbers to E.164 ('+84' and the national significant number).
 
-    Accepted: '+84 ...', '0084 ...', '84 ...' (then 9 or 10 digits), '0 ...', or the national
-    number whose leading 0 a spreadsheet dropped; spaces, dots, dashes and brackets are
-    ignored. The national number must be a 10-digit mobile (3x, 5x, 7x, 8x, 9x), a 10-digit
-    landline of the 2017 area codes (2x), or an old 11-digit mobile (01xx), rewritten to its
-    2018 prefix through the dictionary's mobile_prefix_2018 code list (a seed). Anything else (another country, a service number,
-    a pre-2017 landline, garbage) gives null: it cannot be taken as a Vietnamese number. -#}
-{% macro phone_e164(column) -%}
-    (
-        select
-            case
-                when national ~ '^[35789][0-9]{8}$' or national ~ '^2[0-9]{9}$'
-                    then '+84' || national
-                when national ~ '^1[0-9]{9}$'
-                    then (
-                        select '+84' || substr(prefix.new_prefix, 2) || right(national, 7)
-                        from {{ ref('mobile_prefix_2018') }} as prefix
-                        where prefix.code = '0' || left(national, 3)
-                    )
-            end
-        from (
-            select regexp_replace(
-                regexp_replace(trim({{ column }}), '[[:space:].()-]', '', 'g'),
-                '^(\+84|0084|84(?=[0-9]{9,10}$))?0?',
-                ''
+    The parsing is libphonenumber's, at load (include/ndc/phones.py): the raw column
+    `<column>_e164` holds the number read as Vietnamese in E.164 ('+84 ...', '0084 ...',
+    '+84 (0) ...', '84 ...', '0 ...', the national number without its 0; separators
+    ignored), null when it cannot be one. What stays here is the 2018 mobile prefix change:
+    an old 11-digit mobile number ('+841' and nine digits, no valid number today) is
+    rewritten to its new prefix through the dictionary's mobile_prefix_2018 code list (a
+    seed: reference data, so a change to it rebuilds the models, rule 8 of the README); an
+    old prefix the list does not know gives null. -#}
+{% macro phone_e164(e164_column) -%}
+    case
+        when {{ e164_column }} ~ '^[+]841[0-9]{9}$'
+            then (
+                select '+84' || substr(prefix.new_prefix, 2) || right({{ e164_column }}, 7)
+                from {{ ref('mobile_prefix_2018') }} as prefix
+                where prefix.code = '0' || substr({{ e164_column }}, 4, 3)
             )
-        ) as parsed (national)
-    )
+        when {{ e164_column }} ~ '^[+]84[2-9][0-9]{8,9}$'
+            then {{ e164_column }}
+    end
 {%- endmacro %}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from ndc.landing import LandingZone, Manifest, pending_key
+from ndc.phones import e164_column, to_e164
 from ndc.registry import Source, raw_table
 from ndc.warehouse import connect, ensure_raw_table
 
@@ -49,21 +51,33 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def copy_parquet(conn: psycopg.Connection, path: Path, table: sql.Composable, batch_id: str) -> int:
+def copy_parquet(
+    conn: psycopg.Connection,
+    path: Path,
+    table: sql.Composable,
+    batch_id: str,
+    phone_columns: Sequence[str] = (),
+) -> int:
     """Stream a Parquet file into ``table`` with COPY; returns the rows copied.
 
     Record batches are converted to CSV by Arrow (C++) and written straight into the COPY
-    stream, so memory stays bounded by a few record batches.
+    stream, so memory stays bounded by a few record batches. Each of `phone_columns` gets a
+    column ``<name>_e164`` beside it (ndc.phones).
     """
     parquet = pq.ParquetFile(path)
     names = parquet.schema_arrow.names
-    columns = sql.SQL(", ").join(sql.Identifier(n) for n in [*names, "_batch_id"])
+    phones = [c for c in phone_columns if c in names]
+    added = [e164_column(c) for c in phones]
+    columns = sql.SQL(", ").join(sql.Identifier(n) for n in [*names, *added, "_batch_id"])
     copy = sql.SQL("copy {} ({}) from stdin (format csv)").format(table, columns)
     with conn.cursor() as cur:
         # The queued writer sends to the server from a thread while Arrow converts the next
         # record batch, so conversion and transfer overlap.
         with cur.copy(copy, writer=QueuedLibpqWriter(cur)) as out:
             for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS):
+                for column, name in zip(phones, added, strict=True):
+                    values = [to_e164(v) for v in batch.column(column).to_pylist()]
+                    batch = batch.append_column(name, pa.array(values, pa.string()))
                 batch = batch.append_column(
                     "_batch_id", pa.array([batch_id] * batch.num_rows, pa.string())
                 )
@@ -73,8 +87,16 @@ def copy_parquet(conn: psycopg.Connection, path: Path, table: sql.Composable, ba
         return cur.rowcount
 
 
-def load_batch(conn: psycopg.Connection, landing: LandingZone, manifest: Manifest) -> int:
-    """Replace one batch in its raw table and record it in the ledger, in one transaction."""
+def load_batch(
+    conn: psycopg.Connection,
+    landing: LandingZone,
+    manifest: Manifest,
+    phone_columns: Sequence[str] = (),
+) -> int:
+    """Replace one batch in its raw table and record it in the ledger, in one transaction.
+
+    `phone_columns` (the entity's, from the registry) get an E.164 column each."""
+    phones = [c for c in phone_columns if c in manifest.columns]
     table_name = raw_table(manifest.source, manifest.entity)
     table = sql.SQL("raw.{}").format(sql.Identifier(table_name))
     with landing.local_path(manifest.key) as path:
@@ -86,11 +108,12 @@ def load_batch(conn: psycopg.Connection, landing: LandingZone, manifest: Manifes
                 f"the manifest says {manifest.sha256}"
             )
         with conn.transaction():
-            ensure_raw_table(conn, manifest.source, manifest.entity, manifest.columns)
+            columns = [*manifest.columns, *map(e164_column, phones)]
+            ensure_raw_table(conn, manifest.source, manifest.entity, columns)
             conn.execute(
                 sql.SQL("delete from {} where _batch_id = %s").format(table), (manifest.batch_id,)
             )
-            rows = copy_parquet(conn, path, table, manifest.batch_id)
+            rows = copy_parquet(conn, path, table, manifest.batch_id, phones)
             if rows != manifest.rows_landed:
                 raise LoadError(
                     f"{manifest.source}.{manifest.entity} batch {manifest.batch_id}: "
@@ -203,6 +226,8 @@ def load_source(
     with connect(warehouse_url, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(hashtext(%s))", (f"ndc.load.{source.name}",))
         for manifest in pending_manifests(conn, landing, source, rescan):
-            result.loaded.append((manifest.batch_id, load_batch(conn, landing, manifest)))
+            phones = source.entity(manifest.entity).phone_columns
+            rows = load_batch(conn, landing, manifest, phones)
+            result.loaded.append((manifest.batch_id, rows))
             landing.clear_pending(manifest)
     return result

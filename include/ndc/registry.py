@@ -139,6 +139,11 @@ class Discrepancies(_Strict):
         return self
 
 
+def e164_column(column: str) -> str:
+    """The raw column the load adds beside a phone column: the number in E.164 (ndc.phones)."""
+    return column + "_e164"
+
+
 class Entity(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
@@ -159,6 +164,18 @@ class Entity(_Strict):
     duplicates: bool = False
     discrepancies: Discrepancies | None = None
     xml: XmlEntity | None = None  # files.format: xml
+
+    @property
+    def phone_columns(self) -> list[str]:
+        """The source columns `conform` declares as phone numbers."""
+        phones = {c for c, conformed in self.conform.items() if conformed.kind is ColumnKind.PHONE}
+        return [c for c in self.columns if c in phones]
+
+    @property
+    def raw_columns(self) -> list[str]:
+        """The raw table's columns from the source: every column, and beside each phone column
+        the E.164 column the load adds (ndc.phones)."""
+        return [*self.columns, *map(e164_column, self.phone_columns)]
 
     @model_validator(mode="after")
     def _consistent(self) -> Entity:

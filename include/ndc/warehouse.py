@@ -251,4 +251,4 @@ def bootstrap(warehouse_url: str, sources: dict[str, Source]) -> None:
         conn.execute(POPULATION_SNAPSHOT_DDL)
         for source in sources.values():
             for entity in source.entities:
-                ensure_raw_table(conn, source.name, entity.name, entity.columns)
+                ensure_raw_table(conn, source.name, entity.name, entity.raw_columns)
