@@ -153,15 +153,22 @@
 {%- endmacro %}
 
 {#- A year-only date of birth (date_of_birth_precision 'year', stored as YYYY-01-01) is
-    compared on the year. Read through to_jsonb(): not every staging model has the column. -#}
+    compared on the year, a month-precision one ('00/05/1990', stored as the 1st) on the year
+    and month. Read through to_jsonb(): not every staging model has the column. -#}
 {% macro discrepancy_year_only() -%}
     to_jsonb(record) ->> 'date_of_birth_precision' = 'year'
+{%- endmacro %}
+
+{% macro discrepancy_month_only() -%}
+    to_jsonb(record) ->> 'date_of_birth_precision' = 'month'
 {%- endmacro %}
 
 {% macro discrepancy_date_of_birth_differs() -%}
     case
         when {{ discrepancy_year_only() }}
             then extract(year from record.date_of_birth) <> extract(year from population.date_of_birth)
+        when {{ discrepancy_month_only() }}
+            then date_trunc('month', record.date_of_birth) <> date_trunc('month', population.date_of_birth)
         else record.date_of_birth <> population.date_of_birth
     end
 {%- endmacro %}

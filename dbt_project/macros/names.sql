@@ -2,11 +2,14 @@
 
     A name is repaired by the SQL function repair_name(text), created in the staging schema by
     the project's on-run-start hook (create_name_functions below), step by step:
+      0. Invisible characters removed (zero-width space, ZWNJ, ZWJ, word joiner, BOM).
       1. UTF-8 read as cp1252 ("Nguyá»…n", "HÃ  Ná»™i") back to the UTF-8 text, only when the
          value reads as UTF-8 bytes: every character maps to one cp1252 byte and the bytes are
          valid UTF-8 with at least one multi-byte sequence. No Vietnamese name passes that test
          (a continuation byte 0x80-0xBF is never a Vietnamese letter), and the conversion sits
-         in an exception block, so the query never fails on it.
+         in an exception block, so the query never fails on it. Done twice: text misread
+         twice ("NguyÃ¡Â»â€¦n") comes back in two steps; the second step leaves a name the
+         first one repaired as it is.
       2. TCVN3 (ABC, .VnTime fonts) read as Latin-1 ("NguyÔn V¨n §øc") through the TCVN3
          table, only when every character is Latin-1 and one is a TCVN3 byte that is no
          Vietnamese letter (§ ¨ µ ...) or an upper-case Latin-1 letter sits inside a word
@@ -31,7 +34,9 @@
     passes steps 3-6 unchanged apart from case.
 
     Marks a source never had ("NGUYEN VAN AN") cannot be repaired from the text: see
-    restore_name_marks. -#}
+    restore_name_marks. A name that does not come out as Vietnamese letters is never stored
+    half repaired: name_not_vietnamese marks it, and check_name quarantines the row as
+    NAME_UNREPAIRABLE. -#}
 
 {#- The Vietnamese letters (NFC) with a mark, lower case, and the same letters upper case in
     the same order (as in name_match_key). -#}
@@ -100,6 +105,22 @@ staging
     name_tone_style moves). -#}
 {% macro _tone_to_move_pattern() -%}
     (?:[oO][àáãảạèéẽẻẹ]|(?<![qQ])[uU][ỳýỹỷỵ])(?: |$)
+{%- endmacro %}
+
+{#- Characters that copy and paste leaves inside names and that show as nothing: zero-width
+    space, non-joiner and joiner, word joiner, and the byte order mark (U+FEFF) of a pasted
+    file. Removed before any other step (the no-break space U+00A0 is a space: step 4). -#}
+{% macro _invisible_characters() -%}
+    U&'\200B\200C\200D\2060\FEFF'
+{%- endmacro %}
+
+{#- True when a repaired name holds a character outside the Vietnamese alphabet (letters
+    a-z, the marked letters, both cases), the space, the hyphen and the apostrophe: the
+    repair did not yield Vietnamese letters ("Nguy?n", a digit, a stray symbol, mojibake it
+    could not undo), so the row is quarantined as NAME_UNREPAIRABLE instead of storing a
+    half-repaired name. -#}
+{% macro name_not_vietnamese(column) -%}
+    ({{ column }} !~ '^[A-Za-z{{ vietnamese_marked_lower() }}{{ vietnamese_marked_upper() }} ''-]*$')
 {%- endmacro %}
 
 {#- The DDL of the name functions (run by on-run-start; idempotent). -#}
@@ -220,7 +241,8 @@ returns text language sql immutable parallel safe as $fn$
             and value !~ '{{ _tone_to_move_pattern() }}'
             then value
         else {{ schema }}.name_tone_style({{ schema }}.proper_case_name(nullif(trim(regexp_replace(
-            normalize({{ schema }}.repair_name_tcvn3({{ schema }}.repair_name_mojibake(value)), nfc),
+            normalize({{ schema }}.repair_name_tcvn3({{ schema }}.repair_name_mojibake(
+                {{ schema }}.repair_name_mojibake(translate(value, {{ _invisible_characters() }}, '')))), nfc),
             '[[:space:]' || chr(160) || ']+', ' ', 'g')), '')))
     end
 $fn$;

@@ -25,11 +25,40 @@
     end
 {%- endmacro %}
 
-{#- d/m/yyyy, day first, day and month padded or not: '1/6/2025', '01/06/2025'. -#}
-{% macro parse_dmy_date(column) -%}
-    {%- set value = "trim(" ~ column ~ ")" -%}
+{#- d/m/yyyy, day first, day and month padded or not: '1/6/2025', '01/06/2025'; the
+    separator may also be a dot, a dash or a space ('1.6.2025', '1-6-2025', '1 6 2025', one
+    separator throughout), and a time part after the date is ignored ('01/06/2025 00:00:00',
+    '1/6/2025 8:30': a date-time column exported as text).
+    With partial=true (dates of birth, see date_precision), an unknown day, or day and month,
+    written as zero is kept: '00/05/1990' is 1 May 1990 of month precision, '00/00/1990'
+    1 January 1990 of year precision; a zero month with a day ('12/00/1990') is no date. -#}
+{% macro parse_dmy_date(column, partial=false) -%}
+    {%- set value = dmy_date_part(column) -%}
+    {%- set day = "split_part(" ~ value ~ ", '/', 1)::int" -%}
+    {%- set month = "split_part(" ~ value ~ ", '/', 2)::int" -%}
+    {%- set year = "split_part(" ~ value ~ ", '/', 3)::int" -%}
     (case when {{ value }} ~ '^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$' then
-        {{ make_date_or_null("split_part(" ~ value ~ ", '/', 3)::int", "split_part(" ~ value ~ ", '/', 2)::int", "split_part(" ~ value ~ ", '/', 1)::int") }}
+        {%- if partial %}
+        case
+            when {{ day }} = 0 and {{ month }} = 0 then {{ make_date_or_null(year, '1', '1') }}
+            when {{ day }} = 0 then {{ make_date_or_null(year, month, '1') }}
+            else {{ make_date_or_null(year, month, day) }}
+        end
+        {%- else %}
+        {{ make_date_or_null(year, month, day) }}
+        {%- endif %}
+    end)
+{%- endmacro %}
+
+{#- The d/m/yyyy part of a value, its separator made '/' (null unless the value is a day-first
+    date with one separator throughout, optionally followed by a time of day): what
+    parse_dmy_date cuts. The common form ('1/6/2025') passes with one match. -#}
+{% macro dmy_date_part(column) -%}
+    {%- set value = "trim(" ~ column ~ ")" -%}
+    (case
+        when {{ value }} ~ '^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$' then {{ value }}
+        when {{ value }} ~ '^[0-9]{1,2}([/.\- ])[0-9]{1,2}\1[0-9]{4}([ T]([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,6})?)?)?$'
+            then translate(substring({{ value }} from '^[0-9]{1,2}[/.\- ][0-9]{1,2}[/.\- ][0-9]{4}'), '.- ', '///')
     end)
 {%- endmacro %}
 
@@ -42,12 +71,15 @@
     end)
 {%- endmacro %}
 
-{#- 'year' when `column` held the year alone, 'day' when it held a full date; null when
-    `parsed` (the conformed date) is null. -#}
+{#- 'year' when `column` held the year alone or a d/m/yyyy date with day and month zero,
+    'month' when it held a d/m/yyyy date with the day zero ('00/05/1990'), 'day' for a full
+    date; null when `parsed` (the conformed date) is null. -#}
 {% macro date_precision(column, parsed) -%}
     case
         when {{ parsed }} is null then null
         when trim({{ column }}) ~ '^[0-9]{4}$' then 'year'
+        when {{ dmy_date_part(column) }} ~ '^0{1,2}/0{1,2}/' then 'year'
+        when {{ dmy_date_part(column) }} ~ '^0{1,2}/' then 'month'
         else 'day'
     end
 {%- endmacro %}

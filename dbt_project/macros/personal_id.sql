@@ -34,3 +34,25 @@
         or {{ pid_birth_year(column) }} <> extract(year from {{ date_of_birth }})::int
     )
 {%- endmacro %}
+
+{#- The personal ID as received, with the damage spreadsheets do undone
+    (docs/domain.md#what-can-be-validated): full-width digits read as digits (NFKC), a leading
+    apostrophe (a cell forced to text) and separators (spaces, dots, dashes) removed, and the
+    leading zeros of a number stored as a number restored: a 10- or 11-digit value not
+    starting with 0 is padded to 12 only when the padded number starts with '0' + a province
+    code of the dictionary (every issued number does), the one reading of that length. Any
+    other value is returned trimmed, as received, for the quarantine rules to judge. -#}
+{% macro conform_personal_id(column) -%}
+    {%- set value = "trim(" ~ column ~ ")" -%}
+    {%- set cleaned = "regexp_replace(normalize(" ~ value ~ ", nfkc), '^''|[ .-]', '', 'g')" -%}
+    (case
+        when {{ value }} ~ '^[0-9]{12}$' then {{ value }}
+        when {{ cleaned }} ~ '^[0-9]{12}$' then {{ cleaned }}
+        when {{ cleaned }} ~ '^[1-9][0-9]{9,10}$'
+            and left(lpad({{ cleaned }}, 12, '0'), 3) in (
+                select '0' || province_code from {{ ref('admin_units_provinces') }}
+            )
+            then lpad({{ cleaned }}, 12, '0')
+        else nullif({{ value }}, '')
+    end)
+{%- endmacro %}

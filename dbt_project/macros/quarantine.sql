@@ -18,12 +18,12 @@
 {%- endmacro %}
 
 {#- A personal ID that may be absent (a young student, an enterprise's representative): only
-    a value that is present and not 12 digits, or 12 digits not starting with a known province,
-    fails. -#}
+    a value that is present and not 12 digits once conformed (conform_personal_id undoes
+    spreadsheet damage), or 12 digits not starting with a known province, fails. -#}
 {% macro check_optional_personal_id(column, field=none) -%}
     {{ return([
-        {"when": conform_text(column) ~ " !~ '^[0-9]{12}$'", "reason": "PID_MALFORMED", "field": field or column, "value": column},
-        {"when": pid_province_unknown(conform_text(column)), "reason": "PID_UNKNOWN_PROVINCE", "field": field or column, "value": column},
+        {"when": conform_personal_id(column) ~ " !~ '^[0-9]{12}$'", "reason": "PID_MALFORMED", "field": field or column, "value": column},
+        {"when": pid_province_unknown(conform_personal_id(column)), "reason": "PID_UNKNOWN_PROVINCE", "field": field or column, "value": column},
     ]) }}
 {%- endmacro %}
 
@@ -70,6 +70,23 @@
 {% macro check_code_known(column, mapped, field=none) -%}
     {{ return([
         {"when": mapped ~ " is null", "reason": "CODE_UNKNOWN", "field": field or column, "value": column},
+    ]) }}
+{%- endmacro %}
+
+{#- A person's name: `repaired` is the conformed name. A name that does not come out of the
+    repair as Vietnamese letters (name_not_vietnamese) is quarantined, never stored. -#}
+{% macro check_name(column, repaired, field=none) -%}
+    {{ return([
+        {"when": name_not_vietnamese(repaired), "reason": "NAME_UNREPAIRABLE", "field": field or column, "value": column},
+    ]) }}
+{%- endmacro %}
+
+{#- Two dates of one record that must come in order: quarantined with `reason` when
+    `earlier` lies after `later` (a birth after its registration, a death before the birth).
+    `column`/`field` name the source column reported. -#}
+{% macro check_dates_in_order(earlier, later, reason, column, field=none) -%}
+    {{ return([
+        {"when": earlier ~ " > " ~ later, "reason": reason, "field": field or column, "value": column},
     ]) }}
 {%- endmacro %}
 

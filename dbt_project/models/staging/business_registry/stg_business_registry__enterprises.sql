@@ -29,13 +29,13 @@ conformed as (
         {{ restore_name_marks(repair_name('ho_ten_nguoi_dai_dien'), 'representative.full_name') }} as representative_full_name,
         ho_ten_nguoi_dai_dien as representative_full_name_raw,
         -- Optional (a foreign representative has none); malformed when present is rejected.
-        {{ conform_text('so_dinh_danh_nguoi_dai_dien') }} as representative_personal_id,
+        {{ conform_personal_id('so_dinh_danh_nguoi_dai_dien') }} as representative_personal_id,
         {{ conform_name('trang_thai') }} as status,
         ngay_thanh_lap,
         so_dinh_danh_nguoi_dai_dien
     from source
     left join citizens as representative
-        on representative.personal_id = {{ conform_text('so_dinh_danh_nguoi_dai_dien') }}
+        on representative.personal_id = {{ conform_personal_id('so_dinh_danh_nguoi_dai_dien') }}
     {{ evaluate_once() }}
 ),
 
@@ -46,6 +46,7 @@ checked as (
             check_optional_personal_id('so_dinh_danh_nguoi_dai_dien')
             + check_date_parsed('ngay_thanh_lap', 'founding_date')
             + check_not_future('ngay_thanh_lap', 'founding_date')
+            + check_name('representative_full_name_raw', 'representative_full_name', field='ho_ten_nguoi_dai_dien')
         ) | indent(8) }}
     from conformed
 ),

@@ -27,7 +27,7 @@ conformed as (
         source._loaded_at,
         {{ source_row_hash('source') }} as _source_hash,
         {{ conform_text('source.so_dang_ky') }} as record_key,
-        {{ conform_text('source.so_dinh_danh') }} as personal_id,
+        {{ conform_personal_id('source.so_dinh_danh') }} as personal_id,
         {{ restore_name_marks(repair_name('source.ho_ten'), 'citizen.full_name') }} as full_name,
         source.ho_ten as full_name_raw,
         -- d/m/yyyy, or the year alone (year precision, stored as 1 January).
@@ -41,16 +41,16 @@ conformed as (
         {{ conform_text('source.noi_sinh_tinh') }} as birth_province_code,
         {{ restore_name_marks(repair_name('source.ho_ten_me'), 'mother.full_name') }} as mother_full_name,
         source.ho_ten_me as mother_full_name_raw,
-        {{ conform_text('source.so_dinh_danh_me') }} as mother_personal_id,
+        {{ conform_personal_id('source.so_dinh_danh_me') }} as mother_personal_id,
         source.so_dinh_danh,
         source.ngay_sinh,
         source.ngay_dang_ky,
         source.gioi_tinh
     from source
     left join citizens as citizen
-        on citizen.personal_id = {{ conform_text('source.so_dinh_danh') }}
+        on citizen.personal_id = {{ conform_personal_id('source.so_dinh_danh') }}
     left join citizens as mother
-        on mother.personal_id = {{ conform_text('source.so_dinh_danh_me') }}
+        on mother.personal_id = {{ conform_personal_id('source.so_dinh_danh_me') }}
     left join sex_codes
         on sex_codes.source_value = {{ code_lookup_value('source.gioi_tinh') }}
     {{ evaluate_once() }}
@@ -66,6 +66,9 @@ checked as (
             + check_not_future('ngay_sinh', 'date_of_birth')
             + check_not_future('ngay_dang_ky', 'registration_date')
             + check_code_known('gioi_tinh', 'sex_code')
+            + check_dates_in_order('date_of_birth', 'registration_date', 'BIRTH_AFTER_REGISTRATION', 'ngay_dang_ky')
+            + check_name('full_name_raw', 'full_name', field='ho_ten')
+            + check_name('mother_full_name_raw', 'mother_full_name', field='ho_ten_me')
         ) | indent(8) }}
     from conformed
 ),

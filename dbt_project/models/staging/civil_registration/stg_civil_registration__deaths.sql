@@ -29,13 +29,13 @@ conformed as (
         _loaded_at,
         {{ source_row_hash('source') }} as _source_hash,
         {{ conform_text('so_dang_ky') }} as record_key,
-        {{ conform_text('so_dinh_danh') }} as personal_id,
+        {{ conform_personal_id('so_dinh_danh') }} as personal_id,
         {{ restore_name_marks(repair_name('ho_ten'), 'citizen.full_name') }} as full_name,
         ho_ten as full_name_raw,
         -- Optional on a death record: may be empty, but a value that does not parse is
         -- quarantined like any other unparseable date. The year alone ('1942') is valid data
         -- of year precision, stored as 1 January.
-        coalesce({{ parse_dmy_date('ngay_sinh') }}, {{ parse_year_only_date('ngay_sinh') }}) as date_of_birth,
+        coalesce({{ parse_dmy_date('ngay_sinh', partial=true) }}, {{ parse_year_only_date('ngay_sinh') }}) as date_of_birth,
         {{ parse_dmy_date('ngay_mat') }} as date_of_death,
         {{ conform_text('so_dang_ky') }} as registration_number,
         {{ parse_dmy_date('ngay_dang_ky') }} as registration_date,
@@ -46,7 +46,7 @@ conformed as (
         ngay_dang_ky
     from source
     left join citizens as citizen
-        on citizen.personal_id = {{ conform_text('so_dinh_danh') }}
+        on citizen.personal_id = {{ conform_personal_id('so_dinh_danh') }}
     {{ evaluate_once() }}
 ),
 
@@ -77,6 +77,8 @@ checked as (
             + check_not_future('ngay_sinh', 'date_of_birth')
             + check_not_future('ngay_mat', 'date_of_death')
             + check_not_future('ngay_dang_ky', 'registration_date')
+            + check_dates_in_order('date_of_birth', 'date_of_death', 'DEATH_BEFORE_BIRTH', 'ngay_mat')
+            + check_name('full_name_raw', 'full_name', field='ho_ten')
         ) | indent(8) }}
     from linked
 ),

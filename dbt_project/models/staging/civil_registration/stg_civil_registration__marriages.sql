@@ -24,7 +24,7 @@ conformed as (
         {{ conform_text('so_dang_ky') }} as registration_number,
         {{ parse_dmy_date('ngay_dang_ky') }} as registration_date,
         {{ conform_text('noi_dang_ky_tinh') }} as registration_province_code,
-        {{ conform_text('so_dinh_danh_chong') }} as husband_personal_id,
+        {{ conform_personal_id('so_dinh_danh_chong') }} as husband_personal_id,
         {{ restore_name_marks(repair_name('ho_ten_chong'), 'husband.full_name') }} as husband_full_name,
         ho_ten_chong as husband_full_name_raw,
         -- The spouses' dates of birth are optional on the certificate; d/m/yyyy or the year
@@ -33,7 +33,7 @@ conformed as (
             {{ parse_dmy_date('ngay_sinh_chong') }},
             {{ parse_year_only_date('ngay_sinh_chong') }}
         ) as husband_date_of_birth,
-        {{ conform_text('so_dinh_danh_vo') }} as wife_personal_id,
+        {{ conform_personal_id('so_dinh_danh_vo') }} as wife_personal_id,
         {{ restore_name_marks(repair_name('ho_ten_vo'), 'wife.full_name') }} as wife_full_name,
         ho_ten_vo as wife_full_name_raw,
         coalesce(
@@ -47,9 +47,9 @@ conformed as (
         ngay_sinh_vo
     from source
     left join citizens as husband
-        on husband.personal_id = {{ conform_text('so_dinh_danh_chong') }}
+        on husband.personal_id = {{ conform_personal_id('so_dinh_danh_chong') }}
     left join citizens as wife
-        on wife.personal_id = {{ conform_text('so_dinh_danh_vo') }}
+        on wife.personal_id = {{ conform_personal_id('so_dinh_danh_vo') }}
     {{ evaluate_once() }}
 ),
 
@@ -65,6 +65,8 @@ checked as (
             + check_not_future('ngay_dang_ky', 'registration_date')
             + check_not_future('ngay_sinh_chong', 'husband_date_of_birth')
             + check_not_future('ngay_sinh_vo', 'wife_date_of_birth')
+            + check_name('husband_full_name_raw', 'husband_full_name', field='ho_ten_chong')
+            + check_name('wife_full_name_raw', 'wife_full_name', field='ho_ten_vo')
         ) | indent(8) }}
     from conformed
 ),

@@ -34,7 +34,7 @@ conformed as (
         {{ conform_text('source.student_id') }} as record_key,
         {{ conform_text('source.student_id') }} as student_id,
         -- Every citizen has a personal ID from birth registration: a missing one is quarantined.
-        {{ conform_text('source.citizen_id') }} as personal_id,
+        {{ conform_personal_id('source.citizen_id') }} as personal_id,
         {{ restore_name_marks(repair_name('source.full_name'), 'citizen.full_name') }} as full_name,
         source.full_name as full_name_raw,
         -- YYYY-MM-DD, sometimes d/m/yyyy typed as text, or the year alone (year precision,
@@ -53,7 +53,7 @@ conformed as (
         source.ethnicity_code as ethnicity_code_raw
     from source
     left join citizens as citizen
-        on citizen.personal_id = {{ conform_text('source.citizen_id') }}
+        on citizen.personal_id = {{ conform_personal_id('source.citizen_id') }}
     left join sex_codes
         on sex_codes.source_value = {{ code_lookup_value('source.gender') }}
     left join ethnicity_codes
@@ -70,6 +70,7 @@ checked as (
             + check_not_future('date_of_birth_raw', 'date_of_birth', field='date_of_birth')
             + check_code_known('gender', 'sex_code')
             + check_code_known('ethnicity_code_raw', 'ethnicity_code', field='ethnicity_code')
+            + check_name('full_name_raw', 'full_name', field='full_name')
         ) | indent(8) }}
     from conformed
 ),

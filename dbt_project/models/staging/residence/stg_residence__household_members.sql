@@ -19,7 +19,7 @@ conformed as (
         source._loaded_at,
         {{ conform_text('source.id') }} as record_key,
         {{ conform_text('source.ma_ho') }} as household_code,
-        {{ conform_text('source.so_dinh_danh') }} as personal_id,
+        {{ conform_personal_id('source.so_dinh_danh') }} as personal_id,
         relationships.code as relationship_to_head_code,
         {{ parse_iso_date('source.tu_ngay') }} as member_from,
         -- Empty while the person is still a member.

@@ -33,7 +33,7 @@ conformed as (
         source._source_row,
         source._loaded_at,
         {{ conform_text('source.id') }} as record_key,
-        {{ conform_text('source.so_dinh_danh') }} as personal_id,
+        {{ conform_personal_id('source.so_dinh_danh') }} as personal_id,
         change_types.code as change_type_code,
         {{ conform_text('source.ma_tinh') }} as province_code,
         {{ conform_text('source.ma_huyen') }} as district_code,

@@ -42,9 +42,9 @@ conformed as (
         -- A "CMND only" person (old 9-digit ID card, no personal ID in the source) gets the
         -- personal ID of the one citizen with that CMND in the population database; with no
         -- or several such citizens the row still conforms, with a null personal ID.
-        coalesce({{ conform_text('source.so_dinh_danh') }}, cmnd_citizen.personal_id) as personal_id,
+        coalesce({{ conform_personal_id('source.so_dinh_danh') }}, cmnd_citizen.personal_id) as personal_id,
         case
-            when {{ conform_text('source.so_dinh_danh') }} is not null then 'source'
+            when {{ conform_personal_id('source.so_dinh_danh') }} is not null then 'source'
             when cmnd_citizen.personal_id is not null then 'cmnd'
         end as personal_id_origin,
         {{ conform_text('source.so_cmnd') }} as cmnd,
@@ -65,6 +65,7 @@ conformed as (
         {{ conform_text('source.ma_don_vi') }} as employer_code,
         {{ conform_text('source.ma_so_thue_don_vi') }} as employer_tax_code,
         {{ conform_text('source.so_dien_thoai') }} as phone_number,
+        source.so_dien_thoai_e164,
         {{ parse_iso_timestamp('source.updated_at') }} as source_updated_at,
         source.so_dinh_danh,
         source.so_cmnd,
@@ -74,10 +75,10 @@ conformed as (
     -- The name repaired once: the join below and the marks above both use it.
     cross join lateral (select {{ repair_name('source.ho_ten') }} as ho_ten {{ evaluate_once() }}) as repaired
     left join unique_cmnds as cmnd_citizen
-        on {{ conform_text('source.so_dinh_danh') }} is null
+        on {{ conform_personal_id('source.so_dinh_danh') }} is null
         and cmnd_citizen.cmnd = {{ conform_text('source.so_cmnd') }}
     left join citizens as citizen
-        on citizen.personal_id = coalesce({{ conform_text('source.so_dinh_danh') }}, cmnd_citizen.personal_id)
+        on citizen.personal_id = coalesce({{ conform_personal_id('source.so_dinh_danh') }}, cmnd_citizen.personal_id)
     left join unique_name_birth_dates as name_birth_date
         on name_birth_date.full_name_key = {{ name_match_key('repaired.ho_ten') }}
         and name_birth_date.date_of_birth = {{ parse_iso_date('source.ngay_sinh') }}
@@ -94,6 +95,7 @@ checked as (
             + check_date_parsed('ngay_sinh', 'date_of_birth')
             + check_not_future('ngay_sinh', 'date_of_birth')
             + check_code_known('gioi_tinh', 'sex_code')
+            + check_name('full_name_raw', 'full_name', field='ho_ten')
         ) | indent(8) }}
     from conformed
 ),
@@ -121,7 +123,7 @@ final as (
         employer_tax_code,
         phone_number,
         source_updated_at,
-        {{ phone_e164('phone_number') }} as phone_e164,
+        {{ phone_e164('so_dien_thoai_e164') }} as phone_e164,
         {{ pid_province_code('personal_id') }} as pid_province_code,
         {{ pid_sex_code('personal_id') }} as pid_sex_code,
         {{ pid_birth_year('personal_id') }} as pid_birth_year,
