@@ -6,6 +6,7 @@ import pytest
 from ndc import textcodecs
 from ndc.extract import ExtractError, detect_encoding, extract_source
 from ndc.extract.batch import previous_watermark
+from ndc.extract.files import MIXED_UTF8, decode_cell
 from ndc.landing import LocalLandingZone, Manifest
 from ndc.registry import load_registry
 from tests.conftest import write_csv
@@ -153,3 +154,29 @@ def test_watermark_is_the_highest_of_every_landed_day(tmp_path):
             )
         )
     assert previous_watermark(landing, "social_insurance", entity) == "2025-07-02 08:00:00"
+
+
+def test_a_tcvn3_cell_in_a_utf8_file_garbles_nothing_else(registry, inbox, landing):
+    """A UTF-8 birth export where a clerk typed one mother's name in a TCVN3 font: that cell
+    is read as TCVN3, every other name stays as written (the whole file read as one legacy
+    encoding garbled every name)."""
+    names = ["Nguyễn Văn An", "Đặng Thị Hà", "Phạm Quỳnh Như", "Võ Phúc", "Trần Thị Bình"]
+    rows = [[f"KS-01-{i}", *ROW[1:3], name, *ROW[4:]] for i, name in enumerate(names)]
+    path = inbox / "births_01_20250601.csv"
+    write_csv(path, HEADER, rows)
+    data = path.read_bytes().replace("Trần Thị Bình".encode(), "Hoàng Thị Thuỷ".encode("tcvn3"), 1)
+    path.write_bytes(data)
+    assert detect_encoding(path, ["utf-8", "cp1258", "tcvn3"]) == MIXED_UTF8
+    manifest = extract_source(registry["civil_registration"], str(inbox), landing, "d").landed[0]
+    assert manifest.encoding == MIXED_UTF8
+    got = _read(landing, manifest)
+    assert [r["ho_ten"] for r in got] == names
+    assert [r["ho_ten_me"] for r in got] == ["Hoàng Thị Thuỷ"] + ["Trần Thị Bình"] * 4
+
+
+@pytest.mark.parametrize(
+    "name", ["Nguyễn Văn Đức", "Võ Phúc", "Lê Thị Hoa", "Trịnh Văn Tú", "Lý Thu Trà"]
+)
+def test_decode_cell_reads_a_tcvn3_cell(name):
+    assert decode_cell(name.encode("tcvn3"), ["cp1258", "tcvn3"]) == (name, "tcvn3")
+    assert decode_cell(name.encode("utf-8"), ["cp1258", "tcvn3"]) == (name, "utf-8")

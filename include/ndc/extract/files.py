@@ -65,19 +65,48 @@ def _decodes(path: Path, encoding: str) -> bool:
     return True
 
 
+# A UTF-8 file with a few cells typed in a legacy font (a clerk's TCVN3 cell in a UTF-8
+# export): decoded cell by cell, see decode_cell.
+MIXED_UTF8 = "utf-8+cells"
+FONT_ENCODINGS = frozenset({"tcvn3", "abc"})
+
+
+def _utf8_line_share(path: Path) -> float:
+    """Share of the lines with a byte beyond ASCII that decode as UTF-8 (first 64 KiB)."""
+    with open(path, "rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    lines = [line for line in sample.split(b"\n")[:-1] if not line.isascii()]
+    if not lines:
+        return 0.0
+    good = 0
+    for line in lines:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        good += 1
+    return good / len(lines)
+
+
 def detect_encoding(path: Path, candidates: list[str]) -> str:
     """The encoding a file was written in, among the source's declared candidates.
 
     UTF-8 is taken when the whole file decodes as UTF-8 (legacy Vietnamese bytes practically
-    never do). Otherwise, of the legacy encodings that decode the file, the one whose text
-    (first 64 KiB) reads most like Vietnamese wins: Windows-1258 and TCVN3 both accept
-    almost any byte, but only the right one yields Vietnamese letters.
+    never do). A file of which most lines beyond ASCII are UTF-8 and a few are not is a UTF-8
+    file with a few cells typed in a legacy font: ``MIXED_UTF8``, decoded cell by cell
+    (decode_cell), so one such cell does not garble every name of the file. Otherwise, of
+    the legacy encodings that decode the file, the one whose text (first 64 KiB) reads most
+    like Vietnamese wins: Windows-1258 and TCVN3 both accept almost any byte, but only the
+    right one yields Vietnamese letters.
     """
     from ndc import textcodecs
 
     textcodecs.register()
     if "utf-8" in candidates and _decodes(path, "utf-8"):
         return "utf-8"
+    legacy = [c for c in candidates if c != "utf-8"]
+    if "utf-8" in candidates and legacy and _utf8_line_share(path) >= 0.5:
+        return MIXED_UTF8
     with open(path, "rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
     scored = []
@@ -87,6 +116,42 @@ def detect_encoding(path: Path, candidates: list[str]) -> str:
     if not scored:
         raise ExtractError(f"{path.name}: not readable in any declared encoding {candidates}")
     return max(scored, key=lambda s: s[0])[1]
+
+
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+
+
+def _cell_score(text_nfc: str) -> float:
+    """How Vietnamese a decoded cell reads: the share of its characters beyond ASCII that are
+    Vietnamese letters, not an upper-case letter inside a word ("NguyÔn" is TCVN3 read as
+    Windows-1258) and not in a word with two tone marks (a syllable has one: "Nguyờịn" is
+    Windows-1258 read as TCVN3)."""
+    letters = _vietnamese_letters()
+    good = total = 0
+    for word in text_nfc.split():
+        tones = sum(c in _TONE_MARKS for c in unicodedata.normalize("NFD", word))
+        for i, c in enumerate(word):
+            if ord(c) <= 127:
+                continue
+            total += 1
+            inner_upper = c.isupper() and i > 0 and word[i - 1].islower()
+            good += c in letters and not inner_upper and tones <= 1
+    return good / total if total else 1.0
+
+
+def decode_cell(data: bytes, legacy: list[str]) -> tuple[str, str]:
+    """One cell of a UTF-8 file that may hold a few legacy cells: (text NFC, encoding used).
+
+    UTF-8 when the cell's bytes are UTF-8; otherwise the legacy candidate whose reading is
+    most Vietnamese (_cell_score). On a tie a font encoding (TCVN3) wins: legacy text gets
+    into a Unicode file by being typed in a legacy font, while Windows-1258 is the code page
+    of whole files ("Võ Phúc" in TCVN3 reads "Vâ Phóc" in Windows-1258, letters too)."""
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    readings = [(unicodedata.normalize("NFC", data.decode(e, errors="replace")), e) for e in legacy]
+    return max(readings, key=lambda r: (_cell_score(r[0]), r[1] in FONT_ENCODINGS))
 
 
 def _check_header(source: str, name: str, header: list[str], entity: Entity) -> list[int]:
@@ -116,11 +181,24 @@ def _chunks(
 
 
 def csv_chunks(
-    path: Path, source: str, entity: Entity, encoding: str, delimiter: str, chunk_rows: int
+    path: Path,
+    source: str,
+    entity: Entity,
+    encoding: str,
+    delimiter: str,
+    chunk_rows: int,
+    legacy: list[str] | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Rows of a CSV file, numbered from 1 after the header, as text record batches."""
-    with open(path, encoding=encoding, newline="") as fh:
+    """Rows of a CSV file, numbered from 1 after the header, as text record batches.
+
+    A ``MIXED_UTF8`` file is read as Latin-1 (one character per byte, so the CSV structure,
+    all ASCII, parses as in the bytes) and each cell's bytes are decoded by decode_cell,
+    trying the `legacy` encodings the source declares."""
+    mixed = encoding == MIXED_UTF8
+    with open(path, encoding="latin-1" if mixed else encoding, newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
+        if mixed:
+            reader = _CellDecoder(reader, legacy or [], f"{source}: {path.name}")
         header = next(reader, None)
         if header is None:
             raise ExtractError(f"{source}: {path.name}: empty file, expected a header row")
@@ -137,6 +215,36 @@ def csv_chunks(
                 yield row_no, record
 
         yield from _chunks(records(), index, entity, chunk_rows)
+
+
+class _CellDecoder:
+    """A csv reader over a Latin-1 reading of a mixed file whose rows come out decoded cell by
+    cell; logs the cells that were not UTF-8."""
+
+    def __init__(self, reader, legacy: list[str], where: str):
+        self._reader = reader
+        self._legacy = legacy
+        self._where = where
+
+    @property
+    def line_num(self) -> int:
+        return self._reader.line_num
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> list[str]:
+        row = next(self._reader)
+        out = []
+        for cell in row:
+            if cell.isascii():
+                out.append(cell)
+                continue
+            text_, used = decode_cell(cell.encode("latin-1"), self._legacy)
+            if used != "utf-8":
+                log.info("%s line %d: a %s cell in a UTF-8 file", self._where, self.line_num, used)
+            out.append(text_)
+        return out
 
 
 def xlsx_chunks(
@@ -217,7 +325,13 @@ def extract_files(
                 else:
                     fields["encoding"] = detect_encoding(path, config.encodings)
                     chunks = csv_chunks(
-                        path, source.name, entity, fields["encoding"], config.delimiter, chunk_rows
+                        path,
+                        source.name,
+                        entity,
+                        fields["encoding"],
+                        config.delimiter,
+                        chunk_rows,
+                        legacy=[e for e in config.encodings if e != "utf-8"],
                     )
                 manifest = land_batch(landing, source.name, entity, day, batch_id, chunks, **fields)
             except (ExtractError, csv.Error, UnicodeDecodeError) as exc:
