@@ -8,14 +8,18 @@
     Per column, by its declared kind (a column `conform` does not name is text as received,
     trimmed, under its own name):
       person_name  the name repaired (legacy encodings, NFC, spaces: macros/names.sql) as `to`,
-                   and the name as received as `<to>_raw`;
-      personal_id  trimmed; checked: 12 digits of a known province (PID_MALFORMED,
+                   and the name as received as `<to>_raw`; checked: comes out as Vietnamese
+                   letters (NAME_UNREPAIRABLE);
+      personal_id  spreadsheet damage undone (conform_personal_id, macros/personal_id.sql);
+                   checked: 12 digits of a known province (PID_MALFORMED,
                    PID_UNKNOWN_PROVINCE), and present when required (PID_MISSING);
       date         parsed in the declared formats (dmy, iso, year, spreadsheet), the first
                    that parses winning, with `<to>_precision`; checked: parses (required: and
                    is present) and is not after the load date (DATE_UNPARSEABLE,
                    DATE_IN_FUTURE);
-      phone        E.164 (macros/phone.sql), null when it is no Vietnamese number;
+      phone        E.164 from the raw `<column>_e164` the load adds with libphonenumber
+                   (ndc.phones), old mobile prefixes rewritten (macros/phone.sql); null when
+                   it is no Vietnamese number;
       other kinds  trimmed text, as received.
     The record key is the primary key's columns, trimmed, joined by '|'. Rules the contract
     cannot say (code maps, lookups, duplicates, cross-field checks) are written by hand in the
@@ -44,6 +48,8 @@
 {% macro contract_checks(column, c, raw) -%}
     {%- if c.kind == 'personal_id' -%}
         {{ return(check_personal_id(raw, field=column) if c.required else check_optional_personal_id(raw, field=column)) }}
+    {%- elif c.kind == 'person_name' -%}
+        {{ return(check_name(raw, c.to, field=column)) }}
     {%- elif c.kind == 'date' -%}
         {{ return((check_date_parsed(raw, c.to, field=column) if c.required else check_optional_date_parsed(raw, c.to, field=column)) + check_not_future(raw, c.to, field=column)) }}
     {%- endif -%}
@@ -79,7 +85,9 @@ conformed as (
         {%- elif c.kind == 'date' %}
             {%- do columns.append(parse_date_formats(column, c.formats) ~ ' as ' ~ c.to) %}
         {%- elif c.kind == 'phone' %}
-            {%- do columns.append(phone_e164(column) ~ ' as ' ~ c.to) %}
+            {%- do columns.append(phone_e164(column ~ '_e164') ~ ' as ' ~ c.to) %}
+        {%- elif c.kind == 'personal_id' %}
+            {%- do columns.append(conform_personal_id(column) ~ ' as ' ~ c.to) %}
         {%- else %}
             {%- do columns.append(conform_text(column) ~ ' as ' ~ c.to) %}
         {%- endif %}
