@@ -35,6 +35,11 @@ _PERSONAL_TYPES = frozenset(
 )
 # An old 11-digit mobile number's national significant number: 1 and nine digits.
 _OLD_MOBILE = re.compile(r"^1[0-9]{9}$")
+# A mobile number's national significant number: nine digits after 3, 5, 7, 8 or 9. The
+# library's ranges lag the carriers' allocation (9.0.43 knows 089 only from 0896, where the
+# dictionary's MobiFone prefix is all of 089), so a number of this shape is not rejected on
+# its range; the library still parses it and rejects the service and premium numbers it knows.
+_MOBILE_SHAPE = re.compile(r"^[35789][0-9]{8}$")
 
 
 def to_e164(raw: str | None) -> str | None:
@@ -53,6 +58,6 @@ def to_e164(raw: str | None) -> str | None:
     if phonenumbers.is_valid_number(number):
         if phonenumbers.number_type(number) not in _PERSONAL_TYPES:
             return None
-    elif not _OLD_MOBILE.match(national):
+    elif not (_OLD_MOBILE.match(national) or _MOBILE_SHAPE.match(national)):
         return None
     return "+84" + national

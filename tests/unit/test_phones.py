@@ -22,6 +22,7 @@ from ndc.phones import to_e164
         ("84.91.234.5678", "+84912345678"),
         ("84912345678", "+84912345678"),
         ("(024) 3825 1234", "+842438251234"),  # a landline of the 2017 area codes
+        ("84.89.248.4476", "+84892484476"),  # MobiFone 089, beyond the library's ranges
         ("+84 24 3825 3456", "+842438253456"),
         # Old 11-digit mobiles: no valid number today, kept for the prefix rewrite in SQL.
         ("01662345678", "+841662345678"),
