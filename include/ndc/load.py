@@ -109,7 +109,7 @@ def load_batch(
             )
         with conn.transaction():
             columns = [*manifest.columns, *map(e164_column, phones)]
-            ensure_raw_table(conn, manifest.source, manifest.entity, columns)
+            ensure_raw_table(conn, manifest.source, manifest.entity, columns, phones)
             conn.execute(
                 sql.SQL("delete from {} where _batch_id = %s").format(table), (manifest.batch_id,)
             )

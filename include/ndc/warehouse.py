@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from ndc.registry import Source, raw_table
+from ndc.registry import Source, e164_column, raw_table
 from ndc.settings import libpq_url
 
 SCHEMAS = ("raw", "ops")
@@ -178,9 +178,17 @@ def raw_table_ddl(source: str, entity: str, columns: list[str]) -> sql.Composed:
 
 
 def ensure_raw_table(
-    conn: psycopg.Connection, source: str, entity: str, columns: list[str]
+    conn: psycopg.Connection,
+    source: str,
+    entity: str,
+    columns: list[str],
+    phone_columns: list[str] | tuple[str, ...] = (),
 ) -> None:
-    """Create the raw table, or add the columns a newer batch brings (never drops any)."""
+    """Create the raw table, or add the columns a newer batch brings (never drops any).
+
+    The E.164 column of a phone column (`phone_columns`, ndc.phones) added to a table that
+    already holds rows is filled from the rows' phone numbers, so the batches loaded before it
+    existed conform as the new ones do when the staging model is rebuilt."""
     table = raw_table(source, entity)
     conn.execute(raw_table_ddl(source, entity, columns))
     conn.execute(
@@ -203,6 +211,33 @@ def ensure_raw_table(
                     sql.Identifier(table), sql.Identifier(column)
                 )
             )
+    for column in phone_columns:
+        if column in have and e164_column(column) in columns and e164_column(column) not in have:
+            _fill_e164(conn, table, column)
+
+
+def _fill_e164(conn: psycopg.Connection, table: str, column: str) -> None:
+    """Set raw.<table>.<column>_e164 from <column> on every row (once, when the column is new)."""
+    from ndc.phones import to_e164
+
+    values = [
+        r[0]
+        for r in conn.execute(
+            sql.SQL("select distinct {} from raw.{} where {} is not null").format(
+                sql.Identifier(column), sql.Identifier(table), sql.Identifier(column)
+            )
+        )
+    ]
+    conn.execute("create temp table _ndc_e164 (raw text, e164 text)")
+    with conn.cursor().copy("copy _ndc_e164 (raw, e164) from stdin") as copy:
+        for value in values:
+            copy.write_row((value, to_e164(value)))
+    conn.execute(
+        sql.SQL("update raw.{t} set {e} = m.e164 from _ndc_e164 as m where {t}.{c} = m.raw").format(
+            t=sql.Identifier(table), e=sql.Identifier(e164_column(column)), c=sql.Identifier(column)
+        )
+    )
+    conn.execute("drop table _ndc_e164")
 
 
 # Settings of the warehouse database for every session (loads, dbt, reconciliation), set by
@@ -251,4 +286,6 @@ def bootstrap(warehouse_url: str, sources: dict[str, Source]) -> None:
         conn.execute(POPULATION_SNAPSHOT_DDL)
         for source in sources.values():
             for entity in source.entities:
-                ensure_raw_table(conn, source.name, entity.name, entity.raw_columns)
+                ensure_raw_table(
+                    conn, source.name, entity.name, entity.raw_columns, entity.phone_columns
+                )

@@ -258,3 +258,27 @@ def test_a_landing_zone_from_before_the_markers_is_listed_once(registry, pg_data
     landing.read.clear()
     assert load_source(pg_database, landing, source).loaded == [(new.batch_id, 1)]
     assert landing.read == [new.manifest_key]
+
+
+def test_a_phone_columns_e164_column_is_filled_for_rows_loaded_before_it(registry, pg_database):
+    """A warehouse whose social insurance rows were loaded before the load parsed phones: the
+    bootstrap adds so_dien_thoai_e164 and fills it from the rows already there (ndc.phones),
+    so rebuilding staging conforms the old batches as the new ones."""
+    from ndc.warehouse import ensure_raw_table
+
+    entity = registry["social_insurance"].entity("insured_person")
+    with connect(pg_database) as conn:
+        conn.execute("create schema raw")
+        ensure_raw_table(conn, "social_insurance", "insured_person", entity.columns)
+        conn.execute(
+            "insert into raw.social_insurance__insured_person (ma_so_bhxh, so_dien_thoai, "
+            "_batch_id, _source_row) values ('1', '0084 912.345.678', 'b', 1), "
+            "('2', '01662345678', 'b', 2), ('3', 'không có', 'b', 3), ('4', null, 'b', 4)"
+        )
+    bootstrap(pg_database, registry)
+    with connect(pg_database) as conn:
+        got = conn.execute(
+            "select ma_so_bhxh, so_dien_thoai_e164 from raw.social_insurance__insured_person "
+            "order by ma_so_bhxh"
+        ).fetchall()
+    assert got == [("1", "+84912345678"), ("2", "+841662345678"), ("3", None), ("4", None)]
