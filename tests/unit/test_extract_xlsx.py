@@ -105,3 +105,14 @@ def test_corrupt_workbook_is_reported(registry, tmp_path):
         registry["business_registry"], str(inbox), LocalLandingZone(tmp_path / "l"), "d"
     )
     assert "enterprises_2025W28.xlsx: not a readable .xlsx workbook" in result.errors[0]
+
+
+def test_an_undeclared_column_is_schema_drift_in_the_manifest(registry, tmp_path, caplog):
+    inbox = tmp_path / "inbox"
+    _workbook(inbox / "enterprises_2025W27.xlsx", [*HEADER, "email"], [["x"] * (len(HEADER) + 1)])
+    result = extract_source(
+        registry["business_registry"], str(inbox), LocalLandingZone(tmp_path / "l"), "d"
+    )
+    [manifest] = result.landed
+    assert manifest.extra == {"undeclared_columns": ["email"]}
+    assert "schema drift: undeclared column(s) ['email']" in caplog.text

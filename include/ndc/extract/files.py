@@ -24,6 +24,7 @@ from ndc.extract.batch import (
     schema,
     sha256_file,
     text,
+    undeclared_columns,
 )
 from ndc.extract.xml import declared_encoding, xml_chunks
 from ndc.landing import LandingZone
@@ -158,10 +159,21 @@ def decode_cell(data: bytes, legacy: list[str]) -> tuple[str, str]:
     return max(readings, key=lambda r: (_cell_score(r[0]), r[1] in FONT_ENCODINGS))
 
 
-def _check_header(source: str, name: str, header: list[str], entity: Entity) -> list[int]:
+def _check_header(
+    source: str, name: str, header: list[str], entity: Entity, drift: dict | None = None
+) -> list[int]:
+    """The positions of the declared columns in a file's header; a declared column missing
+    fails, naming it; the undeclared ones are schema drift (``drift["undeclared_columns"]``,
+    the manifest's ``extra``, filled as the file is read)."""
     missing = [c for c in entity.columns if c not in header]
     if missing:
-        raise ExtractError(f"{source}: {name}: missing column(s) {missing}; header is {header}")
+        raise ExtractError(
+            f"{source}: {name}: missing column(s) {missing} of entity {entity.name}; "
+            f"header is {header}"
+        )
+    extra = undeclared_columns(source, entity, [h for h in header if h], name)
+    if extra and drift is not None:
+        drift["undeclared_columns"] = extra
     return [header.index(c) for c in entity.columns]
 
 
@@ -192,6 +204,7 @@ def csv_chunks(
     delimiter: str,
     chunk_rows: int,
     legacy: list[str] | None = None,
+    drift: dict | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Rows of a CSV file, numbered from 1 after the header, as text record batches.
 
@@ -207,7 +220,7 @@ def csv_chunks(
         if header is None:
             raise ExtractError(f"{source}: {path.name}: empty file, expected a header row")
         header = [h.strip().lstrip("\ufeff") for h in header]
-        index = _check_header(source, path.name, header, entity)
+        index = _check_header(source, path.name, header, entity, drift)
 
         def records():
             for row_no, record in enumerate(reader, start=1):
@@ -252,7 +265,12 @@ class _CellDecoder:
 
 
 def xlsx_chunks(
-    path: Path, source: str, entity: Entity, sheet: str | None, chunk_rows: int
+    path: Path,
+    source: str,
+    entity: Entity,
+    sheet: str | None,
+    chunk_rows: int,
+    drift: dict | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Rows of a worksheet (streamed, read-only), numbered from 1 after the header row."""
     from openpyxl import load_workbook
@@ -273,7 +291,7 @@ def xlsx_chunks(
         if first is None:
             raise ExtractError(f"{source}: {path.name}: empty worksheet, expected a header row")
         header = [str(h).strip() if h is not None else "" for h in first]
-        index = _check_header(source, path.name, header, entity)
+        index = _check_header(source, path.name, header, entity, drift)
 
         def records():
             for row_no, record in enumerate(rows, start=1):
@@ -320,9 +338,13 @@ def extract_files(
                 result.skipped.append(batch_id)
                 continue
             try:
-                fields: dict = {"source_file": name, "source_sha256": digest}
+                # The header's undeclared columns, filled as the file is read (schema drift).
+                drift: dict = {}
+                fields: dict = {"source_file": name, "source_sha256": digest, "extra": drift}
                 if config.format == "xlsx":
-                    chunks = xlsx_chunks(path, source.name, entity, config.sheet, chunk_rows)
+                    chunks = xlsx_chunks(
+                        path, source.name, entity, config.sheet, chunk_rows, drift=drift
+                    )
                 elif config.format == "xml":
                     fields["encoding"] = declared_encoding(path, source.name, config.encodings)
                     chunks = xml_chunks(path, source.name, entity, chunk_rows)
@@ -336,6 +358,7 @@ def extract_files(
                         config.delimiter,
                         chunk_rows,
                         legacy=[e for e in config.encodings if e != "utf-8"],
+                        drift=drift,
                     )
                 manifest = land_batch(landing, source.name, entity, day, batch_id, chunks, **fields)
             except (ExtractError, csv.Error, UnicodeDecodeError) as exc:
