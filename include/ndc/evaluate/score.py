@@ -14,22 +14,21 @@ import pandas as pd
 from ndc.evaluate.outputs import Outputs, staging_relation
 from ndc.registry import ColumnKind, load_registry
 
+_ENTITIES = [(s.name, e) for s in load_registry().values() for e in s.entities]
 # The ONE map from a defective source field (truth.field) to the staging column that holds
 # its conformed value: each registry entity's `conform` (include/sources/*.yaml).
 FIELD_COLUMNS: dict[tuple[str, str], dict[str, str]] = {
-    (source.name, entity.name): {column: c.to for column, c in entity.conform.items()}
-    for source in load_registry().values()
-    for entity in source.entities
+    (source, entity.name): {column: c.to for column, c in entity.conform.items()}
+    for source, entity in _ENTITIES
     if entity.conform
 }
 # Source fields holding a person's name, by entity: their staging columns are checked against
 # `<column>_raw` on clean records.
 NAME_FIELDS: dict[tuple[str, str], frozenset[str]] = {
-    (source.name, entity.name): frozenset(
+    (source, entity.name): frozenset(
         column for column, c in entity.conform.items() if c.kind is ColumnKind.PERSON_NAME
     )
-    for source in load_registry().values()
-    for entity in source.entities
+    for source, entity in _ENTITIES
 }
 
 # The discrepancy mart's `discrepancy` value for each discrepancy class.
