@@ -136,10 +136,13 @@ class Unmapped:
     record of another entity of the source (``record_paths``) is skipped."""
 
     def __init__(self, config: XmlEntity, record_paths: Iterable[str] = ()):
-        self.paths = frozenset(config.fields.values())
-        self.children = frozenset(
-            p.partition("/@")[0] for p in self.paths if not p.startswith(("@", "../"))
-        )
+        paths = frozenset(config.fields.values())
+        self.attributes = frozenset(p[1:] for p in paths if p.startswith("@"))
+        # Each mapped child: the attributes fields name, and whether a field reads its text.
+        self.children: dict[str, tuple[frozenset[str], bool]] = {}
+        for tag in {p.partition("/@")[0] for p in paths if not p.startswith(("@", "../"))}:
+            attrs = frozenset(p.partition("/@")[2] for p in paths if p.startswith(tag + "/@"))
+            self.children[tag] = (attrs, tag in paths)
         prefix = config.record_path + "/"
         self.nested = frozenset(
             p[len(prefix) :].split("/")[0] for p in record_paths if p.startswith(prefix)
@@ -147,46 +150,55 @@ class Unmapped:
 
     def __call__(self, record: ElementTree.Element) -> dict[str, object]:
         found: dict[str, object] = {}
-
-        def add(key: str, value: str | None) -> None:
-            value = value if value != "" else None  # as a declared field's
-            if key not in found:
-                found[key] = value
-            elif isinstance(found[key], list):
-                found[key].append(value)
-            else:
-                found[key] = [found[key], value]
-
-        for name, value in record.attrib.items():
-            if "@" + name not in self.paths:
-                add("@" + name, value)
+        attrib = record.attrib
+        if attrib and not attrib.keys() <= self.attributes:
+            for name, value in attrib.items():
+                if name not in self.attributes:
+                    _add(found, "@" + name, value)
         seen: dict[str, int] = {}  # occurrences of each mapped child
         for child in record:
             tag = child.tag
-            if tag in self.nested:
+            mapped = self.children.get(tag)
+            if mapped is None:
+                if tag not in self.nested:
+                    _unmapped_child(found, tag, child)
                 continue
-            if tag not in self.children:
-                if len(child):
-                    add(tag, _xml(child))
-                    continue
-                add(tag, child.text)
-                for name, value in child.attrib.items():
-                    add(f"{tag}/@{name}", value)
-                continue
-            seen[tag] = seen.get(tag, 0) + 1
-            if seen[tag] > 1:  # the field reads the first: a repeat is kept whole, as XPath
-                add(
-                    f"{tag}[{seen[tag]}]", _xml(child) if len(child) or child.attrib else child.text
+            seen[tag] = n = seen.get(tag, 0) + 1
+            if n > 1:  # the field read the first: a repeat is Child[n], XPath's n-th
+                _add(
+                    found, f"{tag}[{n}]", _xml(child) if len(child) or child.attrib else child.text
                 )
                 continue
-            for name, value in child.attrib.items():
-                if f"{tag}/@{name}" not in self.paths:
-                    add(f"{tag}/@{name}", value)
-            if tag not in self.paths and child.text and child.text.strip():
-                add(tag, child.text)
+            attrs, reads_text = mapped
+            if child.attrib and not child.attrib.keys() <= attrs:
+                for name, value in child.attrib.items():
+                    if name not in attrs:
+                        _add(found, f"{tag}/@{name}", value)
+            if not reads_text and child.text and child.text.strip():
+                _add(found, tag, child.text)
             for sub in child:
-                add(f"{tag}/{sub.tag}", _xml(sub) if len(sub) or sub.attrib else sub.text)
+                _add(found, f"{tag}/{sub.tag}", _xml(sub) if len(sub) or sub.attrib else sub.text)
         return found
+
+
+def _add(found: dict[str, object], key: str, value: str | None) -> None:
+    """Record a path's value; a path found again in the record keeps the list of values."""
+    value = value if value != "" else None  # as a declared field's
+    if key not in found:
+        found[key] = value
+    elif isinstance(found[key], list):
+        found[key].append(value)
+    else:
+        found[key] = [found[key], value]
+
+
+def _unmapped_child(found: dict[str, object], tag: str, child: ElementTree.Element) -> None:
+    if len(child):  # elements of its own, which no field path can reach: its XML
+        _add(found, tag, _xml(child))
+        return
+    _add(found, tag, child.text)
+    for name, value in child.attrib.items():
+        _add(found, f"{tag}/@{name}", value)
 
 
 def _records(
