@@ -137,9 +137,11 @@ deduplicated as (
 {%- endmacro %}
 
 {#- Every source column of a raw row as one hash: rows received identically hash equal (the
-    exact-duplicate key, kept on the staging row so later batches can be compared with it). -#}
+    exact-duplicate key, kept on the staging row so later batches can be compared with it).
+    The load's columns are left out, and so is _extra (the values of columns the registry does
+    not declare): a source starting to send a new column does not make its rows new. -#}
 {% macro source_row_hash(alias='source') -%}
-    md5((to_jsonb({{ alias }}) - array['_batch_id', '_source_row', '_loaded_at'])::text)
+    md5((to_jsonb({{ alias }}) - array['_batch_id', '_source_row', '_loaded_at', '_extra'])::text)
 {%- endmacro %}
 
 {#- The near-duplicate key of a row: one hash of the columns a model's near rule partitions

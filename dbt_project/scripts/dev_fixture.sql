@@ -43,7 +43,8 @@ create table raw.civil_registration__birth (
     so_dinh_danh_me text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 create table raw.civil_registration__death (
@@ -56,7 +57,8 @@ create table raw.civil_registration__death (
     noi_mat_tinh text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 create table raw.civil_registration__marriage (
@@ -71,7 +73,8 @@ create table raw.civil_registration__marriage (
     noi_dang_ky_tinh text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 create table raw.social_insurance__insured_person (
@@ -87,7 +90,8 @@ create table raw.social_insurance__insured_person (
     updated_at text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 create table raw.social_insurance__contribution_period (
@@ -100,7 +104,8 @@ create table raw.social_insurance__contribution_period (
     updated_at text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 create table raw.residence__residence_change (
@@ -115,7 +120,8 @@ create table raw.residence__residence_change (
     updated_at text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 create table raw.residence__household_member (
@@ -128,7 +134,8 @@ create table raw.residence__household_member (
     updated_at text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 create table raw.education__student (
@@ -141,7 +148,8 @@ create table raw.education__student (
     updated_at text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 create table raw.education__enrolment (
@@ -154,7 +162,8 @@ create table raw.education__enrolment (
     updated_at text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 create table raw.education__graduation (
@@ -166,7 +175,8 @@ create table raw.education__graduation (
     updated_at text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 create table raw.business_registry__enterprise (
@@ -181,7 +191,8 @@ create table raw.business_registry__enterprise (
     trang_thai text,
     _batch_id text not null,
     _source_row bigint not null,
-    _loaded_at timestamptz not null default now()
+    _loaded_at timestamptz not null default now(),
+    _extra jsonb
 );
 
 -- Births: Ha Noi file of 10 June (UTF-8, and two rows as a Windows-1258 file decodes),

@@ -17,7 +17,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from ndc.landing import LandingZone, Manifest, pending_key
 from ndc.phones import e164_column, to_e164
-from ndc.registry import Source, raw_table
+from ndc.registry import EXTRA_COLUMN, Source, raw_table
 from ndc.warehouse import connect, ensure_raw_table
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,9 @@ def copy_parquet(
 
     Record batches are converted to CSV by Arrow (C++) and written straight into the COPY
     stream, so memory stays bounded by a few record batches. Each of `phone_columns` gets a
-    column ``<name>_e164`` beside it (ndc.phones).
+    column ``<name>_e164`` beside it (ndc.phones). The columns are the Parquet file's own: a
+    batch's ``_extra`` (JSON text, quoted like every value) goes into the jsonb column, and a
+    batch landed before ``_extra`` existed leaves it null.
     """
     parquet = pq.ParquetFile(path)
     names = parquet.schema_arrow.names
@@ -85,6 +87,27 @@ def copy_parquet(
                 pacsv.write_csv(batch, sink, _CSV_OPTIONS)
                 out.write(sink.getvalue())
         return cur.rowcount
+
+
+def undeclared_rows(path: Path) -> int:
+    """The rows of a batch file that carry undeclared values (``_extra`` not null): from the
+    Parquet statistics, reading the column only for a row group without them; 0 for a batch
+    landed before ``_extra`` existed."""
+    parquet = pq.ParquetFile(path)
+    names = parquet.schema_arrow.names
+    if EXTRA_COLUMN not in names:
+        return 0
+    column = names.index(EXTRA_COLUMN)
+    n = 0
+    for group in range(parquet.metadata.num_row_groups):
+        meta = parquet.metadata.row_group(group)
+        stats = meta.column(column).statistics
+        if stats is not None and stats.has_null_count:
+            n += meta.num_rows - stats.null_count
+        else:
+            values = parquet.read_row_group(group, columns=[EXTRA_COLUMN]).column(0)
+            n += len(values) - values.null_count
+    return n
 
 
 def load_batch(
@@ -123,13 +146,14 @@ def load_batch(
                 """
                 insert into ops.load_ledger (batch_id, source, entity, landing_key, source_file,
                     sha256, rows_extracted, rows_landed, rows_loaded, watermark_from,
-                    watermark_to, extracted_at, undeclared_columns, loaded_at)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+                    watermark_to, extracted_at, undeclared_columns, undeclared_rows, loaded_at)
+                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
                 on conflict (batch_id) do update set
                     landing_key = excluded.landing_key, sha256 = excluded.sha256,
                     rows_extracted = excluded.rows_extracted, rows_landed = excluded.rows_landed,
                     rows_loaded = excluded.rows_loaded, loaded_at = excluded.loaded_at,
-                    undeclared_columns = excluded.undeclared_columns
+                    undeclared_columns = excluded.undeclared_columns,
+                    undeclared_rows = excluded.undeclared_rows
                 """,
                 (
                     manifest.batch_id,
@@ -145,6 +169,7 @@ def load_batch(
                     manifest.watermark_to,
                     manifest.extracted_at,
                     manifest.extra.get("undeclared_columns") or None,
+                    undeclared_rows(path),
                 ),
             )
     log.info("loaded %s: %d rows into raw.%s", manifest.batch_id, rows, table_name)

@@ -296,3 +296,8 @@ def load_registry(directory: Path = SOURCES_DIR) -> dict[str, Source]:
 def raw_table(source: str, entity: str) -> str:
     """Name of the raw table a source entity loads into (without schema)."""
     return f"{source}__{entity}"
+
+
+# The raw column (and batch column) holding a row's values of the columns its source sent
+# that the registry does not declare (schema drift): ndc.extract.batch, ndc.warehouse.
+EXTRA_COLUMN = "_extra"

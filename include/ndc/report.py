@@ -6,8 +6,8 @@ from __future__ import annotations
 from psycopg import sql
 
 from ndc.population import citizen_count
-from ndc.registry import Source
-from ndc.warehouse import connect
+from ndc.registry import Source, raw_table
+from ndc.warehouse import connect, has_column
 
 # Per batch, loaded = conformed + quarantined + merged (duplicates collapsed into another row).
 STAGES = ("extracted", "landed", "loaded", "conformed", "quarantined", "merged")
@@ -33,25 +33,26 @@ group by l.source, l.entity
 """
 
 
+# A batch's row count once however many columns it lists (the first of its unnest).
 _DRIFT = """
-select source, entity, array_agg(distinct col order by col), min(loaded_at)
-from ops.load_ledger, unnest(undeclared_columns) as col
+select source, entity, array_agg(distinct col order by col), min(loaded_at),
+       coalesce(sum({rows}) filter (where ord = 1), 0)
+from ops.load_ledger, unnest(undeclared_columns) with ordinality as u(col, ord)
 group by source, entity
 """
 
 
 def schema_drift(conn) -> dict[str, dict]:
-    """``{"<source>.<entity>": {"columns": [...], "since": iso}}``: the columns sources sent
-    that the registry does not declare (not loaded), from the load ledger."""
-    has = conn.execute(
-        "select 1 from information_schema.columns where table_schema = 'ops' "
-        "and table_name = 'load_ledger' and column_name = 'undeclared_columns'"
-    ).fetchone()
-    if not has:
+    """``{"<source>.<entity>": {"columns": [...], "since": iso, "rows": n}}``: the columns
+    sources sent that the registry does not declare, from the load ledger, and how many rows
+    carried values of them (kept in the raw table's ``_extra``; batches loaded before
+    ``_extra`` existed count none)."""
+    if not has_column(conn, "ops", "load_ledger", "undeclared_columns"):
         return {}
+    rows = "undeclared_rows" if has_column(conn, "ops", "load_ledger", "undeclared_rows") else "0"
     return {
-        f"{source}.{entity}": {"columns": list(columns), "since": since.isoformat()}
-        for source, entity, columns, since in conn.execute(_DRIFT)
+        f"{source}.{entity}": {"columns": list(columns), "since": since.isoformat(), "rows": n}
+        for source, entity, columns, since, n in conn.execute(_DRIFT.format(rows=rows))
     }
 
 
@@ -131,9 +132,12 @@ def format_report(report: dict) -> str:
         lines.append("")
         lines.extend(_table(rows, left={0}))
     for entity, d in report.get("schema_drift", {}).items():
+        source, _, name = entity.partition(".")
         lines.append("")
         lines.append(
             f"schema drift: {entity} sends undeclared column(s) {', '.join(d['columns'])} "
-            f"(since {d['since'][:19]}; not loaded: declare them in the registry to keep them)"
+            f"(since {d['since'][:19]}; {d.get('rows', 0)} row(s) with values, kept in "
+            f"raw.{raw_table(source, name)}._extra, not conformed: declare them in "
+            f"include/sources/{source}.yaml to conform them)"
         )
     return "\n".join(lines)

@@ -214,6 +214,13 @@ def _sources_yml(p: Proposal) -> str:
             {"name": "_batch_id", "description": "The load batch (ops.load_ledger.batch_id)."},
             {"name": "_source_row", "description": "1-based row number within the extraction."},
             {"name": "_loaded_at", "description": "When the batch was loaded into raw."},
+            {
+                "name": "_extra",
+                "description": "Schema drift: the row's values of the columns the source sent "
+                f"that include/sources/{p.source}.yaml does not declare, "
+                f"{{{'XML path' if p.kind == 'xml' else 'column'}: text}}; "
+                "null when it carried none. Kept, not conformed.",
+            },
         ],
     }
     doc = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from ndc.registry import Source, e164_column, raw_table
+from ndc.registry import EXTRA_COLUMN, Source, e164_column, raw_table
 from ndc.settings import libpq_url
 
 SCHEMAS = ("raw", "ops")
@@ -13,6 +13,9 @@ RAW_META_COLUMNS = (
     "_batch_id text not null",
     "_source_row bigint not null",
     "_loaded_at timestamptz not null default now()",
+    # Schema drift: the row's values of the columns its source sent that the registry does
+    # not declare, {column: text} (ndc.extract.batch); null when it carried none.
+    f"{EXTRA_COLUMN} jsonb",
 )
 
 OPS_DDL = """
@@ -46,8 +49,10 @@ create table if not exists ops.reconciliation (
 -- Rows merged into another row as duplicates (quarantine.merged_duplicates); added after the
 -- first release, so existing warehouses gain it here.
 alter table ops.reconciliation add column if not exists rows_merged bigint not null default 0;
--- Schema drift: the columns a batch's source sent that the registry does not declare.
+-- Schema drift: the columns a batch's source sent that the registry does not declare, and
+-- how many of its rows carried values of them (kept in the raw table's _extra).
 alter table ops.load_ledger add column if not exists undeclared_columns text[];
+alter table ops.load_ledger add column if not exists undeclared_rows bigint;
 -- The ledger version (loaded_at) of the batch checked: a batch loaded again is checked again.
 alter table ops.reconciliation add column if not exists loaded_at timestamptz;
 """
@@ -184,7 +189,8 @@ def ensure_raw_table(
     columns: list[str],
     phone_columns: list[str] | tuple[str, ...] = (),
 ) -> None:
-    """Create the raw table, or add the columns a newer batch brings (never drops any).
+    """Create the raw table, or add the columns a newer batch brings (never drops any), and
+    ``_extra`` to a table of a release before it.
 
     The E.164 column of a phone column (`phone_columns`, ndc.phones) added to a table that
     already holds rows is filled from the rows' phone numbers, so the batches loaded before it
@@ -211,6 +217,12 @@ def ensure_raw_table(
                     sql.Identifier(table), sql.Identifier(column)
                 )
             )
+    if EXTRA_COLUMN not in have:  # checked first: the ALTER locks the table even as a no-op
+        conn.execute(
+            sql.SQL("alter table raw.{} add column if not exists {} jsonb").format(
+                sql.Identifier(table), sql.Identifier(EXTRA_COLUMN)
+            )
+        )
     for column in phone_columns:
         if column in have and e164_column(column) in columns and e164_column(column) not in have:
             _fill_e164(conn, table, column)

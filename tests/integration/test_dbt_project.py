@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from ndc.registry import load_registry
+from ndc.registry import load_registry, raw_table
 from ndc.warehouse import connect
 from tests.integration.conftest import DBT_PROJECT
 
@@ -51,6 +51,24 @@ def test_the_built_warehouse_balances_and_quarantines_the_defects(built_warehous
     with connect(built_warehouse.url) as conn:
         citizens = conn.execute("select count(*) from marts.citizens").fetchone()[0]
     assert citizens > 0
+
+
+def test_the_synthetic_sources_send_no_undeclared_column(built_warehouse):
+    """The registry declares everything the synthetic country sends (the land registry's
+    owners nested in parcels, an address as codes or as text, the export's document
+    attributes): no batch lists schema drift and no raw row carries an _extra."""
+    with connect(built_warehouse.url) as conn:
+        drifted = conn.execute(
+            "select batch_id, undeclared_columns, undeclared_rows from ops.load_ledger "
+            "where undeclared_columns is not null or undeclared_rows <> 0"
+        ).fetchall()
+        with_extra = {
+            table: conn.execute(f"select count(_extra) from raw.{table}").fetchone()[0]
+            for source in load_registry().values()
+            for table in (raw_table(source.name, e.name) for e in source.entities)
+        }
+    assert drifted == []
+    assert set(with_extra.values()) == {0}, with_extra
 
 
 @pytest.mark.dbt_unit

@@ -282,3 +282,52 @@ def test_a_phone_columns_e164_column_is_filled_for_rows_loaded_before_it(registr
             "order by ma_so_bhxh"
         ).fetchall()
     assert got == [("1", "+84912345678"), ("2", "+841662345678"), ("3", None), ("4", None)]
+
+
+def test_a_batch_landed_before_extra_loads_into_a_table_from_before_it(
+    registry, pg_database, tmp_path
+):
+    """A warehouse and a landing zone of a release without _extra: bootstrap adds the column
+    to the raw table, and the old batch (no _extra in its Parquet) loads with it null."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ndc.extract.batch import sha256_file
+    from ndc.landing import Manifest, batch_key
+
+    entity = registry["civil_registration"].entity("birth")
+    with connect(pg_database) as conn:
+        conn.execute("create schema raw")
+        conn.execute(
+            "create table raw.civil_registration__birth ("
+            + ", ".join(f"{c} text" for c in entity.columns)
+            + ", _batch_id text not null, _source_row bigint not null, "
+            "_loaded_at timestamptz not null default now())"
+        )
+    bootstrap(pg_database, registry)
+    with connect(pg_database) as conn:
+        added = conn.execute(
+            "select data_type from information_schema.columns where table_schema = 'raw' "
+            "and table_name = 'civil_registration__birth' and column_name = '_extra'"
+        ).fetchone()
+    assert added == ("jsonb",)
+
+    path = tmp_path / "old.parquet"
+    columns = {c: pa.array([v, v], pa.string()) for c, v in zip(HEADER, ROW, strict=True)}
+    columns["so_dang_ky"] = pa.array(["KS-1", "KS-2"], pa.string())
+    pq.write_table(pa.table({**columns, "_source_row": pa.array([1, 2], pa.int64())}), path)
+    landing = LocalLandingZone(tmp_path / "landing")
+    key = batch_key("civil_registration", "birth", "2025-05-01", "births_01_old")
+    landing.put_file(key, path)
+    manifest = Manifest(
+        source="civil_registration", entity="birth", batch_id="births_01_old", key=key,
+        rows_extracted=2, rows_landed=2, sha256=sha256_file(path), columns=list(entity.columns),
+    )  # fmt: skip
+    with connect(pg_database, autocommit=True) as conn:
+        assert load_batch(conn, landing, manifest) == 2
+        rows = conn.execute(
+            "select so_dang_ky, ho_ten, _extra from raw.civil_registration__birth order by 1"
+        ).fetchall()
+        ledger = conn.execute("select undeclared_columns, undeclared_rows from ops.load_ledger")
+        assert ledger.fetchall() == [(None, 0)]
+    assert rows == [("KS-1", "Nguyễn Văn An", None), ("KS-2", "Nguyễn Văn An", None)]

@@ -83,3 +83,31 @@ def test_batch_with_duplicates_balances_and_records_the_merges(registry, pg_data
         "KS-01-2025-000102",
         "KS-01-2025-000103",
     ]
+
+
+def test_a_row_sent_again_with_an_undeclared_column_is_still_an_exact_duplicate(
+    registry, pg_database, tmp_path
+):
+    """Schema drift does not make a row new: the exact-duplicate key (source_row_hash) leaves
+    _extra out, as it does the load's columns."""
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "births_01_20250610.csv", HEADER, [ORIGINAL])
+    write_csv(inbox / "births_01_20250611.csv", [*HEADER, "ghi_chu"], [[*ORIGINAL, "bổ sung"]])
+    landing = LocalLandingZone(tmp_path / "landing")
+    extracted = extract_source(registry["civil_registration"], str(inbox), landing, "2025-06-11")
+    assert extracted.errors == []
+    bootstrap(pg_database, registry)
+    load_source(pg_database, landing, registry["civil_registration"])
+    _dbt(pg_database, tmp_path, "seed")
+    _dbt(pg_database, tmp_path, "run", "--select", "staging", "quarantine")
+    with connect(pg_database) as conn:
+        merged = conn.execute(
+            "select source_file, surviving_record_key, match_rule from quarantine.merged_duplicates"
+        ).fetchall()
+        kept = conn.execute(
+            "select _extra from raw.civil_registration__birth r join quarantine.merged_duplicates m "
+            "using (_batch_id, _source_row)"
+        ).fetchall()
+    assert merged == [("births_01_20250611.csv", "KS-01-2025-000101", "exact")]
+    assert kept == [({"ghi_chu": "bổ sung"},)]
+    assert all(b.balanced for b in reconcile(pg_database, registry) if b.entity == "birth")

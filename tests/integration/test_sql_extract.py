@@ -1,5 +1,7 @@
 """Incremental SQL extraction on the three engines a sectoral source may run on."""
 
+import json
+
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
@@ -122,15 +124,31 @@ def test_source_down_is_a_clear_error(registry, tmp_path):
         extract_source(registry["social_insurance"], url, LocalLandingZone(tmp_path), "d")
 
 
-def test_schema_drift_is_reported_and_a_lost_column_fails_naming_it(registry, source_url, tmp_path):
-    """A column the registry does not declare is named in the batch's manifest (and so in the
-    load ledger and `ndc report`); a declared column the table lost fails that entity, naming
-    source, entity and column, while the source's other entities still land."""
-    url = _sqlalchemy(source_url)
-    _create(url, ROWS)
+def _add_email(url: str) -> None:
+    """The table gains a column the registry does not declare; one row has a value in it."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("alter table insured_person add column email varchar(50)"))
+        conn.execute(
+            sa.text("update insured_person set email = :email where ma_so_bhxh = '0101000002'"),
+            {"email": EMAIL},
+        )
+    engine.dispose()
+
+
+EMAIL = 'binh.tran@example.vn "Bình", \\ nhà'  # quotes, a comma, a backslash: COPY's CSV
+
+
+def test_schema_drift_is_reported_and_a_lost_column_fails_naming_it(registry, source_url, tmp_path):
+    """A column the registry does not declare is named in the batch's manifest (and so in the
+    load ledger and `ndc report`) and its values are kept in the batch's _extra; a declared
+    column the table lost fails that entity, naming source, entity and column, while the
+    source's other entities still land."""
+    url = _sqlalchemy(source_url)
+    _create(url, ROWS)
+    _add_email(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
         conn.execute(sa.text("drop table if exists qua_trinh_dong"))
         conn.execute(
             sa.text(
@@ -146,30 +164,52 @@ def test_schema_drift_is_reported_and_a_lost_column_fails_naming_it(registry, so
             )
         )
     engine.dispose()
-    result = extract_source(registry["social_insurance"], url, LocalLandingZone(tmp_path), "d")
+    landing = LocalLandingZone(tmp_path)
+    result = extract_source(registry["social_insurance"], url, landing, "d")
     [insured] = result.landed
     assert insured.entity == "insured_person" and insured.rows_landed == 2
     assert insured.extra == {"undeclared_columns": ["email"]}
+    with landing.local_path(insured.key) as path:
+        rows = pq.read_table(path).to_pylist()
+    assert [(r["ma_so_bhxh"], r["_extra"]) for r in rows] == [
+        ("0101000001", None),
+        ("0101000002", json.dumps({"email": EMAIL}, ensure_ascii=False)),
+    ]
+    assert "email" not in rows[0]  # not a column of the batch: the registry's are
     [error] = result.errors
     assert "social_insurance.contribution_period" in error and "['den_thang']" in error
 
 
-def test_schema_drift_reaches_the_ledger_and_the_report(insured_only, pg_database, tmp_path):
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_schema_drift_reaches_raw_the_ledger_and_the_report(
+    insured_only, pg_database, tmp_path, engine
+):
+    """After a real load, the undeclared column's value is in its row's raw _extra, the
+    ledger names the column and counts the row, and `ndc report` shows both."""
     from ndc.load import load_source
     from ndc.population import ensure_population_db
     from ndc.report import build_report, format_report
-    from ndc.warehouse import bootstrap
+    from ndc.warehouse import bootstrap, connect
 
-    url = f"sqlite:///{tmp_path / 'si.sqlite'}"
+    # PostgreSQL: the source table in the warehouse database's public schema (its own server
+    # would do the same); SQLite: a file.
+    url = f"sqlite:///{tmp_path / 'si.sqlite'}" if engine == "sqlite" else _sqlalchemy(pg_database)
     _create(url, ROWS)
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("alter table insured_person add column email varchar(50)"))
-    engine.dispose()
+    _add_email(url)
     landing = LocalLandingZone(tmp_path / "landing")
     assert not extract_source(insured_only, url, landing, "2025-06-01").errors
     bootstrap(pg_database, {"social_insurance": insured_only})
     load_source(pg_database, landing, insured_only)
+    with connect(pg_database) as conn:
+        raw = conn.execute(
+            "select ma_so_bhxh, _extra from raw.social_insurance__insured_person "
+            "order by ma_so_bhxh"
+        ).fetchall()
+        ledger = conn.execute(
+            "select undeclared_columns, undeclared_rows from ops.load_ledger"
+        ).fetchall()
+    assert raw == [("0101000001", None), ("0101000002", {"email": EMAIL})]
+    assert ledger == [(["email"], 1)]
     population = f"{pg_database}_pop"
     ensure_population_db(population)
     try:
@@ -178,7 +218,8 @@ def test_schema_drift_reaches_the_ledger_and_the_report(insured_only, pg_databas
         from ndc.warehouse import drop_database
 
         drop_database(population)
-    assert report["schema_drift"]["social_insurance.insured_person"]["columns"] == ["email"]
-    assert "schema drift: social_insurance.insured_person sends undeclared column(s) email" in (
-        format_report(report)
-    )
+    drift = report["schema_drift"]["social_insurance.insured_person"]
+    assert drift["columns"] == ["email"] and drift["rows"] == 1
+    text = format_report(report)
+    assert "schema drift: social_insurance.insured_person sends undeclared column(s) email" in text
+    assert "1 row(s) with values, kept in raw.social_insurance__insured_person._extra" in text

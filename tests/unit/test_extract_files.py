@@ -102,6 +102,30 @@ def test_missing_column_names_source_and_file_and_other_files_still_land(registr
     assert landing.landed_batch_ids("civil_registration", "birth") == {result.landed[0].batch_id}
 
 
+def test_undeclared_columns_land_in_extra_a_repeated_or_nameless_one_by_position(
+    registry, inbox, landing, caplog
+):
+    """A repeated declared column and a nameless one are kept under "<name>#<position>"; a
+    nameless column is drift only once it carries a value (a trailing empty column is not)."""
+    header = [*HEADER, "ho_ten", "", "email", ""]
+    rows = [[*ROW, "An", "", "", ""], [*ROW, "", "x", "an@example.vn", ""]]
+    write_csv(inbox / "births_01_20250601.csv", header, rows)
+    [manifest] = extract_source(registry["civil_registration"], str(inbox), landing, "d").landed
+    assert manifest.extra == {"undeclared_columns": ["ho_ten#10", "email", "#11"]}
+    assert [r["_extra"] for r in _read(landing, manifest)] == [
+        '{"ho_ten#10": "An"}',
+        '{"#11": "x", "email": "an@example.vn"}',
+    ]
+    assert "['#11'] are kept in raw _extra" in caplog.text  # logged when it carried a value
+
+
+def test_a_file_without_drift_lands_a_null_extra(registry, inbox, landing):
+    write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW, ROW])
+    [manifest] = extract_source(registry["civil_registration"], str(inbox), landing, "d").landed
+    assert manifest.extra == {}
+    assert [r["_extra"] for r in _read(landing, manifest)] == [None, None]
+
+
 def test_malformed_row_names_file_and_row(registry, inbox, landing):
     write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW, ROW + ["extra"]])
     result = extract_source(registry["civil_registration"], str(inbox), landing, "d")

@@ -115,4 +115,6 @@ def test_an_undeclared_column_is_schema_drift_in_the_manifest(registry, tmp_path
     )
     [manifest] = result.landed
     assert manifest.extra == {"undeclared_columns": ["email"]}
-    assert "schema drift: undeclared column(s) ['email']" in caplog.text
+    assert "schema drift: undeclared column(s) ['email'] are kept in raw _extra" in caplog.text
+    with LocalLandingZone(tmp_path / "l").local_path(manifest.key) as path:
+        assert pq.read_table(path).column("_extra").to_pylist() == ['{"email": "x"}']

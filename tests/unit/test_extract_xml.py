@@ -1,6 +1,7 @@
 """Landing XML file drops (land registry): nested records, declared encodings, streaming,
 clear errors naming the file and line, offline standardisation of free-text addresses."""
 
+import json
 import tracemalloc
 import unicodedata
 
@@ -182,3 +183,71 @@ def test_standardise_never_goes_online(monkeypatch):
         "09820",
         "matched",
     )
+
+
+def _extras(path, entity, record_paths=()):
+    drift: dict = {}
+    rows = [
+        r
+        for b in xml_chunks(path, "land_registry", entity, 100, drift, record_paths)
+        for r in b.to_pylist()
+    ]
+    return drift, [None if r["_extra"] is None else json.loads(r["_extra"]) for r in rows]
+
+
+def test_unmapped_content_is_drift_named_by_its_path(registry, tmp_path, caplog):
+    """An unmapped attribute, element (repeated: a list), attribute of a mapped element,
+    element inside a mapped one, and a repeat of a mapped element (its field reads the
+    first); the owners nested in a parcel are not the parcel's drift."""
+    entity = registry["land_registry"].entity("parcel")
+    body = parcel(
+        "P1",
+        owner(1),
+        address='<DiaChi MaHuyen="001" MaXa="00001" Nguon="VNeID"><SoNha>12</SoNha></DiaChi>',
+    ).replace("</ThuaDat>", "<GhiChu>a</GhiChu><GhiChu/><GhiChu>b</GhiChu></ThuaDat>")
+    body = body.replace('SoThua="34">', 'SoThua="34" TrangThai="">')
+    body += parcel("P2").replace("</ThuaDat>", "<DienTich>99</DienTich></ThuaDat>")
+    path = tmp_path / "land_08.xml"
+    path.write_text(document(body), encoding="utf-8")
+    drift, extras = _extras(path, entity, ["ThuaDat", "ThuaDat/ChuSuDung"])
+    assert drift == {
+        "undeclared_columns": [
+            "@TrangThai", "DiaChi/@Nguon", "DiaChi/SoNha", "GhiChu", "DienTich[2]"
+        ]
+    }  # fmt: skip
+    assert extras == [
+        {  # empty values are null: @TrangThai's is left out, a repeat's keeps its place
+            "DiaChi/@Nguon": "VNeID",
+            "DiaChi/SoNha": "12",
+            "GhiChu": ["a", None, "b"],
+        },
+        {"DienTich[2]": "99"},
+    ]
+    # Each path is logged once, where it is first found.
+    assert caplog.text.count("schema drift") == 2
+    assert "land_08.xml: <ThuaDat> record 1: schema drift: undeclared column(s)" in caplog.text
+    assert "record 2: schema drift: undeclared column(s) ['DienTich[2]']" in caplog.text
+
+    # Without the source's record paths, a nested record is unmapped content like any other.
+    drift, _ = _extras(path, entity)
+    assert "ChuSuDung" in drift["undeclared_columns"]
+
+
+def test_the_enclosing_records_attributes_are_not_an_owners_drift(registry, tmp_path):
+    entity = registry["land_registry"].entity("owner")
+    body = parcel("P1", owner(1)).replace('SoThua="34">', 'SoThua="34" SoGiay="GCN-1">')
+    path = tmp_path / "land_09.xml"
+    path.write_text(document(body), encoding="utf-8")
+    assert _extras(path, entity) == ({}, [None])
+
+
+def test_a_file_without_drift_lands_null_extra_and_no_drift(registry, inbox, landing):
+    (inbox / "land_10_20250628.xml").write_text(
+        document(parcel("P1", owner(1)) + parcel("P2", owner(1))), encoding="utf-8"
+    )
+    result = extract_source(registry["land_registry"], str(inbox), landing, "2025-06-28")
+    assert result.errors == []
+    for entity in ("parcel", "owner"):
+        manifest, rows = _rows(landing, result, entity)
+        assert manifest.extra == {}
+        assert {r["_extra"] for r in rows} == {None}

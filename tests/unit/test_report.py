@@ -49,3 +49,20 @@ def test_discrepancies_per_agency_by_kind():
     assert table[3].split() == ["residence", "14", "0", "0", "0", "13", "0", "1"]
     # Numbers are right-aligned under their kind.
     assert table[0].index("admin_unit_ambiguous") + len("admin_unit_ambiguous") == len(table[3])
+
+
+def test_schema_drift_names_the_columns_and_the_rows_kept_in_raw():
+    report = _report(None)
+    report["schema_drift"] = {
+        "residence.household_member": {
+            "columns": ["email", "ghi_chu"],
+            "since": "2025-06-01T08:00:00.123+00:00",
+            "rows": 12,
+        }
+    }
+    assert format_report(report).splitlines()[-1] == (
+        "schema drift: residence.household_member sends undeclared column(s) email, ghi_chu "
+        "(since 2025-06-01T08:00:00; 12 row(s) with values, kept in "
+        "raw.residence__household_member._extra, not conformed: declare them in "
+        "include/sources/residence.yaml to conform them)"
+    )

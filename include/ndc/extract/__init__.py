@@ -2,7 +2,9 @@
 
 Every source column lands as text exactly as received (the warehouse's raw layer is text;
 dbt staging casts), plus ``_source_row``: the 1-based row number in the source file, page
-sequence or extraction, so a quarantined row can be traced back to its origin.
+sequence or extraction, so a quarantined row can be traced back to its origin, and
+``_extra``: the row's values of the columns the source sent that the registry does not
+declare (schema drift, ndc.extract.batch).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from ndc.extract.batch import (
     BatchWriter,
     ExtractError,
     ExtractResult,
+    extra_json,
+    extra_text,
     incremental_batch_id,
     previous_watermark,
     record_batch,
@@ -56,12 +58,18 @@ def _pages(
 def _entity_chunks(
     source: str, entity: Entity, pages: Iterator[tuple[str, list[dict]]], state: dict
 ) -> Iterator[pa.RecordBatch]:
+    """Each page's records as a record batch. A record's fields beyond the declared columns
+    are schema drift: their names are discovered page by page (``state["undeclared"]``, the
+    manifest's) and their values kept in the record's ``_extra``."""
     arrow_schema = schema(entity.columns)
+    declared = frozenset(entity.columns)
     row_no = 1
     for page_url, records in pages:
         if not records:
             continue
         columns: list[list[str | None]] = [[] for _ in entity.columns]
+        extra: list[str | None] = []
+        drifted = False
         for i, record in enumerate(records):
             missing = [c for c in entity.columns if c not in record]
             if missing:
@@ -69,15 +77,22 @@ def _entity_chunks(
                     f"{source}.{entity.name}: {page_url}: record {i + 1} lacks declared "
                     f"field(s) {missing}"
                 )
-            new = [c for c in record if c not in entity.columns and c not in state["undeclared"]]
-            if new:
-                state["undeclared"] += undeclared_columns(source, entity, new, page_url)
             for out, column in zip(columns, entity.columns, strict=True):
                 out.append(text(record[column]))
+            if len(record) == len(declared):  # every field declared: no drift (the usual)
+                extra.append(None)
+                continue
+            others = [k for k in record if k not in declared]
+            new = [k for k in others if k not in state["undeclared"]]
+            if new:
+                state["undeclared"] += undeclared_columns(source, entity, new, page_url)
+            extra.append(extra_json(others, [extra_text(record[k]) for k in others]))
+            drifted = True
         marks = [m for m in columns[entity.columns.index(entity.watermark_column)] if m]
         if marks:
             state["high"] = max([state.get("high") or "", *marks])
-        yield record_batch(columns, range(row_no, row_no + len(records)), arrow_schema)
+        rows = range(row_no, row_no + len(records))
+        yield record_batch(columns, rows, arrow_schema, extra if drifted else None)
         row_no += len(records)
 
 

@@ -1,8 +1,15 @@
-"""Batches: Parquet files of text columns written in bounded chunks, landed with a manifest."""
+"""Batches: Parquet files of text columns written in bounded chunks, landed with a manifest.
+
+A batch holds the entity's declared columns, ``_source_row`` and ``_extra``: per row, the
+values of the columns the source sent that the registry does not declare (schema drift), as
+the JSON text of an object ``{column: text}`` (:func:`extra_json`), null when the row carries
+none. The load copies it into the raw table's ``_extra jsonb``.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
 from collections.abc import Iterable
@@ -14,12 +21,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ndc.landing import LandingZone, Manifest, batch_key
-from ndc.registry import Entity
+from ndc.registry import EXTRA_COLUMN, Entity
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_ROWS = 50_000
 SOURCE_ROW = "_source_row"
+EXTRA = EXTRA_COLUMN
 
 
 class ExtractError(RuntimeError):
@@ -61,15 +69,42 @@ def text(value: object) -> str | None:
     return str(value)
 
 
+def extra_text(value: object) -> str | None:
+    """An undeclared value as text: as :func:`text`, a JSON object or array (an API record's
+    nested field) as its JSON."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return text(value)
+
+
+def extra_json(names: Iterable[str], values: Iterable[str | None]) -> str | None:
+    """A row's ``_extra``: the JSON object {undeclared column: its text value} of the row, in
+    the source's column order, null values left out; None when no value is left."""
+    found = {n: v for n, v in zip(names, values, strict=True) if v is not None}
+    return json.dumps(found, ensure_ascii=False) if found else None
+
+
 def schema(columns: list[str]) -> pa.Schema:
-    return pa.schema([(c, pa.string()) for c in columns] + [(SOURCE_ROW, pa.int64())])
+    return pa.schema(
+        [(c, pa.string()) for c in columns] + [(SOURCE_ROW, pa.int64()), (EXTRA, pa.string())]
+    )
 
 
 def record_batch(
-    columns: list[list], rows: Iterable[int], arrow_schema: pa.Schema
+    columns: list[list],
+    rows: Iterable[int],
+    arrow_schema: pa.Schema,
+    extra: list[str | None] | None = None,
 ) -> pa.RecordBatch:
+    """A chunk of text columns, their source row numbers and `extra` (each row's
+    :func:`extra_json`); without `extra` (no drift) ``_extra`` is a null array, which costs
+    next to nothing in the Parquet file and in the load's COPY."""
     arrays = [pa.array(values, pa.string()) for values in columns]
-    return pa.RecordBatch.from_arrays([*arrays, pa.array(rows, pa.int64())], schema=arrow_schema)
+    row_numbers = pa.array(rows, pa.int64())
+    extras = (
+        pa.nulls(len(row_numbers), pa.string()) if extra is None else pa.array(extra, pa.string())
+    )
+    return pa.RecordBatch.from_arrays([*arrays, row_numbers, extras], schema=arrow_schema)
 
 
 def sha256_file(path: Path) -> str:
@@ -91,15 +126,21 @@ def undeclared_columns(
     """The columns a source sent that the registry does not declare for the entity: schema
     drift, logged as a warning (the task log) and recorded in the batch's manifest
     (``extra["undeclared_columns"]``), from which the load ledger and `ndc report` show it.
-    A declared column the source no longer sends fails instead (:func:`missing_columns`)."""
+    Their values are kept in the raw table's ``_extra`` (not conformed). A declared column the
+    source no longer sends fails instead (:func:`missing_columns`)."""
     extra = [c for c in dict.fromkeys(received) if c not in entity.columns]
-    if extra:
-        log.warning(
-            "%s.%s: %s: schema drift: undeclared column(s) %s are not loaded (declare them in "
-            "include/sources/%s.yaml to keep them)",
-            source, entity.name, where, extra, source,
-        )  # fmt: skip
+    warn_drift(source, entity, extra, where)
     return extra
+
+
+def warn_drift(source: str, entity: Entity, names: list[str], where: str) -> None:
+    """The task log's warning of schema drift: `names` sent, not declared."""
+    if names:
+        log.warning(
+            "%s.%s: %s: schema drift: undeclared column(s) %s are kept in raw %s, not "
+            "conformed (declare them in include/sources/%s.yaml to conform them)",
+            source, entity.name, where, names, EXTRA, source,
+        )  # fmt: skip
 
 
 def missing_columns(source: str, entity: Entity, received: Iterable[str], where: str) -> None:
@@ -134,6 +175,8 @@ class BatchWriter:
             self._writer.close()
 
     def write(self, chunk: pa.RecordBatch) -> None:
+        if chunk.schema.get_field_index(EXTRA) < 0:  # a caller's chunk without drift
+            chunk = chunk.append_column(EXTRA, pa.nulls(chunk.num_rows, pa.string()))
         self.rows += chunk.num_rows
         self._writer.write_batch(chunk)
 

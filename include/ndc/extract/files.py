@@ -19,6 +19,7 @@ from ndc.extract.batch import (
     DEFAULT_CHUNK_ROWS,
     ExtractError,
     ExtractResult,
+    extra_json,
     land_batch,
     record_batch,
     schema,
@@ -159,41 +160,78 @@ def decode_cell(data: bytes, legacy: list[str]) -> tuple[str, str]:
     return max(readings, key=lambda r: (_cell_score(r[0]), r[1] in FONT_ENCODINGS))
 
 
-def _check_header(
-    source: str, name: str, header: list[str], entity: Entity, drift: dict | None = None
-) -> list[int]:
-    """The positions of the declared columns in a file's header; a declared column missing
-    fails, naming it; the undeclared ones are schema drift (``drift["undeclared_columns"]``,
-    the manifest's ``extra``, filled as the file is read)."""
-    missing = [c for c in entity.columns if c not in header]
-    if missing:
-        raise ExtractError(
-            f"{source}: {name}: missing column(s) {missing} of entity {entity.name}; "
-            f"header is {header}"
-        )
-    extra = undeclared_columns(source, entity, [h for h in header if h], name)
-    if extra and drift is not None:
-        drift["undeclared_columns"] = extra
-    return [header.index(c) for c in entity.columns]
+class _Header:
+    """Where a file's declared columns are, and its other columns (schema drift)."""
+
+    def __init__(
+        self, source: str, name: str, header: list[str], entity: Entity, drift: dict | None
+    ):
+        missing = [c for c in entity.columns if c not in header]
+        if missing:
+            raise ExtractError(
+                f"{source}: {name}: missing column(s) {missing} of entity {entity.name}; "
+                f"header is {header}"
+            )
+        self.index = [header.index(c) for c in entity.columns]
+        self._source, self._name, self._entity = source, name, entity
+        self._drift = {} if drift is None else drift
+        # Every other position keeps its values in _extra, under its header name, or under
+        # "<name>#<position>" (1-based) when the name is empty or taken (a repeated column).
+        taken, declared = set(entity.columns), set(self.index)
+        self.extra: list[tuple[int, str]] = []
+        for i, h in enumerate(header):
+            if i in declared:
+                continue
+            key = h if h and h not in taken else f"{h}#{i + 1}"
+            taken.add(key)
+            self.extra.append((i, key))
+        # A nameless column is drift once it carries a value (a spreadsheet's empty trailing
+        # columns are not); the named ones are from the header on.
+        self._unnamed = {key for i, key in self.extra if not header[i]}
+        self._note([key for _, key in self.extra if key not in self._unnamed])
+
+    def _note(self, keys: list[str]) -> None:
+        new = undeclared_columns(self._source, self._entity, keys, self._name)
+        if new:
+            self._drift["undeclared_columns"] = self._drift.get("undeclared_columns", []) + new
+
+    def row_extra(self, values: list[str | None]) -> str | None:
+        """A row's _extra from its values at the undeclared positions."""
+        found = extra_json([key for _, key in self.extra], values)
+        if found is not None and self._unnamed:
+            carried = [
+                key for (_, key), v in zip(self.extra, values, strict=True)
+                if v is not None and key in self._unnamed
+            ]  # fmt: skip
+            if carried:
+                self._unnamed.difference_update(carried)
+                self._note(carried)
+        return found
 
 
 def _chunks(
-    records: Iterator[tuple[int, list]], index: list[int], entity: Entity, chunk_rows: int
+    records: Iterator[tuple[int, list]], header: _Header, entity: Entity, chunk_rows: int
 ) -> Iterator[pa.RecordBatch]:
     arrow_schema = schema(entity.columns)
     buffer: list[list[str | None]] = [[] for _ in entity.columns]
+    extra: list[str | None] = []
+    drifted = False
     rows: list[int] = []
     for row_no, record in records:
-        for out, i in zip(buffer, index, strict=True):
+        for out, i in zip(buffer, header.index, strict=True):
             value = text(record[i])
             out.append(value if value != "" else None)
+        if header.extra:
+            values = [text(record[i]) or None for i, _ in header.extra]
+            extra.append(header.row_extra(values))
+            drifted = drifted or extra[-1] is not None
         rows.append(row_no)
         if len(rows) >= chunk_rows:
-            yield record_batch(buffer, rows, arrow_schema)
+            yield record_batch(buffer, rows, arrow_schema, extra if drifted else None)
             buffer = [[] for _ in entity.columns]
-            rows = []
+            extra, drifted, rows = [], False, []
     if rows:
-        yield record_batch(buffer, rows, arrow_schema)
+        yield record_batch(buffer, rows, arrow_schema, extra if drifted else None)
 
 
 def csv_chunks(
@@ -220,7 +258,7 @@ def csv_chunks(
         if header is None:
             raise ExtractError(f"{source}: {path.name}: empty file, expected a header row")
         header = [h.strip().lstrip("\ufeff") for h in header]
-        index = _check_header(source, path.name, header, entity, drift)
+        columns = _Header(source, path.name, header, entity, drift)
 
         def records():
             for row_no, record in enumerate(reader, start=1):
@@ -231,7 +269,7 @@ def csv_chunks(
                     )
                 yield row_no, record
 
-        yield from _chunks(records(), index, entity, chunk_rows)
+        yield from _chunks(records(), columns, entity, chunk_rows)
 
 
 class _CellDecoder:
@@ -291,7 +329,7 @@ def xlsx_chunks(
         if first is None:
             raise ExtractError(f"{source}: {path.name}: empty worksheet, expected a header row")
         header = [str(h).strip() if h is not None else "" for h in first]
-        index = _check_header(source, path.name, header, entity, drift)
+        columns = _Header(source, path.name, header, entity, drift)
 
         def records():
             for row_no, record in enumerate(rows, start=1):
@@ -299,7 +337,7 @@ def xlsx_chunks(
                     continue  # formatted but empty rows at the end of a sheet
                 yield row_no, list(record) + [None] * (len(header) - len(record))
 
-        yield from _chunks(records(), index, entity, chunk_rows)
+        yield from _chunks(records(), columns, entity, chunk_rows)
     finally:
         book.close()
 
@@ -338,7 +376,7 @@ def extract_files(
                 result.skipped.append(batch_id)
                 continue
             try:
-                # The header's undeclared columns, filled as the file is read (schema drift).
+                # The undeclared columns (schema drift), filled as the file is read.
                 drift: dict = {}
                 fields: dict = {"source_file": name, "source_sha256": digest, "extra": drift}
                 if config.format == "xlsx":
@@ -347,7 +385,14 @@ def extract_files(
                     )
                 elif config.format == "xml":
                     fields["encoding"] = declared_encoding(path, source.name, config.encodings)
-                    chunks = xml_chunks(path, source.name, entity, chunk_rows)
+                    chunks = xml_chunks(
+                        path,
+                        source.name,
+                        entity,
+                        chunk_rows,
+                        drift=drift,
+                        record_paths=[e.xml.record_path for e in source.entities if e.xml],
+                    )
                 else:
                     fields["encoding"] = detect_encoding(path, config.encodings, config.delimiter)
                     chunks = csv_chunks(

@@ -1,4 +1,8 @@
-"""SQL sources: a full snapshot, or the rows past the last landed watermark, in chunks."""
+"""SQL sources: a full snapshot, or the rows past the last landed watermark, in chunks.
+
+The table's columns are read first: a declared column it lacks fails the entity, and the
+columns it has beyond the declared ones (schema drift) are selected too, their values kept in
+the batch's ``_extra``."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from ndc.extract.batch import (
     DEFAULT_CHUNK_ROWS,
     ExtractError,
     ExtractResult,
+    extra_json,
+    extra_text,
     incremental_batch_id,
     land_batch,
     missing_columns,
@@ -26,12 +32,18 @@ from ndc.registry import Entity, Mode, Source
 log = logging.getLogger(__name__)
 
 
-def _chunks(result, entity: Entity, chunk_rows: int) -> Iterator[pa.RecordBatch]:
+def _chunks(result, entity: Entity, chunk_rows: int, drift: list[str]) -> Iterator[pa.RecordBatch]:
+    """Rows of (declared columns..., `drift` columns...) as record batches."""
     arrow_schema = schema(entity.columns)
+    n = len(entity.columns)
     row_no = 1
     while rows := result.fetchmany(chunk_rows):
-        columns = [[text(v) for v in col] for col in zip(*rows, strict=True)]
-        yield record_batch(columns, range(row_no, row_no + len(rows)), arrow_schema)
+        declared = [row[:n] for row in rows] if drift else rows
+        columns = [[text(v) for v in col] for col in zip(*declared, strict=True)]
+        extra = None
+        if drift:
+            extra = [extra_json(drift, [extra_text(v) for v in row[n:]]) for row in rows]
+        yield record_batch(columns, range(row_no, row_no + len(rows)), arrow_schema, extra)
         row_no += len(rows)
 
 
@@ -82,7 +94,7 @@ def _extract_entity(conn, source, entity, landing, day, chunk_rows) -> Manifest 
     received = [c["name"] for c in sa.inspect(conn).get_columns(entity.table)]
     missing_columns(source.name, entity, received, where_from)
     drift = undeclared_columns(source.name, entity, received, where_from)
-    cols = ", ".join(quote(c) for c in entity.columns)
+    cols = ", ".join(quote(c) for c in [*entity.columns, *drift])
     table = quote(entity.table)
     order = ", ".join(quote(c) for c in entity.primary_key)
     if entity.mode is Mode.FULL:
@@ -114,7 +126,7 @@ def _extract_entity(conn, source, entity, landing, day, chunk_rows) -> Manifest 
             entity,
             day,
             batch_id,
-            _chunks(rows, entity, chunk_rows),
+            _chunks(rows, entity, chunk_rows, drift),
             extra={"undeclared_columns": drift} if drift else {},
             **watermark,
         )
