@@ -14,6 +14,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCES_DIR = REPO_ROOT / "include" / "sources"
+SHARING_DIR = REPO_ROOT / "include" / "sharing"
 DICTIONARY_DIR = REPO_ROOT / "include" / "dictionary"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DAGS_DIR = REPO_ROOT / "dags"
