@@ -46,6 +46,10 @@ class Settings:
     # How long a transform waits for ingest runs still in flight (one transform per wave of
     # loads); 0 transforms at once.
     wave_wait_s: int = 600
+    # The lookup service's rate limit per agency (ndc.sharing.ratelimit): requests per second
+    # (NDC_API_RATE) and the burst an agency may send at once (NDC_API_BURST).
+    api_rate: float = 5.0
+    api_burst: int = 20
 
     @property
     def embedded(self) -> bool:
@@ -164,4 +168,6 @@ def load() -> Settings:
         airflow_port=int(_env("NDC_AIRFLOW_PORT", "8080")),
         dbt_threads=max(1, int(_env("NDC_DBT_THREADS", str(os.cpu_count() or 1)))),
         wave_wait_s=max(0, int(_env("NDC_TRANSFORM_WAVE_WAIT_S", "600"))),
+        api_rate=float(_env("NDC_API_RATE", "5")),
+        api_burst=int(_env("NDC_API_BURST", "20")),
     )

@@ -16,6 +16,7 @@ from ndc.cli.evaluate import evaluate
 from ndc.cli.pipeline import demo, run, transform
 from ndc.cli.population import population
 from ndc.cli.registry import registry
+from ndc.cli.serve import serve
 from ndc.cli.sharing import sharing
 from ndc.cli.source import source
 from ndc.cli.sources import sources
@@ -32,6 +33,7 @@ for command in (
     reconcile_cmd,
     registry,
     sharing,
+    serve,
     dictionary,
     population,
     sources,
