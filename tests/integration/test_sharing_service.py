@@ -8,6 +8,7 @@ import os
 import uuid
 from datetime import date
 
+import psycopg
 import pytest
 import schemathesis
 from click.testing import CliRunner
@@ -161,6 +162,18 @@ def test_a_missing_or_wrong_key_is_401_and_logged(client, keys, databases):
         assert response.headers["www-authenticate"] == "ApiKey"
     rows = log_since(databases[0], before)
     assert [(r[0], r[1], r[4], r[5]) for r in rows] == [(None, LIVING, "unauthenticated", 401)] * 3
+
+
+def test_the_access_log_is_append_only(client, keys, databases):
+    assert lookup(client, keys["social_insurance"]).status_code == 200
+    for statement in (
+        "update ops.access_log set outcome = 'allowed'",
+        "delete from ops.access_log",
+        "truncate ops.access_log",
+    ):
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            with connect(databases[0]) as conn:
+                conn.execute(statement)
 
 
 def test_a_revoked_key_is_refused(client, databases):

@@ -42,6 +42,17 @@ create table if not exists ops.access_log (
 );
 create index if not exists access_log_personal_id_idx on ops.access_log (personal_id);
 create index if not exists access_log_agency_logged_at_idx on ops.access_log (agency, logged_at);
+-- Append-only: a row once written is never changed or removed by the service's connections
+-- (purging past the log's own retention is a deliberate act: disable the trigger, purge).
+create or replace function ops.access_log_append_only() returns trigger language plpgsql as $$
+begin
+    raise exception 'ops.access_log is append-only: % refused', tg_op;
+end
+$$;
+create or replace trigger access_log_append_only before update or delete on ops.access_log
+    for each row execute function ops.access_log_append_only();
+create or replace trigger access_log_no_truncate before truncate on ops.access_log
+    for each statement execute function ops.access_log_append_only();
 """
 
 # What a caller sends is logged as sent, within bounds: no NUL (PostgreSQL text holds none),
