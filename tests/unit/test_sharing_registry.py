@@ -115,6 +115,18 @@ def test_an_aggregated_product_cannot_group_by_an_identifier_or_a_raw_date(tmp_p
     assert "is a date: group it by a period or in bands" in refused(tmp_path, body, elements)
 
 
+def test_a_row_filter_compares_dictionary_elements_only(tmp_path, elements):
+    body = {**IDENTIFIED, "row_filter": "date_of_deth is not null and full_name <> 'x or y'"}
+    message = refused(tmp_path, body, elements)
+    assert "row_filter: 'date_of_deth' is not in the dictionary" in message
+    assert "'y'" not in message  # a quoted literal is not a name
+    fine = {
+        **IDENTIFIED,
+        "row_filter": "date_of_death >= date '2025-07-01' and sex_code in ('1', '2')",
+    }
+    assert load_product(write(tmp_path, fine), elements).row_filter.startswith("date_of_death")
+
+
 def test_open_data_suppresses_counts_under_five(tmp_path, elements):
     body = {**AGGREGATED, "open_data": True}
     body["aggregation"] = {**body["aggregation"], "suppress_below": 3}

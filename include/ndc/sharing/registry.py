@@ -18,10 +18,14 @@ classes in `include/dictionary/elements/*.yaml`):
   a person (an identifier or free text), a date only in bands or periods, and a sensitive
   dimension only under a basis naming it. Open data is aggregated, needs no basis, and
   suppresses every count under 5.
+
+A row filter compares dictionary elements with literals (ROW_FILTER_WORDS): it only selects
+rows, so the elements it reads need no basis of their own, but a misspelt one fails the check.
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +39,20 @@ from ndc.sharing.fields import CITIZEN_FIELDS
 # The smallest count open data may publish (issue 11: no count under 5 is published).
 OPEN_DATA_MIN_COUNT = 5
 PERSONAL_CLASSES = ("basic", "sensitive")
+
+
+# The SQL words a row filter may use besides element names: comparisons of elements with
+# literals, nothing that calls a function or reads another table.
+ROW_FILTER_WORDS = frozenset(
+    "and or not is null in between like true false date interval current_date".split()
+)
+
+
+def row_filter_names(condition: str) -> list[str]:
+    """The names a row filter uses beyond ROW_FILTER_WORDS (quoted literals skipped)."""
+    bare = re.sub(r"'(?:[^']|'')*'", "''", condition)
+    names = re.findall(r"\b[A-Za-z_][A-Za-z0-9_]*\b", bare)
+    return sorted({n for n in names if n.lower() not in ROW_FILTER_WORDS})
 
 
 class SharingError(ValueError):
@@ -216,6 +234,12 @@ class Product(_Strict):
                 problems.append(
                     f"elements: {name!r} is not a fact the lookup service serves "
                     f"(ndc.sharing.fields: {sorted(CITIZEN_FIELDS)})"
+                )
+        for name in row_filter_names(self.row_filter or ""):
+            if name not in elements:
+                problems.append(
+                    f"row_filter: {name!r} is not in the dictionary (a row filter compares "
+                    f"elements with literals; SQL words allowed: {sorted(ROW_FILTER_WORDS)})"
                 )
         for dim in self.aggregation.group_by if self.aggregation else []:
             element = elements.get(dim.element)
