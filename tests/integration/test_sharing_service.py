@@ -5,9 +5,13 @@ in-process (FastAPI's TestClient), on the real sharing registry."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from datetime import date
 
+import httpx
 import psycopg
 import pytest
 import schemathesis
@@ -22,7 +26,7 @@ from ndc.sharing.keys import create_key, revoke_key
 from ndc.sharing.registry import load_sharing_registry
 from ndc.sharing.service import create_app
 from ndc.warehouse import connect, drop_database, ensure_database
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -222,7 +226,9 @@ def test_the_openapi_spec_documents_the_lookup(client):
     assert "X-API-Key" in str(spec["components"]["securitySchemes"])
 
 
-def test_ndc_serve_key_create_prints_a_working_key_once(databases, client, monkeypatch):
+def test_ndc_serve_key_create_and_ndc_serve_on_a_port(databases, monkeypatch):
+    """The commands an operator runs: a key created by the CLI is printed once, only its hash
+    is stored, and `ndc serve` answers with it on a real port, rate-limited by NDC_API_*."""
     from ndc.cli import main
 
     tag = uuid.uuid4().hex[:10]
@@ -231,6 +237,10 @@ def test_ndc_serve_key_create_prints_a_working_key_once(databases, client, monke
     monkeypatch.setenv("NDC_WAREHOUSE_URL", databases[0])
     monkeypatch.setenv("NDC_POPULATION_URL", databases[1])
     monkeypatch.setenv("NDC_AIRFLOW_URL", f"{PG_URL}/ndc_test_{tag}_airflow")
+    monkeypatch.setenv("NDC_API_RATE", "0.001")
+    monkeypatch.setenv("NDC_API_BURST", "1")
+    port = free_port()
+    server = None
     try:
         runner = CliRunner()
         refused = runner.invoke(main, ["serve", "key", "create", "ministry_of_magic"])
@@ -238,13 +248,39 @@ def test_ndc_serve_key_create_prints_a_working_key_once(databases, client, monke
         created = runner.invoke(main, ["serve", "key", "create", "social_insurance"])
         assert created.exit_code == 0, created.output
         key = created.stdout.strip()
-        assert lookup(client, key).status_code == 200
+        secret = key.split("_", 2)[2]
         with connect(databases[0]) as conn:
-            stored = conn.execute("select key_hash from ops.api_key").fetchall()
-        assert all(key.encode() not in bytes(h) for (h,) in stored)  # only hashes stored
+            stored = conn.execute("select string_agg(t::text, ' ') from ops.api_key t").fetchone()[
+                0
+            ]
+        assert secret not in stored and secret.encode().hex() not in stored  # a hash only
         listed = runner.invoke(main, ["serve", "key", "list"])
-        assert key.split("_")[1] in listed.stdout and key not in listed.stdout
+        assert key.split("_")[1] in listed.stdout and secret not in listed.stdout
+
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ndc.cli", "serve", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                assert server.poll() is None, "ndc serve exited"
+                time.sleep(0.1)
+        else:
+            pytest.fail("ndc serve did not answer")
+        url = f"{base}/v1/citizens/{LIVING}"
+        params = {"fields": "full_name", "purpose": PURPOSE}
+        first = httpx.get(url, params=params, headers={"X-API-Key": key})
+        assert first.json()["facts"] == {"full_name": "Nguyễn Văn An"}
+        assert httpx.get(url, params=params, headers={"X-API-Key": key}).status_code == 429
     finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
         drop_database(os.environ["NDC_AIRFLOW_URL"])
 
 
