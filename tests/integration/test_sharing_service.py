@@ -168,6 +168,51 @@ def test_a_missing_or_wrong_key_is_401_and_logged(client, keys, databases):
     assert [(r[0], r[1], r[4], r[5]) for r in rows] == [(None, LIVING, "unauthenticated", 401)] * 3
 
 
+def test_verify_answers_whether_the_agency_values_match_without_disclosing_them(
+    client, keys, databases
+):
+    before = last_id(databases[0])
+    claims = {
+        "full_name": "NGUYỄN  VĂN AN",  # case and spacing do not matter, marks do
+        "date_of_birth": "1990-05-02",
+        "is_deceased": False,
+        "date_of_death": "2025-01-01",
+    }
+    response = client.post(
+        f"/v1/citizens/{LIVING}/verify",
+        json={"purpose": PURPOSE, "claims": claims},
+        headers={"X-API-Key": keys["social_insurance"]},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["matches"] == {
+        "full_name": True,
+        "date_of_birth": False,  # the population database says 1990-05-01, and does not say so
+        "is_deceased": True,
+        "date_of_death": None,  # it holds no death
+    }
+    unmarked = client.post(
+        f"/v1/citizens/{LIVING}/verify",
+        json={"purpose": PURPOSE, "claims": {"full_name": "NGUYEN VAN AN"}},
+        headers={"X-API-Key": keys["social_insurance"]},
+    )
+    assert unmarked.json()["matches"] == {"full_name": False}
+    sensitive = client.post(
+        f"/v1/citizens/{LIVING}/verify",
+        json={"purpose": PURPOSE, "claims": {"ethnicity_code": "01"}},
+        headers={"X-API-Key": keys["social_insurance"]},
+    )
+    assert sensitive.status_code == 403
+    assert sensitive.json()["detail"]["fields_without_basis"] == ["ethnicity_code"]
+    assert log_since(databases[0], before) == [
+        ("social_insurance", LIVING, list(claims), PURPOSE, "allowed", 200),
+        ("social_insurance", LIVING, ["full_name"], PURPOSE, "allowed", 200),
+        ("social_insurance", LIVING, ["ethnicity_code"], PURPOSE, "forbidden", 403),
+    ]
+    with connect(databases[0]) as conn:
+        logged = conn.execute("select string_agg(t::text, ' ') from ops.access_log t").fetchone()[0]
+    assert "1990-05-02" not in logged and "NGUY" not in logged  # no claimed value is logged
+
+
 def test_the_access_log_is_append_only(client, keys, databases):
     assert lookup(client, keys["social_insurance"]).status_code == 200
     for statement in (
@@ -198,8 +243,16 @@ def test_a_malformed_personal_id_is_a_clear_422_and_logged(client, keys, databas
     unknown_field = lookup(client, keys["social_insurance"], LIVING, "shoe_size")
     assert unknown_field.status_code == 422
     assert unknown_field.json()["detail"][0]["msg"].startswith("comma-separated field names")
+    not_json = client.post(
+        f"/v1/citizens/{LIVING}/verify",
+        content=b'{"purpose": "\xff"}',  # not UTF-8: FastAPI answers 400 before any dependency
+        headers={"X-API-Key": keys["social_insurance"], "Content-Type": "application/json"},
+    )
+    assert not_json.status_code == 400
     rows = log_since(databases[0], before)
-    assert [(r[0], r[4], r[5]) for r in rows] == [("social_insurance", "invalid", 422)] * 4
+    assert [(r[0], r[4], r[5]) for r in rows] == [("social_insurance", "invalid", 422)] * 4 + [
+        (None, "invalid", 400)  # refused before the key is read
+    ]
 
 
 def test_the_rate_limit_answers_429_per_agency(databases, products, keys):

@@ -14,22 +14,31 @@ that product. The checks, in this order, each refusal logged:
    so an agency without a basis never learns whether a person exists;
 5. the lookup: an entitled agency gets 404 for an unknown personal ID (knowing that a person
    does not exist is part of verifying one), else 200 with exactly the fields asked for.
+
+``POST /v1/citizens/{personal_id}/verify`` with ``{"purpose": ..., "claims": {field: value}}``
+answers, under the same rules, only whether each value the agency holds is the population
+database's (true, false, or null when it holds none): the agency learns no value it did not
+already have. The claimed values are not logged, only their field names.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the route's annotations at runtime,
 # and they name the closures of create_app (authenticate).
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, Literal, NoReturn
 
 import psycopg
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from psycopg import sql
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ndc.sharing.audit import Access, Outcome, ensure_tables, record
 from ndc.sharing.fields import CITIZEN_FIELDS
@@ -56,11 +65,37 @@ class CitizenFacts(BaseModel):
     facts: dict[str, str | bool | None]  # exactly the fields asked for; dates as YYYY-MM-DD
 
 
+FieldName = Literal[tuple(CITIZEN_FIELDS)]
+
+
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The agency's registered purpose: one of its api products.",
+    )
+    claims: dict[FieldName, Annotated[str, Field(max_length=500)] | bool] = Field(
+        min_length=1,
+        description="The values the agency holds, by element name (dates YYYY-MM-DD).",
+    )
+
+
+class VerifyResult(BaseModel):
+    personal_id: str
+    purpose: str
+    legal_basis: str
+    # Per claim: true (the same), false (not), null (the population database holds no value).
+    matches: dict[str, bool | None]
+
+
 class Refusal(BaseModel):
     detail: Any
 
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Refusal, "description": "A request body that is not JSON."},
     401: {"model": Refusal, "description": "No API key, or not a valid one."},
     403: {
         "model": Refusal,
@@ -83,10 +118,11 @@ class Caller:
 def _requested(request: Request) -> dict[str, Any]:
     """What the call asked for, as sent (for the access log, whatever its shape)."""
     fields = request.query_params.get("fields") or ""
+    asked, purpose = getattr(request.state, "asked", (None, None))
     return {
         "personal_id": request.path_params.get("personal_id"),
-        "fields": tuple(f for f in fields.split(",") if f),
-        "purpose": request.query_params.get("purpose"),
+        "fields": asked or tuple(f for f in fields.split(",") if f),
+        "purpose": purpose or request.query_params.get("purpose"),
         "client": request.client.host if request.client else None,
     }
 
@@ -122,6 +158,7 @@ def create_app(
                 record(conn, access)
         except psycopg.Error as exc:
             raise HTTPException(503, "the access log cannot be written: no lookup") from exc
+        request.state.logged = True
 
     def refuse(request: Request, outcome: Outcome, status: int, detail: Any, **kw) -> NoReturn:
         log(request, outcome, status, detail if isinstance(detail, str) else detail["message"])
@@ -174,42 +211,22 @@ def create_app(
             return JSONResponse({"detail": down.detail}, status_code=down.status_code)
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
-    @app.get(
-        "/v1/citizens/{personal_id}",
-        response_model=CitizenFacts,
-        responses=REFUSALS,
-        summary="A citizen's facts, for one of the agency's registered purposes",
-    )
-    def get_citizen(
-        request: Request,
-        caller: Annotated[Caller, Depends(authenticate)],
-        personal_id: Annotated[
-            str,
-            Path(
-                pattern=PERSONAL_ID_PATTERN,
-                description="The personal identification number (12 digits).",
-            ),
-        ],
-        fields: Annotated[
-            str,
-            Query(
-                pattern=FIELDS_PATTERN,
-                max_length=500,
-                description="Comma-separated element names, among those of the pattern; "
-                "only those the purpose's legal basis allows are answered.",
-            ),
-        ],
-        purpose: Annotated[
-            str,
-            Query(
-                min_length=1,
-                max_length=200,
-                description="The agency's registered purpose: the name of one of its api "
-                "products in the sharing registry (`ndc sharing list`).",
-            ),
-        ],
-    ) -> CitizenFacts:
-        asked = list(dict.fromkeys(fields.split(",")))
+    @app.exception_handler(StarletteHTTPException)
+    async def unlogged(request: Request, exc: StarletteHTTPException) -> Response:
+        # What FastAPI refuses before the route runs (a body that is not JSON: 400) is logged
+        # here; a path that is no route (router 404/405) is no call of the service.
+        if not getattr(request.state, "logged", False) and "personal_id" in request.path_params:
+            try:
+                await run_in_threadpool(log, request, Outcome.INVALID, exc.status_code, exc.detail)
+            except HTTPException as down:
+                exc = down
+        return await http_exception_handler(request, exc)
+
+    def entitled_row(
+        request: Request, caller: Caller, personal_id: str, purpose: str, asked: list[str]
+    ) -> tuple[Product, tuple]:
+        """The product whose basis covers the fields for the purpose (403 when none does,
+        before any lookup), and the citizen's values of the fields (404 when unknown)."""
         mine = api_products(products, caller.agency)
         product = mine.get(purpose)
         if product is None:
@@ -252,6 +269,45 @@ def create_app(
             raise HTTPException(503, "the population database is unavailable") from exc
         if row is None:
             refuse(request, Outcome.NOT_FOUND, 404, "no citizen with this personal ID")
+        return product, row
+
+    @app.get(
+        "/v1/citizens/{personal_id}",
+        response_model=CitizenFacts,
+        responses=REFUSALS,
+        summary="A citizen's facts, for one of the agency's registered purposes",
+    )
+    def get_citizen(
+        request: Request,
+        caller: Annotated[Caller, Depends(authenticate)],
+        personal_id: Annotated[
+            str,
+            Path(
+                pattern=PERSONAL_ID_PATTERN,
+                description="The personal identification number (12 digits).",
+            ),
+        ],
+        fields: Annotated[
+            str,
+            Query(
+                pattern=FIELDS_PATTERN,
+                max_length=500,
+                description="Comma-separated element names, among those of the pattern; "
+                "only those the purpose's legal basis allows are answered.",
+            ),
+        ],
+        purpose: Annotated[
+            str,
+            Query(
+                min_length=1,
+                max_length=200,
+                description="The agency's registered purpose: the name of one of its api "
+                "products in the sharing registry (`ndc sharing list`).",
+            ),
+        ],
+    ) -> CitizenFacts:
+        asked = list(dict.fromkeys(fields.split(",")))
+        product, row = entitled_row(request, caller, personal_id, purpose, asked)
         log(request, Outcome.ALLOWED, 200)
         return CitizenFacts(
             personal_id=personal_id,
@@ -263,4 +319,55 @@ def create_app(
             },
         )
 
+    @app.post(
+        "/v1/citizens/{personal_id}/verify",
+        response_model=VerifyResult,
+        responses=REFUSALS,
+        summary="Whether an agency's values of a citizen's facts match the population "
+        "database's, without disclosing them",
+    )
+    def verify_citizen(
+        request: Request,
+        caller: Annotated[Caller, Depends(authenticate)],
+        personal_id: Annotated[
+            str,
+            Path(
+                pattern=PERSONAL_ID_PATTERN,
+                description="The personal identification number (12 digits).",
+            ),
+        ],
+        claims: VerifyRequest,
+    ) -> VerifyResult:
+        asked = list(claims.claims)
+        request.state.asked = (tuple(asked), claims.purpose)
+        product, row = entitled_row(request, caller, personal_id, claims.purpose, asked)
+        log(request, Outcome.ALLOWED, 200)
+        return VerifyResult(
+            personal_id=personal_id,
+            purpose=claims.purpose,
+            legal_basis=product.cite(),
+            matches={
+                f: same(f, stored, claims.claims[f]) for f, stored in zip(asked, row, strict=True)
+            },
+        )
+
     return app
+
+
+def _name(value: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", value).split()).casefold()
+
+
+def same(field: str, stored: Any, claimed: str | bool) -> bool | None:
+    """Whether a claimed value is the population database's; None when it holds none. Names
+    compare in NFC, whitespace collapsed, case folded (marks count: "NGUYEN VAN AN" is not
+    "Nguyễn Văn An"); dates as YYYY-MM-DD; codes and booleans as they are."""
+    if stored is None:
+        return None
+    if isinstance(stored, bool) or isinstance(claimed, bool):
+        return stored is claimed
+    if isinstance(stored, date):
+        return claimed == stored.isoformat()
+    if field == "full_name":
+        return _name(claimed) == _name(stored)
+    return claimed == str(stored)
