@@ -52,6 +52,88 @@
     {{ return(models) }}
 {%- endmacro %}
 
+{#- The staging models whose administrative unit the discrepancy marts report when a split
+    legacy ward leaves it without a 2025 commune: the registry entities with admin_unit columns
+    (macros/registry.sql), each with its places (the source column, and the staging column
+    keeping the code it gave: its code_column, by default the column's own name or, for a
+    legacy address, its ward-code column), its 2025 commune's column, the column of the date
+    that dates a row (the first `date` its admin_unit columns name), the reform's date and the
+    column of the person it names (its personal_id), if any. -#}
+{% macro admin_unit_models() -%}
+    {%- set models = [] -%}
+    {%- for e in registry_entities() if e.admin_units -%}
+        {%- set places = [] -%}
+        {%- set dates = [] -%}
+        {%- set persons = [] -%}
+        {%- for column in e.columns if column in e.conform -%}
+            {%- set c = e.conform[column] -%}
+            {%- if c.kind == 'admin_unit' -%}
+                {%- set address = e.legacy_address if e.legacy_address and e.legacy_address.column == column else none -%}
+                {%- do places.append({'field': column, 'code': c.code_column or (address.ward_code if address else column), 'to': c.to}) -%}
+                {%- if c.date -%}{%- do dates.append(e.conform[c.date].to) -%}{%- endif -%}
+            {%- elif c.kind == 'personal_id' -%}
+                {%- do persons.append(c.to) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if e.discrepancies -%}{%- do persons.insert(0, e.discrepancies.personal_id) -%}{%- endif -%}
+        {%- do models.append({
+            'model': e.model, 'source': e.source, 'entity': e.entity, 'places': places,
+            'commune_code_2025': places[0].to,
+            'date': dates[0] if dates else none,
+            'reform_date': e.admin_units.switch_date or '2025-07-01',
+            'personal_id': persons[0] if persons else none,
+        }) -%}
+    {%- endfor -%}
+    {{ return(models) }}
+{%- endmacro %}
+
+{#- The records of an admin_unit_models() entry dated on or after the reform (or in the 2025
+    system) whose unit names a legacy ward that was split, so has no 2025 commune: the agency
+    must say which. Records before the reform were right in their time and are not reported,
+    even when their ward cannot be converted. `split_wards`: a relation of the split wards
+    (legacy_ward_code) and their communes (new_commune_codes). In the columns of the
+    discrepancy marts. -#}
+{% macro admin_unit_ambiguities(m, split_wards) -%}
+    select
+        '{{ m.source }}'::text as source,
+        '{{ m.entity }}'::text as entity,
+        record.record_key,
+        record._batch_id,
+        record._source_row,
+        record._loaded_at,
+        {%- if m.personal_id %}
+        record.{{ m.personal_id }} as personal_id,
+        population.full_name,
+        {%- else %}
+        null::text as personal_id,
+        null::text as full_name,
+        {%- endif %}
+        'admin_unit_ambiguous'::text as discrepancy,
+        placed.field,
+        placed.code as source_value,
+        split_wards.new_commune_codes as reference_value,
+        'admin_units_legacy_to_2025'::text as reference
+    from ({{ conformed_latest(ref(m.model), only=touched_records(m.source, m.entity)) }}) as record
+    cross join lateral (
+        select
+            case
+                {%- for p in m.places %}
+                when record.{{ p.code }} is not null then '{{ p.field }}'
+                {%- endfor %}
+            end as field,
+            coalesce({% for p in m.places %}record.{{ p.code }}{% if not loop.last %}, {% endif %}{% endfor %}) as code
+    ) as placed
+    inner join {{ split_wards }} as split_wards
+        on split_wards.legacy_ward_code = placed.code
+    {%- if m.personal_id %}
+    left join {{ ref('stg_population__citizens') }} as population
+        on population.personal_id = record.{{ m.personal_id }}
+    {%- endif %}
+    where record.{{ m.commune_code_2025 }} is null
+        and (record.admin_code_system = '2025'
+            {%- if m.date %} or record.{{ m.date }} >= date '{{ m.reform_date }}'{% endif %})
+{%- endmacro %}
+
 {#- The records (source, entity, version_key) an incremental run of int_discrepancies_detected
     recomputes: every record with a row written or removed upstream since its last build, every
     record of a person whose citizen changed (the values compared, the name shown), every open
@@ -65,14 +147,18 @@
         {%- do entities.append((m.model, m.source, m.entity, m.get('personal_id', 'personal_id'), citizens)) -%}
     {%- endfor -%}
     {%- do entities.append(('stg_residence__household_members', 'residence', 'household_member', 'personal_id', citizens ~ ' union ' ~ deaths)) -%}
-    {%- do entities.append(('stg_residence__residence_changes', 'residence', 'residence_change', 'personal_id', citizens)) -%}
+    {%- for m in admin_unit_models() -%}
+        {%- do entities.append((m.model, m.source, m.entity, m.personal_id, citizens)) -%}
+    {%- endfor -%}
     {%- for model, source_name, entity, person, persons in entities %}
     {{ changed_keys(ref(model), ["'" ~ source_name ~ "'::text as source", "'" ~ entity ~ "'::text as entity", version_key('changed') ~ ' as version_key']) }}
     union
+    {%- if person %}
     select '{{ source_name }}'::text, '{{ entity }}'::text, {{ version_key('record') }}
     from {{ ref(model) }} as record
     where record.{{ person }} in ({{ persons }})
     union
+    {%- endif %}
     {%- endfor %}
     {{ changed_keys(ref('stg_social_insurance__contribution_periods'), ["'social_insurance'::text as source", "'contribution_period'::text as entity", version_key('changed') ~ ' as version_key']) }}
     union

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ndc.registry import Source, load_registry
-from ndc.settings import DBT_PROJECT_DIR
+import yaml
+
+from ndc.registry import ADMIN_CODE_SYSTEMS, ADMIN_UNITS, ColumnKind, Source, load_registry
+from ndc.settings import DBT_PROJECT_DIR, DICTIONARY_DIR
 
 MACRO = DBT_PROJECT_DIR / "macros" / "registry.sql"
+# Where a transition between the two administrative code systems is defined.
+TRANSITIONS = DICTIONARY_DIR / "code_lists" / "admin_units_legacy_to_2025.yaml"
 
 HEADER = """\
 {#- Generated from the source registry (include/sources/*.yaml) by `python -m ndc.dbt_registry`
     (include/ndc/dbt_registry.py; `make install` runs it); never edit by hand. Every source
     entity: its staging model, source and entity as the registry names them, its columns,
-    key and column contract (conform: macros/contract.sql), whether the model finds
+    key and column contract (conform: macros/contract.sql; with the code system of its
+    administrative units and its standardised legacy address), whether the model finds
     duplicates (quarantine.merged_duplicates) and what the discrepancy marts compare (kind ->
     the source column the agency knows it by; the staging columns holding the person). The
     fan-in models read it through quarantine_entities(), duplicate_entities() and
@@ -46,6 +51,23 @@ def _literal(value: object) -> str:
     raise TypeError(f"no Jinja literal for {type(value).__name__}")
 
 
+def admin_code_system(source: Source) -> dict:
+    """The code system of a source's administrative codes, as the SQL uses it
+    (macros/admin_units.sql): {'system': 'legacy' | '2025'}, or a transition's
+    {'system': 'transition', 'switch_date': 'YYYY-MM-DD'} from the dictionary."""
+    declared = source.code_lists[ADMIN_UNITS]
+    if declared in ADMIN_CODE_SYSTEMS:
+        return {"system": declared, "switch_date": None}
+    transitions = yaml.safe_load(TRANSITIONS.read_text(encoding="utf-8"))["transitions"]
+    t = transitions.get(declared)
+    if t is None or (str(t["before"]), str(t["after"])) != ADMIN_CODE_SYSTEMS:
+        raise ValueError(
+            f"{source.name}: code_lists.{ADMIN_UNITS}: {declared!r} is neither "
+            f"{' nor '.join(ADMIN_CODE_SYSTEMS)} nor a legacy-to-2025 transition of {TRANSITIONS}"
+        )
+    return {"system": "transition", "switch_date": str(t["switch_date"])}
+
+
 def entities(registry: dict[str, Source]) -> list[dict]:
     """Every entity of the registry as the macro lists it, sources by name."""
     out = []
@@ -67,9 +89,22 @@ def entities(registry: dict[str, Source]) -> list[dict]:
                             "formats": list(c.formats or ["dmy", "iso"])
                             if c.kind.value == "date"
                             else None,
+                            **(
+                                {
+                                    "date": c.date,
+                                    "district": c.district,
+                                    "code_column": c.code_column,
+                                }
+                                if c.kind is ColumnKind.ADMIN_UNIT
+                                else {}
+                            ),
                         }
                         for column, c in entity.conform.items()
                     },
+                    "admin_units": admin_code_system(source) if entity.admin_unit_columns else None,
+                    "legacy_address": None
+                    if entity.legacy_address is None
+                    else entity.legacy_address.model_dump(),
                     "duplicates": entity.duplicates,
                     "discrepancies": None
                     if d is None

@@ -98,22 +98,44 @@ class ColumnKind(StrEnum):
 
 DateFormat = Literal["dmy", "iso", "year", "spreadsheet"]
 
+# The code-list family a source declares its administrative codes in, and its two systems; any
+# other declaration is a transition between them
+# (include/dictionary/code_lists/admin_units_legacy_to_2025.yaml).
+ADMIN_UNITS = "administrative_units"
+ADMIN_CODE_SYSTEMS = ("legacy", "2025")
+
 
 class Conformed(_Strict):
     """Where a source column's conformed value is (the staging model's column), what it is,
     whether a row without it is quarantined, and, for a date, the formats the source writes
     (dbt_project/macros/contract.sql: d/m/yyyy, yyyy-mm-dd, the year alone, a spreadsheet's
-    serial or text date)."""
+    serial or text date).
+
+    An administrative unit (a commune code, legacy or 2025, or a free-text legacy address the
+    extractor standardised: `xml.legacy_address`) conforms to its 2025 commune
+    (dbt_project/macros/admin_units.sql), in the code system the source declares
+    (`code_lists.administrative_units`). `date` names the column whose date picks the system
+    under a transition (legacy codes before the switch date) and dates the row for the report
+    of a split ward after the reform; `district` the column of the legacy district (a row that
+    names one carries legacy codes: the 2025 system has no districts); `code_column` the
+    staging column keeping the code as received (default: the column's own name, as
+    conform_entity keeps it; for a legacy address, its ward-code column)."""
 
     to: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     kind: ColumnKind
     required: bool = False
     formats: list[DateFormat] | None = None
+    date: str | None = None
+    district: str | None = None
+    code_column: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
 
     @model_validator(mode="after")
     def _formats(self) -> Conformed:
         if self.formats is not None and self.kind is not ColumnKind.DATE:
             raise ValueError("formats: only a date has formats")
+        for name in ("date", "district", "code_column"):
+            if getattr(self, name) is not None and self.kind is not ColumnKind.ADMIN_UNIT:
+                raise ValueError(f"{name}: only an admin_unit has a {name}")
         return self
 
 
@@ -177,6 +199,42 @@ class Entity(_Strict):
         the E.164 column the load adds (ndc.phones)."""
         return [*self.columns, *map(e164_column, self.phone_columns)]
 
+    @property
+    def admin_unit_columns(self) -> list[str]:
+        """The source columns `conform` declares as administrative units, in column order: the
+        row's place is the first of them that gives one."""
+        units = {
+            c for c, conformed in self.conform.items() if conformed.kind is ColumnKind.ADMIN_UNIT
+        }
+        return [c for c in self.columns if c in units]
+
+    @property
+    def legacy_address(self) -> LegacyAddress | None:
+        """The free-text legacy address the extractor standardises, if the entity has one."""
+        return None if self.xml is None else self.xml.legacy_address
+
+    def _admin_units_consistent(self) -> None:
+        columns = self.admin_unit_columns
+        targets = sorted({self.conform[c].to for c in columns})
+        if len(targets) > 1:
+            # One place per row: the staging model's admin_code_system and
+            # admin_conversion_ambiguous describe it (macros/contract.sql).
+            raise ValueError(
+                f"conform: the admin_unit columns {columns} conform to {targets}; an entity has"
+                " one administrative unit (its columns are alternatives, the first given wins)"
+            )
+        for column in columns:
+            c = self.conform[column]
+            where = f"conform.{column}"
+            if c.date is not None:
+                d = self.conform.get(c.date)
+                if d is None or d.kind is not ColumnKind.DATE:
+                    raise ValueError(
+                        f"{where}.date: {c.date!r} is not a column conform declares a date"
+                    )
+            if c.district is not None and c.district not in self.columns:
+                raise ValueError(f"{where}.district: {c.district!r} not in columns")
+
     @model_validator(mode="after")
     def _consistent(self) -> Entity:
         if self.xml is not None:
@@ -196,6 +254,7 @@ class Entity(_Strict):
         unknown = [c for c in self.conform if c not in self.columns]
         if unknown:
             raise ValueError(f"conform: {unknown} not in columns")
+        self._admin_units_consistent()
         if self.discrepancies is not None:
             unknown = [c for c in self.discrepancies.fields.values() if c not in self.columns]
             if unknown:
@@ -250,7 +309,31 @@ class Source(_Strict):
                 raise ValueError(f"entities.{entity.name}.xml: only for files.format: xml")
         if self.kind is SourceKind.API and self.api is None:
             raise ValueError("api: required for kind: api")
+        self._admin_code_system_declared()
         return self
+
+    def _admin_code_system_declared(self) -> None:
+        """An administrative unit means nothing without its code system (2025 codes reuse
+        legacy codes for other places): the source declares it, and under a transition each
+        code column names the date that picks it."""
+        declared = self.code_lists.get(ADMIN_UNITS)
+        for entity in self.entities:
+            address = entity.legacy_address
+            for column in entity.admin_unit_columns:
+                where = f"entities.{entity.name}.conform.{column}"
+                if declared is None:
+                    raise ValueError(
+                        f"{where}: an admin_unit needs code_lists.{ADMIN_UNITS} "
+                        f"({', '.join(ADMIN_CODE_SYSTEMS)} or a transition such as "
+                        "legacy-until-2025-07-01)"
+                    )
+                is_address = address is not None and address.column == column
+                if declared not in ADMIN_CODE_SYSTEMS and not is_address:
+                    if entity.conform[column].date is None:
+                        raise ValueError(
+                            f"{where}.date: required under the transition {declared!r} (the "
+                            "row's date picks legacy or 2025 codes)"
+                        )
 
     def staging_model(self, entity: Entity) -> str:
         """The dbt staging model that conforms an entity of this source."""

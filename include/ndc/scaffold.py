@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from ndc.registry import ColumnKind, load_source
+from ndc.registry import ADMIN_UNITS, ColumnKind, load_source
 from ndc.settings import DBT_PROJECT_DIR, SOURCES_DIR
 
 KINDS = ("sql", "files", "api", "xml")  # xml: a files source whose files are XML
@@ -37,9 +37,14 @@ _NAME_RULES: list[tuple[re.Pattern, ColumnKind, str]] = [
     (re.compile(r"^ngay_sinh(_|$)|^date_of_birth$|^dob$"), ColumnKind.DATE, "date_of_birth"),
     (re.compile(r"^ngay_|_date$|^date_|_on$"), ColumnKind.DATE, ""),
     (re.compile(r"(^|_)dien_thoai(_|$)|(^|_)phone(_|$)|^sdt$"), ColumnKind.PHONE, "phone_e164"),
-    (re.compile(r"^ma_(xa|phuong|huyen|tinh)(_|$)"), ColumnKind.ADMIN_UNIT, ""),
+    (re.compile(r"^ma_(xa|phuong)(_|$)"), ColumnKind.ADMIN_UNIT, "commune_code_2025"),
 ]
 _DATE_TYPES = re.compile(r"^(DATE|TIMESTAMP|DATETIME)", re.IGNORECASE)
+# A commune's legacy district: a row that names one carries legacy codes (docs/domain.md).
+_DISTRICT = re.compile(r"^ma_(huyen|quan)(_|$)")
+# The code system proposed for administrative units: legacy codes before the 2025 reform, 2025
+# codes from it, by the row's date; "2025" when no date can pick (code_lists.administrative_units).
+ADMIN_TRANSITION = "legacy-until-2025-07-01"
 
 
 class ScaffoldError(ValueError):
@@ -85,10 +90,43 @@ def propose_conform(columns: list[Column], primary_key: list[str]) -> dict[str, 
         if rule is None:
             continue
         kind, to = rule
+        if kind is ColumnKind.ADMIN_UNIT and any(c["kind"] == kind.value for c in conform.values()):
+            continue  # one administrative unit per entity (ndc.registry): the first commune
         target = to if to and to not in used else f"{column.name}_{kind.value}"
         used.add(target)
         conform[column.name] = {"to": target, "kind": kind.value}
+    _place_admin_unit(columns, conform)
     return conform
+
+
+def _place_admin_unit(columns: list[Column], conform: dict[str, dict]) -> None:
+    """An administrative unit's code system comes from the row's date (the first date that is
+    not a date of birth) and its district, where the table has them."""
+    unit = next((c for c, v in conform.items() if v["kind"] == ColumnKind.ADMIN_UNIT.value), None)
+    if unit is None:
+        return
+    date = next(
+        (
+            c
+            for c, v in conform.items()
+            if v["kind"] == ColumnKind.DATE.value and v["to"] != "date_of_birth"
+        ),
+        None,
+    )
+    district = next((c.name for c in columns if _DISTRICT.search(c.name)), None)
+    if date:
+        conform[unit]["date"] = date
+    if district and district not in conform:
+        conform[unit]["district"] = district
+
+
+def admin_code_system(conform: dict[str, dict]) -> str | None:
+    """The code system proposed for the administrative unit, if any: the transition when a
+    date can pick, else the 2025 system."""
+    units = [v for v in conform.values() if v["kind"] == ColumnKind.ADMIN_UNIT.value]
+    if not units:
+        return None
+    return ADMIN_TRANSITION if units[0].get("date") else "2025"
 
 
 def read_table(url: str, table: str) -> tuple[list[Column], list[str]]:
@@ -190,12 +228,21 @@ def _registry_yaml(p: Proposal) -> str:
         doc["files"] = {"format": "xml", "encodings": ["utf-8"]}
     if p.kind == "api":
         doc["api"] = {"page_size": 500, "updated_since_param": "updated_since"}
+    system = admin_code_system(p.conform)
+    if system:
+        doc["code_lists"] = {ADMIN_UNITS: system}
     doc["entities"] = [entity]
     head = (
         f"# {p.source}: scaffolded by `ndc source new`. Fill in the TODOs, check each column's\n"
         "# proposed kind in `conform` (a column it does not name is kept as text), then\n"
         "# `make install` and `ndc registry check`. README.md, 'Adding a source'.\n"
     )
+    if system:
+        head += (
+            "# Administrative codes: check code_lists.administrative_units (legacy, 2025, or\n"
+            f"# {ADMIN_TRANSITION} by the admin_unit's `date`): 2025 codes reuse legacy\n"
+            "# codes for other places, so a wrong system converts to wrong communes.\n"
+        )
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -271,6 +318,9 @@ def _staged_columns(p: Proposal) -> list[dict]:
         if spec is None:
             out.append({"name": c.name, "description": f"{c.name} as received, trimmed."})
             continue
+        if spec["kind"] == ColumnKind.ADMIN_UNIT.value:
+            out += _admin_unit_columns(c.name, spec)
+            continue
         how = described.get(spec["kind"], "as received, trimmed")
         out.append({"name": spec["to"], "description": f"{c.name}, {how}."})
         if spec["kind"] == "person_name":
@@ -285,6 +335,39 @@ def _staged_columns(p: Proposal) -> list[dict]:
         {"name": "quarantine_value", "description": "That column's value as received."},
     ]
     return out
+
+
+def _admin_unit_columns(column: str, spec: dict) -> list[dict]:
+    """What conform_entity writes for an administrative unit (macros/contract.sql)."""
+    return [
+        {
+            "name": spec["to"],
+            "description": f"The 2025 commune of {column}: a 2025 code kept, a legacy ward "
+            "converted when it became one commune; null for a ward split between several "
+            "(flagged, never guessed) or an unknown code (quarantined).",
+            "data_tests": [
+                {
+                    "relationships": {
+                        "arguments": {
+                            "to": "ref('admin_units_2025_communes')",
+                            "field": "commune_code",
+                        }
+                    }
+                }
+            ],
+        },
+        {
+            "name": "admin_code_system",
+            "description": f"The code system of {column}: legacy or 2025 (declared, or by "
+            "the row's date and district).",
+            "data_tests": [{"accepted_values": {"arguments": {"values": ["legacy", "2025"]}}}],
+        },
+        {
+            "name": "admin_conversion_ambiguous",
+            "description": "True for a legacy ward split between several 2025 communes.",
+        },
+        {"name": column, "description": f"{column} as received, trimmed."},
+    ]
 
 
 def _models_yml(p: Proposal) -> str:

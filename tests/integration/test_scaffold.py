@@ -19,6 +19,10 @@ from tests.integration.conftest import dbt_env
 
 REPO = Path(__file__).resolve().parents[2]
 
+# A parcel's commune (ma_xa) in the code system of its registration date (legacy before
+# 2025-07-01) unless it names a district (legacy): 00004 is a 2025 commune and was a legacy
+# ward that became it, 00001 a legacy ward that became 00097, 00007 a legacy ward split
+# between 00008 and 00025, 99999 nothing.
 SOURCE_TABLE = """
 create table thua_dat (
     ma_thua text primary key,
@@ -27,14 +31,22 @@ create table thua_dat (
     ngay_sinh_chu date,
     so_dien_thoai text,
     dien_tich numeric,
+    ma_huyen text,
     ma_xa text,
+    ngay_dang_ky date,
     updated_at timestamp not null
 );
 insert into thua_dat values
-    ('T1', '001099012345', 'Nguyễn Văn  An', '1980-05-01', '0912 345 678', 120.5, '00004', now()),
-    ('T2', '12345', 'Trần Thị Bình', '1975-01-02', null, 80, '00004', now()),
-    ('T3', '001099012346', 'Lê Văn Cường', '2999-01-01', null, 60, '00007', now()),
-    ('T4', null, 'Phạm Thị Dung', null, '+84 98 765 4321', 45, '00007', now());
+    ('T1', '001099012345', 'Nguyễn Văn  An', '1980-05-01', '0912 345 678', 120.5, null, '00004',
+     '2025-07-02', now()),
+    ('T2', '12345', 'Trần Thị Bình', '1975-01-02', null, 80, null, '00004', '2025-06-01', now()),
+    ('T3', '001099012346', 'Lê Văn Cường', '2999-01-01', null, 60, null, '00007', '2025-06-01',
+     now()),
+    ('T4', null, 'Phạm Thị Dung', null, '+84 98 765 4321', 45, '001', '00007', '2025-07-02', now()),
+    ('T5', '001099012347', 'Hoàng Văn Em', '1990-03-04', null, 70, null, '00001', '2025-06-15',
+     now()),
+    ('T6', '001099012348', 'Vũ Thị Gấm', '1985-08-09', null, 90, null, '99999', '2025-07-02',
+     now());
 """
 
 
@@ -71,7 +83,13 @@ def test_the_proposal_read_off_a_table(databases):
         "ho_ten_chu": {"to": "full_name", "kind": "person_name"},
         "ngay_sinh_chu": {"to": "date_of_birth", "kind": "date"},
         "so_dien_thoai": {"to": "phone_e164", "kind": "phone"},
-        "ma_xa": {"to": "ma_xa_admin_unit", "kind": "admin_unit"},
+        "ma_xa": {
+            "to": "commune_code_2025",
+            "kind": "admin_unit",
+            "date": "ngay_dang_ky",
+            "district": "ma_huyen",
+        },
+        "ngay_dang_ky": {"to": "ngay_dang_ky_date", "kind": "date"},
     }
 
 
@@ -132,6 +150,7 @@ def test_a_scaffolded_source_builds_green_and_balances(databases, tmp_path):
     try:
         res = dbtRunner().invoke(
             ["build", "--select", "+quarantined_rows", "+merged_duplicates"]
+            + ["+int_discrepancies_detected"]
             + ["--indirect-selection", "cautious"]
             + ["--exclude", "test_type:unit"]
             + ["--project-dir", str(project), "--profiles-dir", str(project)]
@@ -166,6 +185,18 @@ def test_a_scaffolded_source_builds_green_and_balances(databases, tmp_path):
                 " where source = 'cadastre' and entity = 'parcel'"
             ).fetchall()
         )
+        communes = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "select record_key, ma_xa, admin_code_system, commune_code_2025,"
+                " admin_conversion_ambiguous from staging.stg_cadastre__parcels"
+            )
+        }
+        reported = conn.execute(
+            "select record_key, field, source_value, reference_value"
+            " from intermediate.int_discrepancies_detected"
+            " where source = 'cadastre' and discrepancy = 'admin_unit_ambiguous'"
+        ).fetchall()
     assert rows["T1"] == (
         "001099012345", "Nguyễn Văn An", "Nguyễn Văn  An", "1980-05-01", "day",
         "+84912345678", "120.5", None, None,
@@ -177,8 +208,17 @@ def test_a_scaffolded_source_builds_green_and_balances(databases, tmp_path):
     assert quarantined == {
         ("T2", "PID_MALFORMED", "so_dinh_danh_chu"),
         ("T3", "DATE_IN_FUTURE", "ngay_sinh_chu"),
+        ("T6", "CODE_UNKNOWN", "ma_xa"),  # no 2025 commune (nor a legacy ward)
     }
+    # The administrative unit, from the contract alone: a 2025 code kept, a legacy ward
+    # converted, a split legacy ward flagged and left without a commune (never guessed).
+    assert communes["T1"] == ("00004", "2025", "00004", False)
+    assert communes["T5"] == ("00001", "legacy", "00097", False)
+    assert communes["T4"] == ("00007", "legacy", None, True)  # a district: legacy in July
+    assert communes["T6"] == ("99999", "2025", None, False)
+    # Registered after the reform in a split ward: reported to the agency with its communes.
+    assert reported == [("T4", "ma_xa", "00007", "00008, 00025")]
     balances = reconcile(warehouse_url, {"cadastre": registry["cadastre"]})
     assert [(b.loaded, b.conformed, b.quarantined, b.balanced) for b in balances] == [
-        (4, 2, 2, True)
+        (6, 3, 3, True)
     ]

@@ -100,6 +100,18 @@ def test_the_dbt_projects_view_of_the_registry():
         "full_name": "representative_full_name",
     }
     assert by_entity[("residence", "household_member")]["discrepancies"] is None
+    # The administrative unit: its code system as declared, the date and district that pick
+    # it, and the standardised legacy address among its places.
+    parcel = by_entity[("land_registry", "parcel")]
+    assert parcel["admin_units"] == {"system": "transition", "switch_date": "2025-07-01"}
+    assert parcel["conform"]["ma_xa"] == {
+        "to": "commune_code_2025", "kind": "admin_unit", "required": False, "formats": None,
+        "date": "ngay_cap_nhat", "district": "ma_huyen", "code_column": "commune_code",
+    }  # fmt: skip
+    assert parcel["legacy_address"] == {
+        "column": "dia_chi", "ward_code": "ma_xa_tu_dia_chi", "status": "ket_qua_dia_chi",
+    }  # fmt: skip
+    assert by_entity[("land_registry", "owner")]["admin_units"] is None
     text = render(load_registry())
     assert "'discrepancies': none" in text and "'duplicates': true" in text
     assert MACRO.read_text() == text, "run `make install` (python -m ndc.dbt_registry)"
@@ -123,3 +135,60 @@ def test_an_xml_entity_maps_every_column_by_a_valid_path(tmp_path, old, new, mes
     path = _broken(tmp_path, "land_registry", old, new)
     with pytest.raises(RegistryError, match=message):
         load_source(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "message"),
+    [
+        # 2025 codes reuse legacy codes for other places: the system is declared, never guessed.
+        (
+            "residence",
+            "  administrative_units: legacy-until-2025-07-01\n",
+            "",
+            r"conform\.ma_xa: an admin_unit needs code_lists\.administrative_units",
+        ),
+        (
+            "residence",
+            "date: ngay_bien_dong,",
+            "",
+            r"conform\.ma_xa\.date: required under the transition",
+        ),
+        (
+            "residence",
+            "date: ngay_bien_dong,",
+            "date: updated_at,",
+            r"ma_xa\.date: 'updated_at' is not a column conform declares a date",
+        ),
+        ("residence", "district: ma_huyen,", "district: ma_quan,", r"district: 'ma_quan' not in"),
+        (
+            "land_registry",
+            "dia_chi:       {to: commune_code_2025,",
+            "dia_chi:       {to: address_commune_code,",
+            "an entity has one administrative unit",
+        ),
+        (
+            "land_registry",
+            "ngay_cap_nhat: {to: update_date, kind: date,",
+            "ngay_cap_nhat: {to: update_date, kind: date, district: ma_huyen,",
+            "district: only an admin_unit has a district",
+        ),
+    ],
+)
+def test_an_admin_unit_declares_its_code_system(tmp_path, name, old, new, message):
+    path = _broken(tmp_path, name, old, new)
+    with pytest.raises(RegistryError, match=message):
+        load_source(path)
+
+
+def test_a_plain_code_system_needs_no_date(tmp_path):
+    path = _broken(
+        tmp_path,
+        "residence",
+        "administrative_units: legacy-until-2025-07-01",
+        'administrative_units: "2025"',
+    )
+    text = path.read_text(encoding="utf-8").replace("date: ngay_bien_dong,", "")
+    path.write_text(text, encoding="utf-8")
+    from ndc.dbt_registry import admin_code_system
+
+    assert admin_code_system(load_source(path)) == {"system": "2025", "switch_date": None}

@@ -55,6 +55,45 @@ def test_names_and_types_make_the_proposal():
     }
     assert conform["ho_ten_chu_ho"]["to"] == "full_name"
     assert conform["ngay_cap"]["to"] == "ngay_cap_date"  # no conformed name guessed: its own
+    # The commune converts to 2025, its code system picked by the first date.
+    assert conform["ma_xa"] == {"to": "commune_code_2025", "kind": "admin_unit", "date": "ngay_cap"}
+
+
+def test_an_admin_unit_is_proposed_with_its_code_system_and_validates(tmp_path):
+    """A commune column converts to its 2025 commune: the district it names and a date that is
+    no date of birth pick the code system (the transition); without such a date the 2025
+    system is proposed. The district and province columns stay text."""
+    columns = [
+        Column("ma_ho_so"), Column("ngay_sinh", "DATE"), Column("ma_tinh"), Column("ma_huyen"),
+        Column("ma_xa"), Column("ma_xa_tam_tru"), Column("ngay_dang_ky", "DATE"),
+    ]  # fmt: skip
+    p = propose("ho_tich_xa", "sql", "ho_so", columns, ["ma_ho_so"])
+    assert p.conform["ma_xa"] == {
+        "to": "commune_code_2025",
+        "kind": "admin_unit",
+        "date": "ngay_dang_ky",
+        "district": "ma_huyen",
+    }
+    # One administrative unit per entity: a second commune column stays text.
+    assert {"ma_tinh", "ma_huyen", "ma_xa_tam_tru"}.isdisjoint(p.conform)
+    write(p, tmp_path / "sources", tmp_path / "dbt")
+    source = load_source(tmp_path / "sources" / "ho_tich_xa.yaml")
+    assert source.code_lists == {"administrative_units": "legacy-until-2025-07-01"}
+    unit = source.entity("ho_so").conform["ma_xa"]
+    assert (unit.kind, unit.date, unit.district) == (
+        ColumnKind.ADMIN_UNIT,
+        "ngay_dang_ky",
+        "ma_huyen",
+    )
+    models = tmp_path / "dbt" / "models" / "staging" / "ho_tich_xa" / "_ho_tich_xa__models.yml"
+    assert "admin_conversion_ambiguous" in models.read_text()
+
+    p = propose("ho_tich_xa2", "sql", "ho_so", columns[:2] + columns[4:5], ["ma_ho_so"])
+    assert "date" not in p.conform["ma_xa"]
+    write(p, tmp_path / "sources", tmp_path / "dbt")
+    assert load_source(tmp_path / "sources" / "ho_tich_xa2.yaml").code_lists == {
+        "administrative_units": "2025"
+    }
 
 
 def test_a_key_not_among_the_columns_is_refused():

@@ -2,7 +2,8 @@
 -- discrepancy marts (which split this table by source). Kinds: a record's date of birth, sex
 -- or name differs from the population database's; its personal ID encodes another sex or
 -- birth year; a dead person is still active (an open household membership or contribution
--- period); a residence change recorded after the reform in a legacy ward that was split.
+-- period); a record dated after the reform (a residence change, a land parcel) whose
+-- administrative unit is a legacy ward that was split.
 -- Incremental: a run recomputes the records macros/discrepancies.sql (discrepancy_touched_keys)
 -- names: those with rows written or removed upstream and those of persons whose citizen or
 -- registered death changed since its last build.
@@ -107,37 +108,30 @@ dead_still_active as (
 split_wards as (
     select
         legacy_ward_code,
-        string_agg(new_commune_code, ', ' order by new_commune_code) as new_commune_codes
-    from {{ ref('admin_units_legacy_to_2025') }}
-    group by legacy_ward_code
-    having count(distinct new_commune_code) > 1
+        new_commune_codes
+    from ({{ legacy_ward_conversions() }}) as conversions
+    where new_commune_count > 1
 ),
 
--- A change dated on or after the reform that names a legacy ward which was split: the agency
--- must say which commune. Changes before the reform were right in their time and are not
--- reported, even when their ward cannot be converted.
+-- A record dated on or after the reform whose administrative unit names a legacy ward that
+-- was split: the agency must say which commune. Every entity with an administrative unit
+-- (admin_unit_models(), from the registry); records before the reform were right in their
+-- time and are not reported, even when their ward cannot be converted.
 ambiguous_admin_units as (
+    {%- for m in admin_unit_models() %}
+    {{ admin_unit_ambiguities(m, 'split_wards') }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- else %}
     select
-        'residence'::text as source,
-        'residence_change'::text as entity,
-        changes.record_key,
-        changes._batch_id,
-        changes._source_row,
-        changes._loaded_at,
-        changes.personal_id,
-        population.full_name,
-        'admin_unit_ambiguous'::text as discrepancy,
-        'ma_xa'::text as field,
-        changes.commune_code as source_value,
-        split_wards.new_commune_codes as reference_value,
-        'admin_units_legacy_to_2025'::text as reference
-    from ({{ conformed_latest(ref('stg_residence__residence_changes'), only=touched_records('residence', 'residence_change')) }}) as changes
-    inner join split_wards
-        on split_wards.legacy_ward_code = changes.commune_code
-    left join {{ ref('stg_population__citizens') }} as population
-        on population.personal_id = changes.personal_id
-    where {{ admin_code_system('changes.change_date') }} = '2025'
-        and changes.commune_code_2025 is null
+        null::text as source, null::text as entity, null::text as record_key,
+        null::text as _batch_id, null::bigint as _source_row, null::timestamptz as _loaded_at,
+        null::text as personal_id, null::text as full_name, null::text as discrepancy,
+        null::text as field, null::text as source_value, null::text as reference_value,
+        null::text as reference
+    where false
+    {%- endfor %}
 ),
 
 found as (

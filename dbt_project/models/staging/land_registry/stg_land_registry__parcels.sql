@@ -1,25 +1,10 @@
-{{ config(post_hook=["{{ staging_indexes(['record_key']) }}"]) }}
+{{ config(post_hook=["{{ staging_indexes(['record_key'], record_versions=true) }}"]) }}
 
 with
 
 -- The raw rows to conform: the batches not conformed yet (macros/incremental.sql).
 source as (
     {{ pending_source('land_registry', 'parcel') }}
-),
-
--- One row per legacy ward: the 2025 commune when it became exactly one (a ward split
--- between several communes is ambiguous: flagged, never guessed), as residence changes do.
-legacy_wards as (
-    select
-        legacy_ward_code,
-        count(distinct new_commune_code) as new_commune_count,
-        min(new_commune_code) as new_commune_code
-    from {{ ref('admin_units_legacy_to_2025') }}
-    group by legacy_ward_code
-),
-
-communes_2025 as (
-    select commune_code from {{ ref('admin_units_2025_communes') }}
 ),
 
 -- A parcel's place arrives as codes (<DiaChi MaHuyen MaXa>) or, from provinces not switched
@@ -51,45 +36,30 @@ conformed as (
     {{ evaluate_once() }}
 ),
 
+-- The parcel's commune in the 2025 system (macros/admin_units.sql), as residence changes
+-- do: its code, legacy before 2025-07-01 and 2025 from then unless the row still names a
+-- district (the source declares legacy-until-2025-07-01); else its free-text address, a
+-- legacy ward. A split legacy ward is flagged, never guessed.
+{%- set places = [
+    admin_place('ma_xa', 'commune_code', declared_admin_code_system(
+        registry_entity('land_registry', 'parcel').admin_units, 'update_date', 'district_code')),
+    admin_address_place('dia_chi', 'address_legacy_ward_code', 'address_match', value='dia_chi'),
+] %}
+converted as (
+    {{ convert_admin_unit('conformed', places) }}
+),
+
+-- A parcel must be placed: without a code, an address that names no single ward (or none) is
+-- quarantined.
 checked as (
     select
         *,
         {{ quarantine_columns(
             check_date_parsed('ngay_cap_nhat', 'update_date')
             + check_not_future('ngay_cap_nhat', 'update_date')
-            + [{"when": "commune_code is null and (address_match is distinct from 'matched')",
-                "reason": "ADMIN_ADDRESS_UNMATCHED", "field": "dia_chi", "value": "dia_chi"}]
+            + check_admin_unit(places, required=true, unknown=false)
         ) | indent(8) }}
-    from conformed
-),
-
--- Codes: legacy before 2025-07-01, 2025 from then unless the row still names a district
--- (the source declares legacy-until-2025-07-01). A free-text address names legacy units.
-systems as (
-    select
-        checked.*,
-        case
-            when commune_code is not null
-                then {{ admin_code_system('update_date', 'district_code') }}
-            when address_match = 'matched' then 'legacy'
-        end as admin_code_system,
-        coalesce(commune_code, address_legacy_ward_code) as place_code
-    from checked
-),
-
-converted as (
-    select
-        systems.*,
-        legacy_wards.new_commune_count,
-        legacy_wards.new_commune_code,
-        communes_2025.commune_code as known_2025_commune_code
-    from systems
-    left join legacy_wards
-        on systems.admin_code_system = 'legacy'
-        and legacy_wards.legacy_ward_code = systems.place_code
-    left join communes_2025
-        on systems.admin_code_system = '2025'
-        and communes_2025.commune_code = systems.place_code
+    from converted
 ),
 
 final as (
@@ -112,18 +82,12 @@ final as (
         address_match,
         update_date,
         admin_code_system,
-        case
-            when admin_code_system = 'legacy' and new_commune_count = 1 then new_commune_code
-            when admin_code_system = '2025' then known_2025_commune_code
-        end as commune_code_2025,
-        case
-            when admin_code_system = 'legacy' then new_commune_count > 1
-            when admin_code_system = '2025' then false
-        end as admin_conversion_ambiguous,
+        commune_code_2025,
+        admin_conversion_ambiguous,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value
-    from converted
+    from checked
 )
 
 select * from final

@@ -12,21 +12,6 @@ change_types as (
     {{ declared_code_map('residence', 'residence_change_type') }}
 ),
 
--- One row per legacy ward: the 2025 commune when it became exactly one (a ward split
--- between several communes is ambiguous: flagged, never guessed).
-legacy_wards as (
-    select
-        legacy_ward_code,
-        count(distinct new_commune_code) as new_commune_count,
-        min(new_commune_code) as new_commune_code
-    from {{ ref('admin_units_legacy_to_2025') }}
-    group by legacy_ward_code
-),
-
-communes_2025 as (
-    select commune_code from {{ ref('admin_units_2025_communes') }}
-),
-
 conformed as (
     select
         source._batch_id,
@@ -62,23 +47,18 @@ checked as (
     from conformed
 ),
 
--- Codes before 2025-07-01 are legacy codes, from then 2025 codes (the source declares
--- legacy-until-2025-07-01), unless the row still names a district: the 2025 system has
--- none, so that row carries legacy codes (a clerk's system not switched over yet).
+-- The commune in the 2025 system (macros/admin_units.sql): codes before 2025-07-01 are
+-- legacy codes, from then 2025 codes (the source declares legacy-until-2025-07-01), unless
+-- the row still names a district: the 2025 system has none, so that row carries legacy codes
+-- (a clerk's system not switched over yet). The date decides the system of all the row's
+-- codes, a commune code or not; a split legacy ward is flagged, never guessed.
+{%- set places = [admin_place(
+    'ma_xa', 'commune_code',
+    declared_admin_code_system(registry_entity('residence', 'residence_change').admin_units, 'change_date', 'district_code'),
+    given='true'
+)] %}
 converted as (
-    select
-        checked.*,
-        {{ admin_code_system('checked.change_date', 'checked.district_code') }} as admin_code_system,
-        legacy_wards.new_commune_count,
-        legacy_wards.new_commune_code,
-        communes_2025.commune_code as known_2025_commune_code
-    from checked
-    left join legacy_wards
-        on {{ admin_code_system('checked.change_date', 'checked.district_code') }} = 'legacy'
-        and legacy_wards.legacy_ward_code = checked.commune_code
-    left join communes_2025
-        on {{ admin_code_system('checked.change_date', 'checked.district_code') }} = '2025'
-        and communes_2025.commune_code = checked.commune_code
+    {{ convert_admin_unit('checked', places) }}
 ),
 
 final as (
@@ -98,14 +78,8 @@ final as (
         change_date,
         source_updated_at,
         admin_code_system,
-        case
-            when admin_code_system = 'legacy' and new_commune_count = 1 then new_commune_code
-            when admin_code_system = '2025' then known_2025_commune_code
-        end as commune_code_2025,
-        case
-            when admin_code_system = 'legacy' then new_commune_count > 1
-            when admin_code_system = '2025' then false
-        end as admin_conversion_ambiguous,
+        commune_code_2025,
+        admin_conversion_ambiguous,
         quarantine_reason_code,
         quarantine_field,
         quarantine_value
