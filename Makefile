@@ -14,7 +14,7 @@ help:
 	@echo "make test   - every test (starts the services it needs)"
 	@echo "make test-fast - unit tests only: Python, DAG integrity, the dbt unit tests"
 	@echo "make up     - start Airflow (UI on http://localhost:8080); make down stops it"
-	@echo "make bench  - benchmarks: load, generate, scale (ONLY=scale PERSONS=100000 make bench;"
+	@echo "make bench  - benchmarks: load, generate, scale, linkage (ONLY=scale PERSONS=100000 make bench;"
 	@echo "              the scale run in an Airflow and databases of its own)"
 	@echo "make lint   - ruff"
 

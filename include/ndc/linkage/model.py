@@ -183,7 +183,7 @@ def train(
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, fix_probability_two_random_records_match=True
         )
-    trained = linker.misc.save_model_to_json()
+    trained = _rounded(linker.misc.save_model_to_json())
     trained.pop("linker_uid", None)
     return LinkageModel(
         spec=spec.name,
@@ -196,6 +196,17 @@ def train(
             "splink": _splink_version(),
         },
     )
+
+
+def _rounded(settings: dict) -> dict:
+    """m and u to 10 significant digits: DuckDB's parallel sums differ in the last bits from
+    run to run, and the same data and seed must give the same model (and version)."""
+    for comparison in settings.get("comparisons", []):
+        for level in comparison.get("comparison_levels", []):
+            for key in ("m_probability", "u_probability"):
+                if isinstance(level.get(key), float):
+                    level[key] = float(f"{level[key]:.10g}")
+    return settings
 
 
 def _splink_version() -> str:

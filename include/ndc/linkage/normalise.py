@@ -131,4 +131,7 @@ def prepare_persons(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
         },
         index=range(n),
     )
-    return out
+    # Typed even when a column is all empty (no record names a mother): DuckDB then binds the
+    # comparisons' string functions to VARCHAR, not to a column of NULL numbers.
+    text = [c for c in out.columns if c not in ("name_unmarked", "commune_options")]
+    return out.astype({c: "string" for c in text})
