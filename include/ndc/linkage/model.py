@@ -179,10 +179,9 @@ def train(
     }
     linker = _linker(rec, pop, settings)
     linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+    em_notes = []
     for rule in spec.em_blocking_rules:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, fix_probability_two_random_records_match=True
-        )
+        em_notes += _expectation_maximisation(linker, rule)
     trained = _rounded(linker.misc.save_model_to_json())
     trained.pop("linker_uid", None)
     return LinkageModel(
@@ -194,8 +193,27 @@ def train(
             "seed": seed,
             "u_max_pairs": u_max_pairs,
             "splink": _splink_version(),
+            **({"em_notes": em_notes} if em_notes else {}),
         },
     )
+
+
+def _expectation_maximisation(linker, rule: str) -> list[str]:
+    """EM on one blocking rule. On a small set a level's m can underflow to 0.0, which Splink 5
+    refuses (ValueError); then EM is run again without term frequencies, and if that fails too
+    the rule is skipped (the m of the other rules stand). Returns what happened, if anything."""
+    for without_tf in (False, True):
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule,
+                fix_probability_two_random_records_match=True,
+                estimate_without_term_frequencies=without_tf,
+            )
+            return [f"EM on [{rule}] without term frequencies"] if without_tf else []
+        except ValueError as err:
+            if "below the minimum allowed value" not in str(err):
+                raise
+    return [f"EM on [{rule}] skipped: an m probability underflowed to 0"]
 
 
 def _rounded(settings: dict) -> dict:
