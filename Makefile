@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 NDC := $(BIN)/ndc
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt pyproject.toml | cksum | cut -d' ' -f1)
 MANIFEST := dbt_project/target/manifest.json
 
 .PHONY: help install demo up down test test-fast lint bench services clean
@@ -14,14 +14,15 @@ help:
 	@echo "make test   - every test (starts the services it needs)"
 	@echo "make test-fast - unit tests only: Python, DAG integrity, the dbt unit tests"
 	@echo "make up     - start Airflow (UI on http://localhost:8080); make down stops it"
-	@echo "make bench  - benchmarks: load, generate, scale (ONLY=scale PERSONS=100000 make bench;"
+	@echo "make bench  - benchmarks: load, generate, scale, linkage (ONLY=scale PERSONS=100000 make bench;"
 	@echo "              the scale run in an Airflow and databases of its own)"
 	@echo "make lint   - ruff"
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ndc needs Python 3.11+"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@

