@@ -1,0 +1,134 @@
+"""The golden record in the population database: the session's tiny country (built once by
+the real path, tests/integration/conftest.py) synced into a population database of its own,
+then read back through `ndc citizen show`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from ndc.warehouse import connect, drop_database
+from tests.conftest import PG_URL
+
+pytestmark = pytest.mark.integration
+
+VERSION = (
+    "personal_id, attribute, value, valid_from, valid_to, source_system, source_entity, "
+    "batch_id, record_key"
+)
+
+
+@pytest.fixture(scope="module")
+def synced(built_warehouse):
+    """A population database loaded from the country's baseline and synced from the built
+    warehouse (the session's own population database is left as the other tests expect)."""
+    from ndc.population import load_baseline, sync_citizens
+
+    population_url = built_warehouse.population_url + "_golden"
+    drop_database(population_url)
+    load_baseline(population_url, built_warehouse.data / "population_db" / "baseline.parquet")
+    first = sync_citizens(built_warehouse.url, population_url, full=True)
+    yield built_warehouse.url, population_url, first
+    drop_database(population_url)
+
+
+def _rows(url: str, query: str, *params) -> list[tuple]:
+    with connect(url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def _mover(warehouse: str) -> tuple[str, list[tuple]]:
+    """A person whose permanent residence moved between two 2025 communes, with their
+    registrations (change date, commune) as the residence system sent them."""
+    rows = _rows(
+        warehouse,
+        """
+        select personal_id, change_date, commune_code_2025
+        from staging.stg_residence__residence_changes
+        where change_type_code = 'DK_THUONG_TRU' and quarantine_reason_code is null
+            and commune_code_2025 is not null
+            and personal_id in (
+                select personal_id from staging.stg_residence__residence_changes
+                where change_type_code = 'DK_THUONG_TRU' and commune_code_2025 is not null
+                    and quarantine_reason_code is null
+                group by personal_id having count(distinct commune_code_2025) = 2
+                    and count(distinct change_date) = 2 and count(*) = 2)
+        order by personal_id, change_date
+        """,
+    )
+    assert rows, "the tiny country has no person who moved between two known communes"
+    person = rows[0][0]
+    return person, [(r[1], r[2]) for r in rows if r[0] == person]
+
+
+def test_citizen_history_holds_every_attribute_version_with_source_and_batch(synced):
+    warehouse, population, first = synced
+    mart = _rows(warehouse, f"select {VERSION} from marts.citizen_attribute_versions")
+    history = _rows(population, f"select {VERSION} from citizen_history")
+    assert mart and sorted(history) == sorted(mart)
+    assert {r[1] for r in history} >= {"commune_code", "province_code", "is_insured"}
+    assert all(r[5] and r[7] for r in history), "a version without its source or batch"
+    current = _rows(population, "select personal_id, attribute, value from citizen_attribute")
+    assert sorted(current) == sorted((r[0], r[1], r[2]) for r in history if r[4] is None)
+    assert first.history is not None and first.history.versions_sent == len(mart)
+    # Nothing changed since: the next sync sends no version and writes nothing.
+    from ndc.population import sync_citizens
+
+    again = sync_citizens(warehouse, population)
+    assert (again.history.versions_sent, again.history.history_written) == (0, 0)
+
+
+def test_a_moved_person_has_two_residence_versions(synced):
+    warehouse, population, _ = synced
+    person, registrations = _mover(warehouse)
+    (moved_in, old), (moved, new) = registrations
+    versions = _rows(
+        population,
+        "select value, valid_from, valid_to, source_system from citizen_history "
+        "where personal_id = %s and attribute = 'commune_code' order by valid_from",
+        person,
+    )
+    assert versions == [(old, moved_in, moved, "residence"), (new, moved, None, "residence")]
+    # The residence system is the authority for the commune: the citizen row follows it.
+    assert _rows(population, "select commune_code from citizen where personal_id = %s", person) in (
+        [(new,)],
+        [],  # a person the population database does not hold keeps attributes only
+    )
+
+
+def test_citizen_show_prints_the_golden_record_with_provenance_and_logs_the_read(synced):
+    from ndc.cli import main
+
+    warehouse, population, _ = synced
+    person, [(moved_in, old), (moved, new)] = _mover(warehouse)
+    env = {"NDC_PG_URL": PG_URL, "NDC_POPULATION_URL": population}
+    runner = CliRunner(env=env)
+    now = runner.invoke(main, ["citizen", "show", person, "--json", "--requested-by", "clerk-42"])
+    assert now.exit_code == 0, now.output
+    record = json.loads(now.output)
+    commune = record["attributes"]["commune_code"]
+    assert (commune["value"], commune["valid_from"], commune["source_system"]) == (
+        new,
+        moved.isoformat(),
+        "residence",
+    )
+    assert commune["batch_id"] and commune["record_key"]
+    assert commune["authoritative_source"] == "residence"
+    assert [v["value"] for v in record["history"] if v["attribute"] == "commune_code"] == [old, new]
+    before = runner.invoke(
+        main, ["citizen", "show", person, "--json", "--as-of", moved_in.isoformat()]
+    )
+    assert before.exit_code == 0, before.output
+    assert json.loads(before.output)["attributes"]["commune_code"]["value"] == old
+    reads = _rows(
+        population,
+        "select requested_by, as_of, command from audit.person_read where personal_id = %s "
+        "order by id",
+        person,
+    )
+    assert reads[0] == ("clerk-42", None, "ndc citizen show")
+    assert reads[1][1] == moved_in and reads[1][0]  # the OS user when none is given
+    missing = runner.invoke(main, ["citizen", "show", "001000000000"])
+    assert missing.exit_code != 0 and "no citizen" in missing.output
