@@ -166,6 +166,13 @@ class SyncResult:
     history: HistoryResult | None = None
 
     @property
+    def changed(self) -> bool:
+        """Whether the sync changed the citizen table (the warehouse snapshot reads it)."""
+        return bool(
+            self.inserted or self.updated or (self.history and self.history.citizens_updated)
+        )
+
+    @property
     def unchanged(self) -> int:
         return self.incoming - self.inserted - self.updated
 

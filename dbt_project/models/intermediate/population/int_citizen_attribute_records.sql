@@ -127,7 +127,13 @@ period_ends as (
 
 students as (
     select student_id, personal_id
-    from ({{ latest_record_versions(ref('stg_education__students'), "versions.personal_id is not null") }}) as latest
+    from ({{ latest_record_versions(
+        ref('stg_education__students'),
+        "versions.personal_id is not null" ~ (
+            " and " ~ version_key('versions') ~ " in (select " ~ version_key('mine') ~ " from "
+            ~ ref('stg_education__students') ~ " as mine where mine.personal_id in (select personal_id from "
+            ~ touched ~ "))" if touched else ""),
+    ) }}) as latest
     {%- if touched %}
     where personal_id in (select personal_id from {{ touched }})
     {%- endif %}
