@@ -137,12 +137,16 @@ def apply_versions(dst) -> HistoryResult:
     sent, persons = dst.execute(
         "select count(*), count(distinct personal_id) from history_incoming"
     ).fetchone()
+    # Every lookup below is by citizen: a day's few against the whole history, or a full sync.
+    dst.execute("create index on history_incoming (personal_id)")
     dst.execute("analyze history_incoming")
     written = dst.execute(
         f"""
         delete from citizen_history h
         where h.personal_id in (select personal_id from history_incoming)
-            and not exists (select from history_incoming i where {_same("i", "h", VERSION_COLUMNS)})
+            and not exists (select from history_incoming i
+                            where i.personal_id = h.personal_id
+                                and {_same("i", "h", VERSION_COLUMNS)})
         """
     ).rowcount
     written += dst.execute(
@@ -159,7 +163,8 @@ def apply_versions(dst) -> HistoryResult:
         delete from citizen_attribute a
         where a.personal_id in (select personal_id from history_incoming)
             and not exists (select from history_incoming i
-                            where i.valid_to is null and {_same("i", "a", ATTRIBUTE_COLUMNS)})
+                            where i.personal_id = a.personal_id and i.valid_to is null
+                                and {_same("i", "a", ATTRIBUTE_COLUMNS)})
         """
     )
     dst.execute(

@@ -132,3 +132,79 @@ def test_citizen_show_prints_the_golden_record_with_provenance_and_logs_the_read
     assert reads[1][1] == moved_in and reads[1][0]  # the OS user when none is given
     missing = runner.invoke(main, ["citizen", "show", "001000000000"])
     assert missing.exit_code != 0 and "no citizen" in missing.output
+
+
+@pytest.fixture
+def versions_mart(pg_database):
+    """A warehouse holding the two marts the sync reads, as dbt builds them (with their
+    change markers), and an empty population database."""
+    from ndc.population import ensure_population_db
+
+    population = pg_database + "_pop"
+    ensure_population_db(population)
+    with connect(pg_database) as conn:
+        conn.execute("""
+            create schema marts;
+            create table marts.citizens (personal_id varchar(12) primary key, full_name text,
+                date_of_birth date, sex_code varchar(1), date_of_death date, is_deceased boolean,
+                source_systems text, record_count integer, _changed_at timestamptz);
+            insert into marts.citizens values
+              ('001085000001', 'NGUYEN VAN AN', '1985-03-02', '1', null, false,
+               'social_insurance', 1, now() - interval '1 hour');
+            create table marts.citizen_attribute_versions (personal_id varchar(12),
+                attribute text, value text, valid_from date, valid_to date, source_system text,
+                source_entity text, batch_id text, source_row integer, record_key text,
+                _built_at timestamptz);
+            insert into marts.citizen_attribute_versions values
+              ('001085000001', 'commune_code', '00004', '2010-05-01', null, 'residence',
+               'residence_change', 'r1', 1, '11', now() - interval '1 hour'),
+              ('001085000001', 'is_insured', 'true', '2015-01-01', null, 'social_insurance',
+               'contribution_period', 's1', 4, 'P1', now() - interval '1 hour');
+        """)
+    with connect(population) as conn:
+        conn.execute(
+            "insert into citizen (personal_id, full_name, date_of_birth, sex_code, commune_code)"
+            " values ('001085000001', 'Nguyễn Văn An', '1985-03-02', '1', '99999')"
+        )
+    yield pg_database, population
+    drop_database(population)
+
+
+def test_the_sync_writes_the_versions_of_changed_citizens_only(versions_mart):
+    from datetime import date, timedelta
+
+    from ndc.population import sync_citizens
+
+    warehouse, population = versions_mart
+    first = sync_citizens(warehouse, population, margin=timedelta(0))
+    assert (first.history.versions_sent, first.history.citizens_updated) == (2, 1)
+    # The residence system is the commune's authority; the name stays the master's.
+    assert _rows(population, "select full_name, commune_code from citizen") == [
+        ("Nguyễn Văn An", "00004")
+    ]
+    assert sync_citizens(warehouse, population, margin=timedelta(0)).history.versions_sent == 0
+    # A move: the old version closes, a new one opens (a dbt run rewrites both rows).
+    with connect(warehouse) as conn:
+        conn.execute("""
+            update marts.citizen_attribute_versions set valid_to = '2025-07-05', _built_at = now()
+            where attribute = 'commune_code';
+            insert into marts.citizen_attribute_versions values
+              ('001085000001', 'commune_code', '00007', '2025-07-05', null, 'residence',
+               'residence_change', 'r9', 2, '12', now());
+        """)
+    moved = sync_citizens(warehouse, population, margin=timedelta(0))
+    assert (moved.history.versions_sent, moved.history.persons) == (3, 1)
+    assert moved.changed and (moved.inserted, moved.updated) == (0, 0)
+    assert _rows(
+        population,
+        "select value, valid_from, valid_to, batch_id, record_key from citizen_history "
+        "where attribute = 'commune_code' order by valid_from",
+    ) == [
+        ("00004", date(2010, 5, 1), date(2025, 7, 5), "r1", "11"),
+        ("00007", date(2025, 7, 5), None, "r9", "12"),
+    ]
+    assert _rows(population, "select value, batch_id from citizen_attribute order by 1") == [
+        ("00007", "r9"),
+        ("true", "s1"),
+    ]
+    assert _rows(population, "select commune_code from citizen") == [("00007",)]
