@@ -23,6 +23,7 @@ from ndc.population_history import (
     VERSION_COLUMNS,
     HistoryResult,
     apply_versions,
+    persons_query,
     versions_query,
 )
 from ndc.warehouse import (
@@ -288,11 +289,22 @@ def sync_citizens(
         # The golden record's versions of the citizens with a version written since the last
         # sync (by the same watermark), or all of them; then the citizen columns they set.
         history = None
-        versions = versions_query(src, None if full or not last else last[0] - margin)
-        if versions is not None:
-            dst.execute("create temp table history_incoming (like citizen_history) on commit drop")
-            _stream(src, versions, dst, f"history_incoming ({', '.join(VERSION_COLUMNS)})")
-            history = apply_versions(dst)
+        everyone = full or not last
+        persons = persons_query(src, None if everyone else last[0] - margin)
+        if persons is not None:
+            dst.execute(
+                "create temp table history_persons (personal_id varchar(12) primary key) "
+                "on commit drop; "
+                "create temp table history_incoming (like citizen_history) on commit drop"
+            )
+            _stream(src, persons, dst, "history_persons (personal_id)")
+            _stream(
+                src,
+                versions_query(persons),
+                dst,
+                f"history_incoming ({', '.join(VERSION_COLUMNS)})",
+            )
+            history = apply_versions(dst, full=everyone)
         citizens = dst.execute("select count(*) from citizen").fetchone()[0]
         dst.commit()
         src.execute(

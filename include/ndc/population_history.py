@@ -104,19 +104,32 @@ def citizen_columns(conn) -> dict[str, str]:
     }
 
 
-def versions_query(src, since: datetime | None) -> sql.Composed | None:
-    """The mart's versions of the citizens with a version written since ``since`` (every
-    version when None), or None when the warehouse has no such mart (an older release)."""
+def persons_query(src, since: datetime | None) -> sql.Composed | None:
+    """The citizens whose versions to send: every citizen of the mart when ``since`` is None;
+    else those with a version written since then, or removed since then (the mart's rows the
+    dbt strategy retired, ops.retired_rows, while it keeps them). None when the warehouse has
+    no such mart (an older release)."""
     if src.execute("select to_regclass(%s)", (VERSIONS_MART,)).fetchone()[0] is None:
         return None
-    query = sql.SQL("select {} from {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, VERSION_COLUMNS)), sql.SQL(VERSIONS_MART)
+    mart = sql.SQL(VERSIONS_MART)
+    if since is None:
+        return sql.SQL("select distinct personal_id from {}").format(mart)
+    query = sql.SQL("select distinct personal_id from {} where _built_at >= {}").format(
+        mart, sql.Literal(since)
     )
-    if since is not None:
+    if src.execute("select to_regclass('ops.retired_rows')").fetchone()[0] is not None:
         query += sql.SQL(
-            " where personal_id in (select personal_id from {} where _built_at >= {})"
-        ).format(sql.SQL(VERSIONS_MART), sql.Literal(since))
+            " union select row->>'personal_id' from ops.retired_rows"
+            " where model = {} and retired_at >= {}"
+        ).format(sql.Literal(VERSIONS_MART.rpartition(".")[2]), sql.Literal(since))
     return query
+
+
+def versions_query(persons: sql.Composed) -> sql.Composed:
+    """The mart's versions of the citizens ``persons`` selects."""
+    return sql.SQL("select {} from {} where personal_id in ({})").format(
+        sql.SQL(", ").join(map(sql.Identifier, VERSION_COLUMNS)), sql.SQL(VERSIONS_MART), persons
+    )
 
 
 def _same(left: str, right: str, columns: tuple[str, ...]) -> str:
@@ -127,23 +140,30 @@ def _same(left: str, right: str, columns: tuple[str, ...]) -> str:
     )
 
 
-def apply_versions(dst) -> HistoryResult:
-    """Bring citizen_history and citizen_attribute of the citizens in ``history_incoming``
-    (every version of each) to those versions, writing only the rows that differ, then the
-    citizen columns of those citizens and of the ones in ``citizen_incoming`` (just inserted
-    or changed by the sync) to their current golden values. In the caller's transaction."""
+def apply_versions(dst, full: bool = False) -> HistoryResult:
+    """Bring citizen_history and citizen_attribute of the citizens in ``history_persons`` to
+    their versions in ``history_incoming`` (none: a citizen whose versions all went away),
+    writing only the rows that differ, then the citizen columns of those citizens and of the
+    ones in ``citizen_incoming`` (just inserted or changed by the sync) to their current
+    golden values. ``full``: the persons are every citizen of the mart, so the rows of any
+    other go too. In the caller's transaction."""
     cols = ", ".join(VERSION_COLUMNS)
     attr_cols = ", ".join(ATTRIBUTE_COLUMNS)
-    sent, persons = dst.execute(
-        "select count(*), count(distinct personal_id) from history_incoming"
-    ).fetchone()
+    sent = dst.execute("select count(*) from history_incoming").fetchone()[0]
+    persons = dst.execute("select count(*) from history_persons").fetchone()[0]
     # Every lookup below is by citizen: a day's few against the whole history, or a full sync.
     dst.execute("create index on history_incoming (personal_id)")
-    dst.execute("analyze history_incoming")
+    dst.execute("analyze history_incoming; analyze history_persons")
+
+    def sent_to(alias: str) -> str:
+        if full:
+            return "true"
+        return f"{alias}.personal_id in (select personal_id from history_persons)"
+
     written = dst.execute(
         f"""
         delete from citizen_history h
-        where h.personal_id in (select personal_id from history_incoming)
+        where {sent_to("h")}
             and not exists (select from history_incoming i
                             where i.personal_id = h.personal_id
                                 and {_same("i", "h", VERSION_COLUMNS)})
@@ -161,7 +181,7 @@ def apply_versions(dst) -> HistoryResult:
     dst.execute(
         f"""
         delete from citizen_attribute a
-        where a.personal_id in (select personal_id from history_incoming)
+        where {sent_to("a")}
             and not exists (select from history_incoming i
                             where i.personal_id = a.personal_id and i.valid_to is null
                                 and {_same("i", "a", ATTRIBUTE_COLUMNS)})
@@ -188,7 +208,7 @@ def apply_versions(dst) -> HistoryResult:
                     and a.value is not null
                     and c.{column} is distinct from a.value::{type}
                     and c.personal_id in (
-                        select personal_id from history_incoming
+                        select personal_id from history_persons
                         union select personal_id from citizen_incoming)
                 returning c.personal_id
                 """

@@ -208,3 +208,22 @@ def test_the_sync_writes_the_versions_of_changed_citizens_only(versions_mart):
         ("true", "s1"),
     ]
     assert _rows(population, "select commune_code from citizen") == [("00007",)]
+    # A version that went away (its record corrected), nothing else of the citizen rewritten:
+    # the dbt strategy logged the removed row, and the sync removes it too.
+    with connect(warehouse) as conn:
+        conn.execute("""
+            create schema if not exists ops;
+            create table if not exists ops.retired_rows (model text not null,
+                retired_at timestamptz not null default now(), row jsonb not null);
+            with retired as (
+                delete from marts.citizen_attribute_versions where attribute = 'is_insured'
+                returning *)
+            insert into ops.retired_rows (model, row)
+            select 'citizen_attribute_versions', to_jsonb(retired) from retired;
+        """)
+    gone = sync_citizens(warehouse, population, margin=timedelta(0))
+    assert (gone.history.persons, gone.history.versions_sent) == (1, 2)
+    assert _rows(population, "select attribute from citizen_attribute") == [("commune_code",)]
+    assert _rows(
+        population, "select count(*) from citizen_history where attribute = 'is_insured'"
+    ) == [(0,)]
