@@ -6,11 +6,15 @@ Streams the mart rows changed since the last sync (by the mart's `_changed_at` m
 the watermark stored in `ops.population_sync`; the whole mart when it has no marker) out of
 the warehouse with COPY and upserts them into the population database's `citizen` table,
 keyed by the personal ID number, in one transaction: new citizens inserted, changed ones
-updated (a registered death sets the date of death), unchanged ones untouched. The population
-database stays the master of identity: a value it holds is never overwritten. Re-running it
-changes nothing. When it changed citizens it updates the `population__citizen` Asset, which
-triggers `transform` to conform again the rows that look those citizens up (so the warehouse
-settles on what the sync wrote); with nothing changed it is skipped and triggers nothing.
+updated (a registered death sets the date of death), unchanged ones untouched. In the same
+transaction, the golden record's attribute versions of the citizens whose versions changed
+(`marts.citizen_attribute_versions`) go to `citizen_history` and `citizen_attribute`, and the
+citizen columns whose authority is not the population database (commune, province, date of
+death) take their current values. The population database stays the master of identity:
+name, date of birth and sex are never overwritten. Re-running it changes nothing. When it
+changed citizens it updates the `population__citizen` Asset, which triggers `transform` to
+conform again the rows that look those citizens up (so the warehouse settles on what the sync
+wrote); with nothing changed it is skipped and triggers nothing.
 
 **Owner:** ndc data engineering. **When it fails:** check that the population database
 (connection `ndc_population`) is reachable; the transaction was rolled back, so clear the task
@@ -48,10 +52,17 @@ def sync_population():
             postgres_url(BaseHook.get_connection(POPULATION_CONN_ID)),
         )
         print(result.summary())
-        if not (result.inserted or result.updated):
+        if not result.changed:
             # Skipped, not succeeded: no population Asset event, so no settling transform.
             raise AirflowSkipException("the population database already holds the mart")
-        return {"inserted": result.inserted, "updated": result.updated, "citizens": result.citizens}
+        return {
+            "inserted": result.inserted,
+            "updated": result.updated,
+            "citizens": result.citizens,
+            "citizens_updated_from_history": result.history.citizens_updated
+            if result.history
+            else 0,
+        }
 
     sync()
 

@@ -17,6 +17,15 @@ from pathlib import Path
 import pyarrow as pa
 from psycopg import sql
 
+from ndc.population_history import (
+    HISTORY_DDL,
+    HISTORY_DDL_DONE,
+    VERSION_COLUMNS,
+    HistoryResult,
+    apply_versions,
+    persons_query,
+    versions_query,
+)
 from ndc.warehouse import (
     POPULATION_CHANGE_TABLE,
     POPULATION_SNAPSHOT_COLUMNS,
@@ -153,6 +162,16 @@ class SyncResult:
     inserted: int
     updated: int
     citizens: int
+    # The golden record's attribute versions (ndc.population_history), when the warehouse
+    # has them.
+    history: HistoryResult | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the sync changed the citizen table (the warehouse snapshot reads it)."""
+        return bool(
+            self.inserted or self.updated or (self.history and self.history.citizens_updated)
+        )
 
     @property
     def unchanged(self) -> int:
@@ -164,6 +183,12 @@ class SyncResult:
             f"{self.inserted} inserted, "
             f"{self.updated} updated, {self.unchanged} unchanged; {self.citizens} in the "
             "population database"
+        ) + (
+            ""
+            if self.history is None
+            else f"; {self.history.versions_sent} attribute versions of "
+            f"{self.history.persons} citizens sent, {self.history.history_written} history "
+            f"rows written, {self.history.citizens_updated} citizen rows updated from them"
         )
 
 
@@ -193,11 +218,17 @@ select exists (
 def ensure_population_db(population_url: str) -> None:
     ensure_database(population_url)
     with connect(population_url) as conn:
-        if conn.execute(_CITIZEN_DDL_DONE).fetchone()[0]:
+        citizen, history = conn.execute(
+            f"select ({_CITIZEN_DDL_DONE}), ({HISTORY_DDL_DONE})"
+        ).fetchone()
+        if citizen and history:
             return
         # The sync and the snapshot may start together: one DDL at a time.
         conn.execute("select pg_advisory_xact_lock(hashtext('ndc.population.ddl'))")
-        conn.execute(CITIZEN_DDL)
+        if not citizen:
+            conn.execute(CITIZEN_DDL)
+        if not history:
+            conn.execute(HISTORY_DDL)
 
 
 def sync_citizens(
@@ -255,6 +286,25 @@ def sync_citizens(
         _stream(src, query, dst, target)
         incoming = dst.execute("select count(*) from citizen_incoming").fetchone()[0]
         inserted, updated = dst.execute(UPSERT).fetchone()
+        # The golden record's versions of the citizens with a version written since the last
+        # sync (by the same watermark), or all of them; then the citizen columns they set.
+        history = None
+        everyone = full or not last
+        persons = persons_query(src, None if everyone else last[0] - margin)
+        if persons is not None:
+            dst.execute(
+                "create temp table history_persons (personal_id varchar(12) primary key) "
+                "on commit drop; "
+                "create temp table history_incoming (like citizen_history) on commit drop"
+            )
+            _stream(src, persons, dst, "history_persons (personal_id)")
+            _stream(
+                src,
+                versions_query(persons),
+                dst,
+                f"history_incoming ({', '.join(VERSION_COLUMNS)})",
+            )
+            history = apply_versions(dst, full=everyone)
         citizens = dst.execute("select count(*) from citizen").fetchone()[0]
         dst.commit()
         src.execute(
@@ -262,7 +312,7 @@ def sync_citizens(
             "citizens_updated) values (%s, %s, %s, %s)",
             (watermark if marked else None, incoming, inserted, updated),
         )
-    result = SyncResult(incoming, inserted, updated, citizens)
+    result = SyncResult(incoming, inserted, updated, citizens, history)
     log.info("%s", result.summary())
     return result
 

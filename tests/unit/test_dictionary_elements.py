@@ -144,3 +144,40 @@ def test_an_element_with_an_unknown_authority_is_an_error(tmp_path: Path) -> Non
 
     with pytest.raises(model.DictionaryError, match="somewhere"):
         model.elements(tmp_path)
+
+
+def test_golden_record_attributes_name_their_authority_and_rules() -> None:
+    golden = {e["name"]: e for e in model.golden_attributes()}
+
+    assert {
+        "commune_code": "residence",
+        "province_code": "residence",
+        "date_of_death": "civil_registration",
+        "marital_status_code": "civil_registration",
+        "is_insured": "social_insurance",
+        "education_level_code": "education",
+    } == {name: e["authoritative_source"] for name, e in golden.items()}
+    for element in golden.values():
+        assert set(element["survivorship"]) <= set(model.SURVIVORSHIP_RULES)
+    # Identity is the population database's: never a survivorship attribute.
+    assert not {"full_name", "date_of_birth", "sex_code", "personal_id"} & set(golden)
+
+
+@pytest.mark.parametrize("rules", ["[authoritative, newest]", "[most_recent, most_recent]", "[]"])
+def test_an_unknown_or_repeated_survivorship_rule_is_an_error(tmp_path: Path, rules) -> None:
+    for group in model.ELEMENT_GROUPS:
+        (tmp_path / f"{group}.yaml").write_text(
+            (model.ELEMENTS_DIR / f"{group}.yaml").read_text("utf-8"), encoding="utf-8"
+        )
+    address = tmp_path / "address.yaml"
+    address.write_text(
+        address.read_text("utf-8").replace(
+            "survivorship: [authoritative, most_recent, most_complete]",
+            f"survivorship: {rules}",
+            1,
+        ),
+        encoding="utf-8",
+    )
+
+    with pytest.raises(model.DictionaryError, match="survivorship"):
+        model.elements(tmp_path)

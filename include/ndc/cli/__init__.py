@@ -9,6 +9,7 @@ import click
 
 from ndc.cli.airflow import airflow
 from ndc.cli.bench import bench
+from ndc.cli.citizen import citizen
 from ndc.cli.data import generate, reconcile_cmd, report
 from ndc.cli.db import db
 from ndc.cli.dictionary import dictionary
@@ -36,6 +37,7 @@ for command in (
     serve,
     dictionary,
     population,
+    citizen,
     sources,
     source,
     db,

@@ -47,10 +47,16 @@ ELEMENT_FIELDS = (
     "personal_data",
     "validation",
     "code_list",
+    "survivorship",
 )
 ELEMENT_TYPES = ("text", "identifier", "code", "date", "timestamp", "integer", "boolean")
 PERSONAL_DATA_CLASSES = ("none", "basic", "sensitive")
 STATUSES = ("checked", "reported", "open")
+# Survivorship rules of a golden-record attribute (`survivorship:` on an element), applied in
+# the order listed, each breaking the ties of the one before (dbt_project/README.md, "The
+# golden record"): the authoritative source's records first, then the record that took effect
+# last, then the most complete value (not null, then the longest).
+SURVIVORSHIP_RULES = ("authoritative", "most_recent", "most_complete")
 # Authorities an element may name besides a registry source: the population database (master
 # of identity) and `derived` (computed by the warehouse from other elements).
 EXTRA_AUTHORITIES = ("population_db", "derived")
@@ -304,12 +310,34 @@ def elements(directory: Path = ELEMENTS_DIR) -> list[dict[str, Any]]:
             if list_name is not None and _text(list_name, path, name) not in known_lists:
                 raise DictionaryError(f"{path}: {name}: code_list {list_name!r} is not defined")
             element["code_list"] = list_name
+            element["survivorship"] = _survivorship(entry.get("survivorship"), path, name)
             description = entry.get("dbt_description")
             element["dbt_description"] = (
                 element["definition"] if description is None else _text(description, path, name)
             )
             result.append(element)
     return result
+
+
+def _survivorship(value: Any, path: Path, name: str) -> list[str] | None:
+    """An element's survivorship rules (a golden-record attribute), or None (not one)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise DictionaryError(f"{path}: {name}: survivorship must be a non-empty list of rules")
+    rules = [_text(rule, path, f"{name}.survivorship") for rule in value]
+    unknown = [rule for rule in rules if rule not in SURVIVORSHIP_RULES]
+    if unknown or len(set(rules)) != len(rules):
+        raise DictionaryError(
+            f"{path}: {name}: survivorship {rules} must name each of {SURVIVORSHIP_RULES} "
+            "at most once"
+        )
+    return rules
+
+
+def golden_attributes(all_elements: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The golden record's attributes beyond identity: the elements with a `survivorship`."""
+    return [e for e in (all_elements or elements()) if e["survivorship"]]
 
 
 def dbt_data_type(element: dict[str, Any]) -> str:

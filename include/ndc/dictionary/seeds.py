@@ -21,6 +21,7 @@ from ndc.dictionary.model import (
     code_list,
     code_lists,
     crosswalk,
+    golden_attributes,
     reason_codes,
     registry_declarations,
     source_mappings,
@@ -97,6 +98,23 @@ def declared_code_map(sources_dir: Path = SOURCES_DIR) -> list[dict[str, str]]:
             for value, code in pairs
         )
     return rows
+
+
+GOLDEN_ATTRIBUTE_COLUMNS = ("attribute", "authoritative_source", "survivorship", "personal_data")
+
+
+def golden_attribute_rows() -> list[dict[str, str]]:
+    """The golden record's attributes (elements with `survivorship`), in dictionary order: the
+    authority and the rules (space-separated, in order) the versions model applies."""
+    return [
+        {
+            "attribute": e["name"],
+            "authoritative_source": e["authoritative_source"],
+            "survivorship": " ".join(e["survivorship"]),
+            "personal_data": e["personal_data"],
+        }
+        for e in golden_attributes()
+    ]
 
 
 PROVINCE_COLUMNS = ("code_system", "province_code", "province_name")
@@ -208,6 +226,7 @@ def seed_contents() -> dict[str, bytes]:
         "sex_code_map.csv": csv_bytes(SEX_MAPPING_COLUMNS, sex_mappings()),
         "source_code_map.csv": csv_bytes(SOURCE_CODE_MAP_COLUMNS, declared_code_map()),
         "admin_units_provinces.csv": csv_bytes(PROVINCE_COLUMNS, provinces()),
+        "golden_attributes.csv": csv_bytes(GOLDEN_ATTRIBUTE_COLUMNS, golden_attribute_rows()),
     }
     for seed, (list_id, columns) in CODE_LIST_SEEDS.items():
         outputs[f"{seed}.csv"] = csv_bytes(columns, _code_list_seed_rows(list_id, columns))
