@@ -35,8 +35,6 @@ from ndc.settings import (
 )
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-# Every worker name a stack may have started: `down` stops them whatever NDC_EXECUTOR says now.
-_ANY_WORKERS = tuple(f"celery-worker-{i}" for i in range(1, 9))
 ADMIN_USER = "admin"
 TERMINAL_STATES = {"success", "failed"}
 
@@ -229,8 +227,11 @@ def up(settings: Settings, env: dict[str, str], log: Callable[[str], None] = pri
 
 
 def down(settings: Settings, log: Callable[[str], None] = print) -> None:
-    """Stop every component and Celery worker (their whole process groups)."""
-    for component in _processes(settings).stop(list(COMPONENTS + _ANY_WORKERS)):
+    """Stop every component and Celery worker (their whole process groups): every worker this
+    stack started, whatever NDC_EXECUTOR says now."""
+    procs = _processes(settings)
+    started_workers = sorted(p.stem for p in procs.run_dir.glob(f"{workers.PREFIX}*.pid"))
+    for component in procs.stop(list(COMPONENTS) + started_workers):
         log(f"airflow: stopped {component}")
 
 

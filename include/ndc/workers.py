@@ -17,13 +17,14 @@ from ndc.settings import Settings
 # Set in a worker's environment: the name its tasks report as their host (:func:`hostname`).
 WORKER_NAME_VAR = "NDC_CELERY_WORKER"
 QUEUE = "default"
+PREFIX = "celery-worker-"
 
 
 def names(settings: Settings) -> list[str]:
     """The worker components ``ndc airflow up`` starts: none on LocalExecutor."""
     if not settings.celery:
         return []
-    return [f"celery-worker-{i}" for i in range(1, settings.celery_workers + 1)]
+    return [f"{PREFIX}{i}" for i in range(1, settings.celery_workers + 1)]
 
 
 def celery_env(settings: Settings, sql_alchemy_conn: str) -> dict[str, str]:
@@ -42,7 +43,6 @@ def celery_env(settings: Settings, sql_alchemy_conn: str) -> dict[str, str]:
 
 def argv(airflow: str, settings: Settings, name: str) -> list[str]:
     """``airflow celery worker`` for one worker of this stack."""
-    pidfile = settings.airflow_home / "run" / f"{name}.celery.pid"
     return [
         airflow,
         "celery",
@@ -56,8 +56,6 @@ def argv(airflow: str, settings: Settings, name: str) -> list[str]:
         # Each worker would serve its task logs on the same port (8793); the api-server reads
         # them from the shared log folder of this machine instead.
         "--skip-serve-logs",
-        "--pid",
-        str(pidfile),
         # Two workers on one host need no start-up synchronisation or heartbeat gossip.
         "--without-mingle",
         "--without-gossip",

@@ -73,3 +73,16 @@ def test_a_broker_that_does_not_answer_says_what_to_do(stack_env):
     stack_env.setenv("NDC_CELERY_BROKER_URL", f"redis://127.0.0.1:{port}/0")
     with pytest.raises(AirflowError, match="start Redis"):
         check_broker(settings_mod.load())
+
+
+def test_down_stops_the_workers_a_stack_started_whatever_the_executor_now(stack_env):
+    from ndc.airflow_runtime import _processes, down
+
+    s = settings_mod.load()  # NDC_EXECUTOR unset: local
+    procs = _processes(s)
+    procs.start("celery-worker-3", ["sleep", "60"], {}, cwd=s.home)
+    assert procs.pid("celery-worker-3") is not None
+    stopped: list[str] = []
+    down(s, log=stopped.append)
+    assert stopped == ["airflow: stopped celery-worker-3"]
+    assert procs.pid("celery-worker-3") is None
