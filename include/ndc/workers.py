@@ -76,3 +76,13 @@ def hostname() -> str:
     ``hostname``); the machine's name alone elsewhere."""
     name = os.environ.get(WORKER_NAME_VAR)
     return f"{name}.{socket.getfqdn()}" if name else socket.getfqdn()
+
+
+def drop_broker_keys(settings: Settings) -> int:
+    """Delete this stack's keys from the broker (the teardown of a throw-away stack, as its
+    databases are dropped); returns how many there were."""
+    import redis
+
+    client = redis.Redis.from_url(settings.celery_broker_url)
+    keys = list(client.scan_iter(match=f"{settings.db_prefix}:*"))
+    return client.delete(*keys) if keys else 0

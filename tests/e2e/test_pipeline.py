@@ -74,6 +74,7 @@ def stack(tmp_path_factory):
         api.shutdown()
         for role in ("warehouse", "population", "airflow", "residence"):
             drop_database(settings.database_url(role))
+        workers.drop_broker_keys(settings)
         engine = sa.create_engine(MYSQL_URL)
         with engine.begin() as conn:
             conn.execute(sa.text(f"drop database if exists {prefix}_si"))
