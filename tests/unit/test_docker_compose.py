@@ -115,6 +115,27 @@ def test_every_service_is_checked_and_every_dependency_exists(compose):
             assert source.startswith((".", "/")) or source in compose["volumes"], (name, volume)
 
 
+def test_its_celery_settings_are_the_ones_run_here(compose, monkeypatch):
+    """The CeleryExecutor configuration the pipeline's end-to-end test runs (ndc.workers), less
+    what only stacks sharing one machine's Redis need."""
+    from ndc import settings as settings_mod
+    from ndc import workers
+
+    monkeypatch.setenv("NDC_EXECUTOR", "celery")
+    monkeypatch.delenv("NDC_CELERY_CONCURRENCY", raising=False)
+    here = workers.celery_env(settings_mod.load(), "postgresql+psycopg2://airflow@db/airflow")
+    env = compose["services"]["airflow-scheduler"]["environment"]
+    for key, value in here.items():
+        if key == "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX":
+            assert key not in env
+        elif key in ("AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND"):
+            assert env[key].split(":")[0] == value.split(":")[0], key  # redis, db+postgresql
+        elif key == "AIRFLOW__CELERY__WORKER_CONCURRENCY":
+            assert env[key] == "${NDC_CELERY_CONCURRENCY:-4}" and value == "4"
+        else:
+            assert env[key] == value, key
+
+
 def test_every_registry_source_has_its_connection(compose):
     env = compose["services"]["airflow-scheduler"]["environment"]
     conn_ids = [s.connection_id for s in load_registry().values()]
