@@ -14,6 +14,7 @@ help:
 	@echo "make test   - every test (starts the services it needs)"
 	@echo "make test-fast - unit tests only: Python, DAG integrity, the dbt unit tests"
 	@echo "make up     - start Airflow (UI on http://localhost:8080); make down stops it"
+	@echo "              (make up EXECUTOR=celery: CeleryExecutor, two workers, the machine's Redis)"
 	@echo "make bench  - benchmarks: load, generate, scale, linkage (ONLY=scale PERSONS=100000 make bench;"
 	@echo "              the scale run in an Airflow and databases of its own)"
 	@echo "make lint   - ruff"
@@ -44,8 +45,13 @@ PERSONS ?= 2000
 demo: install
 	$(NDC) demo --persons $(PERSONS)
 
+# EXECUTOR=celery (or NDC_EXECUTOR=celery in the environment): CeleryExecutor with two workers
+# and the machine's Redis as broker, started here when it is down (NDC_CELERY_BROKER_URL for
+# another Redis).
+EXECUTOR ?=
 up: install
-	$(NDC) airflow up
+	$(if $(filter celery,$(EXECUTOR) $(NDC_EXECUTOR)),$(if $(NDC_CELERY_BROKER_URL),,bash scripts/services.sh redis))
+	$(if $(EXECUTOR),NDC_EXECUTOR=$(EXECUTOR) )$(NDC) airflow up
 
 down:
 	-$(NDC) airflow down

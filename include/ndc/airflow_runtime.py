@@ -1,7 +1,9 @@
 """Run Airflow on this machine for ndc: environment, components, and a small REST client.
 
 ``make up`` and the end-to-end tests start the same four components (api-server, scheduler,
-dag-processor, triggerer) with :func:`up`; ``make demo`` drives them through the REST API.
+dag-processor, triggerer) with :func:`up`, and with ``NDC_EXECUTOR=celery`` (``make up
+EXECUTOR=celery``) two Celery workers beside them (``ndc.workers``); ``make demo`` drives them
+through the REST API.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ndc import workers
 from ndc.processes import Processes
 from ndc.registry import Source
 from ndc.settings import (
@@ -80,7 +83,8 @@ def airflow_env(settings: Settings, sources: dict[str, Source]) -> dict[str, str
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             # Sized for a small machine (2 cores): the transform's dbt producer plus the model
             # watchers that poke beside it (light processes, mostly asleep), with slots left for
-            # other DAGs' tasks while a transform runs.
+            # other DAGs' tasks while a transform runs. On Celery the same 8 slots are the
+            # workers' (2 x NDC_CELERY_CONCURRENCY 4 by default).
             "AIRFLOW__CORE__PARALLELISM": "8",
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "6",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
@@ -125,6 +129,8 @@ def airflow_env(settings: Settings, sources: dict[str, Source]) -> dict[str, str
             ),
         }
     )
+    if settings.celery:
+        env.update(workers.celery_env(settings, env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
     for source in sources.values():
         key = f"AIRFLOW_CONN_{source.connection_id.upper()}"
         if key not in os.environ:  # a connection set by the operator wins
@@ -141,10 +147,16 @@ def _processes(settings: Settings) -> Processes:
     return Processes(settings.airflow_home / "run", settings.airflow_home / "logs")
 
 
+def components(settings: Settings) -> list[str]:
+    """The processes of this stack's Airflow: the four components, and the Celery workers when
+    ``NDC_EXECUTOR=celery``."""
+    return list(COMPONENTS) + workers.names(settings)
+
+
 def running(settings: Settings) -> dict[str, int]:
     """Components with a live process, by name."""
     procs = _processes(settings)
-    return {c: pid for c in COMPONENTS if (pid := procs.pid(c)) is not None}
+    return {c: pid for c in components(settings) if (pid := procs.pid(c)) is not None}
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -161,16 +173,41 @@ def migrate(env: dict[str, str]) -> None:
         )
 
 
+def check_broker(settings: Settings) -> None:
+    """Fail with what to do when Celery's broker (Redis) does not answer."""
+    from urllib.parse import urlparse
+
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.celery_broker_url, socket_timeout=3).ping()
+    except redis.RedisError as exc:
+        host = urlparse(settings.celery_broker_url).netloc
+        raise AirflowError(
+            f"NDC_EXECUTOR=celery: the broker {host} ({settings.celery_broker_url}) does not "
+            f"answer ({exc}); start Redis (`make services` starts the machine's) or set "
+            "NDC_CELERY_BROKER_URL"
+        ) from exc
+
+
 def up(settings: Settings, env: dict[str, str], log: Callable[[str], None] = print) -> str:
     """Start the components that are not running; returns the UI URL once it answers."""
     procs = _processes(settings)
-    if len(running(settings)) < len(COMPONENTS):
+    wanted = components(settings)
+    if settings.celery:
+        check_broker(settings)
+    if len(running(settings)) < len(wanted):
         log("airflow: migrating the metadata database")
         migrate(env)
     airflow = shutil.which("airflow", path=env["PATH"]) or "airflow"
-    for component in COMPONENTS:
+    for component in wanted:
         if procs.pid(component) is None:
-            pid = procs.start(component, [airflow, component], env, cwd=settings.airflow_home)
+            if component in COMPONENTS:
+                argv, component_env = [airflow, component], env
+            else:
+                argv = workers.argv(airflow, settings, component)
+                component_env = workers.worker_env(env, component)
+            pid = procs.start(component, argv, component_env, cwd=settings.airflow_home)
             log(f"airflow: started {component} (pid {pid}, log {procs.log_path(component)})")
     url = f"http://localhost:{settings.airflow_port}"
     deadline = time.monotonic() + 180
@@ -180,7 +217,7 @@ def up(settings: Settings, env: dict[str, str], log: Callable[[str], None] = pri
                 return url
         except requests.RequestException:
             pass
-        dead = [c for c in COMPONENTS if procs.pid(c) is None]
+        dead = [c for c in wanted if procs.pid(c) is None]
         if dead:
             raise AirflowError(f"airflow {', '.join(dead)} exited; see {procs.log_dir}")
         time.sleep(2)
@@ -190,8 +227,11 @@ def up(settings: Settings, env: dict[str, str], log: Callable[[str], None] = pri
 
 
 def down(settings: Settings, log: Callable[[str], None] = print) -> None:
-    """Stop every component (their whole process groups)."""
-    for component in _processes(settings).stop(list(COMPONENTS)):
+    """Stop every component and Celery worker (their whole process groups): every worker this
+    stack started, whatever NDC_EXECUTOR says now."""
+    procs = _processes(settings)
+    started_workers = sorted(p.stem for p in procs.run_dir.glob(f"{workers.PREFIX}*.pid"))
+    for component in procs.stop(list(COMPONENTS) + started_workers):
         log(f"airflow: stopped {component}")
 
 
@@ -255,6 +295,19 @@ class AirflowClient:
     def failed_tasks(self, dag_id: str, run_id: str) -> list[str]:
         tis = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
         return [t["task_id"] for t in tis if t["state"] in ("failed", "upstream_failed")]
+
+    def task_instances(self, dag_id: str = "~", run_id: str = "~") -> list[dict]:
+        """Task instances of a run (``~``: of every run, of every DAG), page by page."""
+        found: list[dict] = []
+        while True:
+            page = self._call(
+                "GET",
+                f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                params={"limit": 100, "offset": len(found)},
+            )
+            found += page["task_instances"]
+            if not page["task_instances"] or len(found) >= page["total_entries"]:
+                return found
 
     def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")[

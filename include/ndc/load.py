@@ -18,7 +18,7 @@ from psycopg.copy import QueuedLibpqWriter
 from ndc.landing import LandingZone, Manifest, pending_key
 from ndc.phones import e164_column, to_e164
 from ndc.registry import EXTRA_COLUMN, Source, raw_table
-from ndc.warehouse import connect, ensure_raw_table
+from ndc.warehouse import connect, ensure_raw_table, hold_off_bootstrap
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ def load_batch(
                 f"the manifest says {manifest.sha256}"
             )
         with conn.transaction():
+            hold_off_bootstrap(conn)
             columns = [*manifest.columns, *map(e164_column, phones)]
             ensure_raw_table(conn, manifest.source, manifest.entity, columns, phones)
             conn.execute(

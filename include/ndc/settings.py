@@ -50,6 +50,19 @@ class Settings:
     # (NDC_API_RATE) and the burst an agency may send at once (NDC_API_BURST).
     api_rate: float = 5.0
     api_burst: int = 20
+    # Airflow's executor (NDC_EXECUTOR): "local" (LocalExecutor, the default) or "celery"
+    # (CeleryExecutor: Redis as broker, two workers started beside the other components).
+    executor: str = "local"
+    # Celery's broker (NDC_CELERY_BROKER_URL): the machine's Redis by default.
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    # Celery workers started by `ndc airflow up` and task slots of each (NDC_CELERY_WORKERS,
+    # NDC_CELERY_CONCURRENCY).
+    celery_workers: int = 2
+    celery_concurrency: int = 4
+
+    @property
+    def celery(self) -> bool:
+        return self.executor == "celery"
 
     @property
     def embedded(self) -> bool:
@@ -153,8 +166,14 @@ def libpq_url(url: str) -> str:
     return f"{scheme.split('+')[0]}{sep}{rest}"
 
 
+EXECUTORS = ("local", "celery")
+
+
 def load() -> Settings:
     """Read the settings from the environment."""
+    executor = (_env("NDC_EXECUTOR", "local") or "local").lower()
+    if executor not in EXECUTORS:
+        raise ValueError(f"NDC_EXECUTOR={executor!r}: expected one of {', '.join(EXECUTORS)}")
     home = Path(_env("NDC_HOME", str(REPO_ROOT / ".ndc"))).resolve()
     return Settings(
         home=home,
@@ -170,4 +189,8 @@ def load() -> Settings:
         wave_wait_s=max(0, int(_env("NDC_TRANSFORM_WAVE_WAIT_S", "600"))),
         api_rate=float(_env("NDC_API_RATE", "5")),
         api_burst=int(_env("NDC_API_BURST", "20")),
+        executor=executor,
+        celery_broker_url=_env("NDC_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
+        celery_workers=max(1, int(_env("NDC_CELERY_WORKERS", "2"))),
+        celery_concurrency=max(1, int(_env("NDC_CELERY_CONCURRENCY", "4"))),
     )

@@ -284,12 +284,28 @@ def tune_database(conn: psycopg.Connection) -> None:
             )
 
 
+# Held exclusively by a bootstrap, shared by a transaction that writes raw tables and the
+# ledger (hold_off_bootstrap).
+BOOTSTRAP_LOCK = "ndc.warehouse.bootstrap"
+
+
+def hold_off_bootstrap(conn: psycopg.Connection) -> None:
+    """In a transaction that writes a raw table and then the ledger (a batch's load): no
+    bootstrap runs until it commits, and it waits for one that runs. Without this, a bootstrap
+    (each ingest's load task runs one) that has locked the ledger (its no-op ALTERs take an
+    exclusive lock) waits for the raw table this load holds, while the load waits for the
+    ledger: PostgreSQL's deadlock detector then fails one of them. Taken first, so the two
+    never hold a table the other waits for; loads still run side by side (a shared lock)."""
+    conn.execute("select pg_advisory_xact_lock_shared(hashtext(%s))", (BOOTSTRAP_LOCK,))
+
+
 def bootstrap(warehouse_url: str, sources: dict[str, Source]) -> None:
     """Schemas, ops tables and one raw table per registry entity (idempotent)."""
     ensure_database(warehouse_url)
     with connect(warehouse_url) as conn:
-        # One bootstrap at a time: parallel tasks may call this together.
-        conn.execute("select pg_advisory_xact_lock(hashtext('ndc.warehouse.bootstrap'))")
+        # One bootstrap at a time (parallel tasks may call this together), and none while a
+        # batch's load transaction is open (hold_off_bootstrap).
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (BOOTSTRAP_LOCK,))
         for schema in SCHEMAS:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         tune_database(conn)

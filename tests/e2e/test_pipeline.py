@@ -1,6 +1,7 @@
-"""The whole flow through a real Airflow: scheduler, dag-processor, triggerer and api-server
-started as `make up` starts them, ingest DAGs triggered through the REST API, transform and
-sync_population triggered by Assets. Five source systems on their own technologies (CSV and
+"""The whole flow through a real Airflow: scheduler, dag-processor, triggerer, api-server and
+two Celery workers started as `make up EXECUTOR=celery` starts them (the machine's Redis as
+broker; every task is observed on one of the two workers, and both ran some), ingest DAGs
+triggered through the REST API, transform and sync_population triggered by Assets. Five source systems on their own technologies (CSV and
 Excel drops, MariaDB, PostgreSQL, a REST API), checked against the synthetic ground truth;
 then a re-run changes nothing. Days arriving one at a time through Airflow are the equivalence
 test's (tests/e2e/test_incremental_equals_full.py: day by day equals all at once, every table);
@@ -16,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from ndc import settings as settings_mod
+from ndc import workers
 from ndc.airflow_runtime import ADMIN_USER, AirflowClient, admin_password, airflow_env, down, up
 from ndc.flow import run_flow
 from ndc.population import load_baseline
@@ -50,6 +52,9 @@ def stack(tmp_path_factory):
         "NDC_SOURCE_SOCIAL_INSURANCE_URL": targets["social_insurance"],
         "NDC_SOURCE_RESIDENCE_URL": targets["residence"],
         "NDC_SOURCE_EDUCATION_URL": f"http://127.0.0.1:{api_port}",
+        # LocalExecutor is the default and every other end-to-end module's: this one proves
+        # the scale-out path (ndc.workers) on this machine.
+        "NDC_EXECUTOR": "celery",
     }
     mp = pytest.MonkeyPatch()
     for key, value in env.items():
@@ -69,6 +74,7 @@ def stack(tmp_path_factory):
         api.shutdown()
         for role in ("warehouse", "population", "airflow", "residence"):
             drop_database(settings.database_url(role))
+        workers.drop_broker_keys(settings)
         engine = sa.create_engine(MYSQL_URL)
         with engine.begin() as conn:
             conn.execute(sa.text(f"drop database if exists {prefix}_si"))
@@ -112,6 +118,17 @@ def _assert_balanced(report: dict) -> None:
             assert (
                 counts["loaded"] == counts["conformed"] + counts["quarantined"] + counts["merged"]
             ), (source, entity)
+
+
+def _hosts(client) -> dict[str, int]:
+    """Task instances that ran, by the host that ran them. Placeholders (EmptyOperator: the
+    transform's seeds and Cosmos's producer_done) are marked done by the scheduler and run on
+    no host."""
+    hosts: dict[str, int] = {}
+    for ti in client.task_instances():
+        if ti["state"] in ("success", "failed") and ti["operator"] != "EmptyOperator":
+            hosts[ti["hostname"]] = hosts.get(ti["hostname"], 0) + 1
+    return hosts
 
 
 def test_pipeline_end_to_end_then_idempotent(stack):
@@ -160,3 +177,15 @@ def test_pipeline_end_to_end_then_idempotent(stack):
     assert "transform" not in again and "sync_population" not in again
     assert build_report(settings.warehouse_url, settings.population_url, sources) == report
     assert _population(settings).equals(citizens)
+
+    # Every task ran on a Celery worker of this stack, and each of the two workers ran some
+    # (the task instance's hostname is "<worker>.<host>": ndc.workers.hostname).
+    hosts = _hosts(client)
+    retried = [(t["dag_id"], t["task_id"]) for t in client.task_instances() if t["try_number"] > 1]
+    print(f"task instances by host: {hosts}; retried: {retried or 'none'}")
+    by_worker = {
+        w: sum(n for h, n in hosts.items() if h.startswith(f"{w}."))
+        for w in workers.names(settings)
+    }
+    assert len(by_worker) == 2 and all(by_worker.values()), hosts
+    assert sum(by_worker.values()) == sum(hosts.values()), hosts

@@ -331,3 +331,45 @@ def test_a_batch_landed_before_extra_loads_into_a_table_from_before_it(
         ledger = conn.execute("select undeclared_columns, undeclared_rows from ops.load_ledger")
         assert ledger.fetchall() == [(None, 0)]
     assert rows == [("KS-1", "Nguyễn Văn An", None), ("KS-2", "Nguyễn Văn An", None)]
+
+
+def test_a_bootstrap_during_a_load_waits_for_it_instead_of_deadlocking(
+    registry, pg_database, landed, monkeypatch
+):
+    """Each ingest's load task bootstraps the warehouse and then loads; with several ingest
+    DAGs at once (two Celery workers' worth), one's bootstrap met another's open load
+    transaction and PostgreSQL failed one of them as a deadlock (a retry each)."""
+    import threading
+    import time
+
+    from ndc import load as load_mod
+
+    landing, manifests = landed
+    bootstrap(pg_database, registry)
+    real_copy = load_mod.copy_parquet
+    other = {}
+
+    def bootstrap_beside(*args, **kwargs):
+        rows = real_copy(*args, **kwargs)  # the raw table is written, the ledger not yet
+        if "thread" not in other:
+
+            def run():
+                try:
+                    bootstrap(pg_database, registry)
+                except Exception as exc:  # the test reports it below
+                    other["error"] = exc
+                other["done"] = time.monotonic()
+
+            other["thread"] = threading.Thread(target=run)
+            other["thread"].start()
+            time.sleep(2)  # past PostgreSQL's deadlock_timeout (1 s): the bootstrap is waiting
+        return rows
+
+    monkeypatch.setattr(load_mod, "copy_parquet", bootstrap_beside)
+    with connect(pg_database, autocommit=True) as conn:
+        load_mod.load_batch(conn, landing, manifests[0])
+    committed = time.monotonic()
+    other["thread"].join(30)
+    assert "error" not in other, other.get("error")
+    assert other["done"] >= committed  # it ran once the load had committed
+    assert _count(pg_database, "select count(*) from ops.load_ledger") == 1

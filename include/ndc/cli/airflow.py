@@ -14,7 +14,8 @@ from ndc.cli.sources import start_sources
 
 @click.group()
 def airflow() -> None:
-    """Airflow on this machine (api-server, scheduler, dag-processor, triggerer)."""
+    """Airflow on this machine (api-server, scheduler, dag-processor, triggerer; two Celery
+    workers with NDC_EXECUTOR=celery)."""
 
 
 @airflow.command("up")
@@ -38,7 +39,7 @@ def airflow_up_cmd() -> None:
 
 @airflow.command("down")
 def airflow_down() -> None:
-    """Stop the Airflow components."""
+    """Stop the Airflow components and Celery workers."""
     from ndc.airflow_runtime import down
 
     down(settings_mod.load(), log=log)
