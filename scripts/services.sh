@@ -39,6 +39,12 @@ fi
 
 if wanted redis; then
   if ! up 6379; then
+    if ! command -v redis-server >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+      echo "services: installing Redis (Debian's redis-server)"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null \
+        || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null; } \
+        || true
+    fi
     if command -v redis-server >/dev/null; then
       echo "services: starting Redis"
       mkdir -p /var/lib/redis /var/log/redis
