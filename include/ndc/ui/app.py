@@ -33,6 +33,8 @@ PAGES = (
 SCORECARD = "marts.quality_scorecard"
 SHARING_LOG = "ops.sharing_log"
 ACCESS_LOG = "ops.access_log"
+# A discrepancy list shows this many rows; its CSV holds them all.
+LIST_ROWS = 500
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True
@@ -199,13 +201,15 @@ def create_app(
     def discrepancy_list(source: str, request: Request, who: User, conn: Conn):
         rows = _discrepancies(conn, source, sources())
         if rows:
-            queries.log_view(conn, who, "discrepancies", {"source": source}, len(rows))
+            shown = min(len(rows), LIST_ROWS)
+            queries.log_view(conn, who, "discrepancies", {"source": source}, shown)
         return render(
             request,
             "discrepancy_list.html",
             "discrepancies",
             source=source,
-            rows=rows,
+            rows=rows[:LIST_ROWS],
+            total=len(rows),
             kinds=queries.discrepancy_kinds(rows),
         )
 

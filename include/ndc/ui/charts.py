@@ -11,7 +11,7 @@ COLOURS = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b83280", "#4a5568", "#9
 def bars(series: dict[str, dict[str, float]], width: int = 720, height: int = 220) -> str:
     """Grouped bars: ``{group: {label: value}}`` (e.g. per source: loaded, quarantined)."""
     groups = list(series)
-    labels = sorted({label for values in series.values() for label in values})
+    labels = list(dict.fromkeys(label for values in series.values() for label in values))
     if not groups or not labels:
         return ""
     top = max((v for values in series.values() for v in values.values()), default=0) or 1
