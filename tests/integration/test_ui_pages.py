@@ -107,3 +107,27 @@ def test_discrepancy_csv_is_the_mart_and_missing_pages_say_so(client, warehouse)
     assert "No scorecard yet" in client.get("/scorecard").text
     logs = client.get("/logs").text
     assert "ops.sharing_log does not exist yet" in logs
+
+
+def test_scorecard_trend_and_logs_when_their_tables_exist(client, warehouse):
+    with connect(warehouse, autocommit=True) as conn:
+        conn.execute(
+            """
+            create table marts.quality_scorecard as
+            select 'residence' as source, 'clean' as property, d::date as scored_on,
+                   0.9 + n / 100.0 as value
+            from generate_series(0, 2) n, lateral (select date '2026-12-01' + n as d) days;
+            create table ops.access_log (id bigserial, logged_at timestamptz default now(),
+                agency text, personal_id text);
+            insert into ops.access_log (agency, personal_id) values ('moh', '001090012345');
+            """
+        )
+    page = client.get("/scorecard").text
+    assert "<polyline" in page and "residence clean 2026-12-03: 0.92" in page
+    assert page.count("<tr>") == 1 + 3  # header and the three days
+    logs = client.get("/logs").text
+    assert "001090012345" in logs and "ops.sharing_log does not exist yet" in logs
+    with connect(warehouse) as conn:
+        assert conn.execute("select page, rows_shown from ops.ui_access_log").fetchall() == [
+            ("logs", 1)
+        ]
