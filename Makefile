@@ -6,7 +6,7 @@ NDC := $(BIN)/ndc
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt pyproject.toml | cksum | cut -d' ' -f1)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: help install demo up down test test-fast lint bench services clean
+.PHONY: help install demo up down test test-fast lint bench services browser clean
 
 help:
 	@echo "make demo   - the whole flow end to end on the embedded default, then the summary"
@@ -61,12 +61,16 @@ down:
 services:
 	bash scripts/services.sh
 
+# Debian's chromium for the browser tests of the ndc pages (installed as root when missing).
+browser:
+	bash scripts/chromium.sh
+
 # Every test: unit, DAG integrity, integration (with one `dbt build` of the whole project,
 # its unit and data tests, on a tiny country) and end to end through Airflow. The dbt unit
 # tests alone on an empty warehouse are test-fast's: the full build runs them already. The
 # benchmarks' end-to-end tests (marker bench) are `pytest -m bench`'s. Three workers: each
 # end-to-end module (an Airflow of its own) beside the rest of the suite (tests/conftest.py).
-test: install services
+test: install services browser
 	$(BIN)/python -m pytest -m "not dbt_unit and not bench" -n 3 --dist loadgroup --durations=15
 
 # Unit tests only: Python unit tests, DAG integrity and the dbt unit tests (on an empty
@@ -76,7 +80,7 @@ test-fast: install services
 		-m "(dbt_unit or not (integration or e2e)) and not bench"
 
 lint: install
-	$(BIN)/ruff check include dags tests
+	$(BIN)/ruff check include dags tests plugins
 
 ONLY ?=
 bench: install

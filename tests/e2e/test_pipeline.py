@@ -10,7 +10,10 @@ tests/integration/test_sql_extract.py's."""
 
 from __future__ import annotations
 
+import csv
+import os
 import uuid
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -22,7 +25,8 @@ from ndc.airflow_runtime import ADMIN_USER, AirflowClient, admin_password, airfl
 from ndc.flow import run_flow
 from ndc.population import load_baseline
 from ndc.registry import load_registry
-from ndc.report import build_report
+from ndc.report import STAGES, build_report
+from ndc.settings import REPO_ROOT
 from ndc.stack import databases_up
 from ndc.synthetic import generate
 from ndc.synthetic.education_api import serve
@@ -189,3 +193,173 @@ def test_pipeline_end_to_end_then_idempotent(stack):
     }
     assert len(by_worker) == 2 and all(by_worker.values()), hosts
     assert sum(by_worker.values()) == sum(hosts.values()), hosts
+
+
+# --- The ndc pages in the Airflow UI, in a real browser, over the warehouse the run above left.
+
+CHROMIUM = os.environ.get("NDC_CHROMIUM", "/usr/bin/chromium")
+ARTEFACTS = REPO_ROOT / "test-artifacts" / "ui"
+# Rows of every data-field cell of a table, by the row's data attribute (what a user reads).
+_TABLE = """(rows, key) => Object.fromEntries(rows.map(r => [r.dataset[key],
+    Object.fromEntries([...r.querySelectorAll('td[data-field]')]
+        .map(td => [td.dataset.field, td.textContent.trim()]))]))"""
+
+
+def _rows(conn, query: str, *params) -> list[tuple]:
+    return conn.execute(query, params).fetchall()
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def test_ndc_pages_in_a_browser(stack):
+    """Log in through Airflow's login page, open each ndc page from the menu's routes and check
+    its figures against the warehouse; page the quarantine browser; download a discrepancy
+    CSV; a page reached without a session is refused. Screenshots: test-artifacts/ui/."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no browser at {CHROMIUM} (scripts/chromium.sh installs Debian's, as root)")
+    settings, client, sources, _ = stack
+    url, ndc = client.url, f"{client.url}/ndc"
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    warehouse = connect(settings.warehouse_url)
+
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
+        )
+        # Without a session: refused, and nothing of the warehouse is shown.
+        anonymous = browser.new_page()
+        for path in ("/reconciliation", "/quarantine", "/discrepancies/residence.csv"):
+            response = anonymous.goto(ndc + path)
+            assert response.status == 401, (path, response.status)
+            assert "Sign in to Airflow" in anonymous.content()
+        anonymous.screenshot(path=ARTEFACTS / "refused.png")
+        anonymous.close()
+
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1400, "height": 900}
+        )
+        page = context.new_page()
+        page.goto(f"{url}/auth/login")
+        page.locator("input[name=username]").fill(ADMIN_USER)
+        page.locator("input[name=password]").fill(admin_password(settings))
+        page.locator("button[type=submit]").click()
+        page.wait_for_url(lambda u: "/auth/login" not in u, timeout=30_000)
+        assert any(c["name"] == "_token" for c in context.cookies())
+
+        # The menu's page: the reconciliation in Airflow's frame, every batch's figures.
+        page.goto(f"{url}/plugin/ndc-reconciliation")
+        frame = page.frame_locator("iframe")
+        frame.locator("#batches").wait_for(timeout=30_000)
+        page.screenshot(path=ARTEFACTS / "menu-reconciliation.png", full_page=True)
+        page.goto(f"{ndc}/reconciliation")
+        shown = page.eval_on_selector_all("#batches tr[data-batch]", _TABLE, "batch")
+        expected = _rows(
+            warehouse,
+            "select l.batch_id, l.rows_extracted, l.rows_landed, l.rows_loaded, "
+            "r.rows_conformed, r.rows_quarantined, r.rows_merged "
+            "from ops.load_ledger l left join ops.reconciliation r using (batch_id)",
+        )
+        assert len(shown) == len(expected) > 0
+        for batch_id, *counts in expected:
+            cells = shown[batch_id]
+            assert [cells[f"rows_{s}"] for s in STAGES] == [_text(n) for n in counts], batch_id
+            assert cells["balanced"] == "yes", batch_id
+        page.screenshot(path=ARTEFACTS / "reconciliation.png", full_page=True)
+        batch_id, landing_key, sha256 = _rows(
+            warehouse, "select batch_id, landing_key, sha256 from ops.load_ledger limit 1"
+        )[0]
+        page.click(f'tr[data-batch="{batch_id}"] a')
+        assert page.text_content('td[data-field="landing_key"]') == landing_key
+        assert page.text_content('td[data-field="sha256"]') == sha256
+        page.screenshot(path=ARTEFACTS / "batch.png", full_page=True)
+
+        # The quarantine browser: filtered by source, paged 10 at a time to the end.
+        (source, total), *_ = _rows(
+            warehouse,
+            "select source, count(*) from quarantine.quarantined_rows "
+            "group by source order by 2 desc limit 1",
+        )
+        page.goto(f"{ndc}/quarantine?size=10")
+        assert page.text_content('[data-field="total"]') == _text(
+            _rows(warehouse, "select count(*) from quarantine.quarantined_rows")[0][0]
+        )
+        page.select_option("select[name=source]", source)
+        page.click("#filter")
+        assert page.text_content('[data-field="total"]') == _text(total)
+        page.screenshot(path=ARTEFACTS / "quarantine.png", full_page=True)
+        keys = []
+        for _ in range(total // 10 + 2):
+            keys += page.eval_on_selector_all(
+                "#rows tr[data-key]", "rs => rs.map(r => r.dataset.key)"
+            )
+            if page.locator("#next").count() == 0:
+                break
+            page.click("#next")
+        assert keys == [
+            f"{b}:{r}"
+            for b, r in _rows(
+                warehouse,
+                "select _batch_id, _source_row from quarantine.quarantined_rows "
+                "where source = %s order by _batch_id, _source_row",
+                source,
+            )
+        ]
+        # A row: as the source sent it, and the rule that rejected it.
+        page.goto(f"{ndc}/quarantine?source={source}")
+        page.click("#rows tr[data-key] td.n a")
+        entity, b, r, reason, rule = _rows(
+            warehouse,
+            "select q.entity, q._batch_id, q._source_row, q.reason_code, c.description "
+            "from quarantine.quarantined_rows q join dictionary.reason_codes c "
+            "on c.code = q.reason_code where q.source = %s order by 2, 3 limit 1",
+            source,
+        )[0]
+        assert page.text_content('[data-field="reason_code"]') == reason
+        assert page.text_content('[data-field="rule"]') == rule
+        assert page.text_content('td[data-field="_source_row"]') == str(r)
+        page.screenshot(path=ARTEFACTS / "quarantined-row.png", full_page=True)
+
+        # Discrepancies per agency, and one agency's CSV equal to its mart.
+        page.goto(f"{ndc}/discrepancies")
+        counts = page.eval_on_selector_all("#agencies tr[data-source]", _TABLE, "source")
+        for name in sources:
+            (n,) = _rows(warehouse, f"select count(*) from marts.discrepancies_{name}")[0]
+            assert counts[name]["count"] == str(n), name
+        page.screenshot(path=ARTEFACTS / "discrepancies.png", full_page=True)
+        agency = max(counts, key=lambda s: int(counts[s]["count"]))
+        with page.expect_download() as download:
+            page.click(f'tr[data-source="{agency}"] a.csv')
+        got = download.value.path().read_text(encoding="utf-8")
+        cur = warehouse.execute(
+            f"select * from marts.discrepancies_{agency} order by entity, record_key, discrepancy"
+        )
+        mart = [[_text(v) for v in row] for row in cur.fetchall()]
+        assert list(csv.reader(got.splitlines())) == [[c.name for c in cur.description], *mart]
+        # (The 300-person country of this module may hold no discrepancy: the CSV is then
+        # its header; tests/integration/test_ui_pages.py compares one with rows.)
+        assert len(mart) == int(counts[agency]["count"])
+
+        # The scorecard (another DAG's mart: its table when built, "no scorecard yet" before).
+        page.goto(f"{ndc}/scorecard")
+        if warehouse.execute("select to_regclass('marts.quality_scorecard')").fetchone()[0]:
+            assert page.locator("#scorecard tr").count() > 1
+        else:
+            assert "No scorecard yet" in page.content()
+        page.screenshot(path=ARTEFACTS / "scorecard.png", full_page=True)
+        page.goto(f"{ndc}/logs")
+        page.screenshot(path=ARTEFACTS / "logs.png", full_page=True)
+        for log in ("ops.sharing_log", "ops.access_log"):
+            if not warehouse.execute("select to_regclass(%s)", (log,)).fetchone()[0]:
+                assert f"{log} does not exist yet" in page.content()
+        browser.close()
+
+    # Each view of person rows was recorded, as the signed-in Airflow user.
+    logged = _rows(warehouse, "select airflow_user, page from ops.ui_access_log")
+    assert {p for _, p in logged} >= {"quarantine", "quarantine/row", "discrepancies.csv"}
+    assert {u for u, _ in logged} == {ADMIN_USER}
+    warehouse.close()

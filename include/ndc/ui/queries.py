@@ -1,0 +1,225 @@
+"""What the ndc pages of the Airflow UI read from the warehouse: plain functions of a psycopg
+connection returning plain data, so they are tested without Airflow or a browser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from ndc.registry import raw_table
+
+PAGE_SIZE = 50
+
+UI_ACCESS_LOG_DDL = """
+create schema if not exists ops;
+create table if not exists ops.ui_access_log (
+    id bigserial primary key,
+    logged_at timestamptz not null default now(),
+    airflow_user text not null,
+    page text not null,
+    filters jsonb not null default '{}'::jsonb,
+    rows_shown integer not null
+);
+"""
+
+
+def exists(conn, relation: str) -> bool:
+    """True when the table or view ``schema.name`` exists."""
+    return conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is not None
+
+
+def _dicts(cur) -> list[dict]:
+    names = [c.name for c in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def batches(conn) -> list[dict]:
+    """Every batch of the ledger with its reconciliation (null counts while not checked)."""
+    if not exists(conn, "ops.load_ledger"):
+        return []
+    reconciled = exists(conn, "ops.reconciliation")
+    query = f"""
+        select l.batch_id, l.source, l.entity, l.loaded_at, l.rows_extracted, l.rows_landed,
+               l.rows_loaded, {
+        "r.rows_conformed, r.rows_quarantined, r.rows_merged, r.balanced"
+        if reconciled
+        else "null::bigint as rows_conformed, null::bigint as rows_quarantined,"
+        " null::bigint as rows_merged, null::boolean as balanced"
+    }
+        from ops.load_ledger l
+        {"left join ops.reconciliation r using (batch_id)" if reconciled else ""}
+        order by l.source, l.entity, l.loaded_at, l.batch_id
+    """
+    return _dicts(conn.execute(query))
+
+
+def batch(conn, batch_id: str) -> dict | None:
+    """One batch: its ledger entry (landing key, sha256, source file) and reconciliation."""
+    found = [b for b in batches(conn) if b["batch_id"] == batch_id]
+    if not found:
+        return None
+    cur = conn.execute(
+        "select landing_key, source_file, sha256, watermark_from, watermark_to, extracted_at "
+        "from ops.load_ledger where batch_id = %s",
+        (batch_id,),
+    )
+    return found[0] | _dicts(cur)[0]
+
+
+def reason_codes(conn) -> dict[str, str]:
+    """The dictionary's reason codes and what each means (the rule that rejects a row)."""
+    if not exists(conn, "dictionary.reason_codes"):
+        return {}
+    return dict(conn.execute("select code, description from dictionary.reason_codes").fetchall())
+
+
+@dataclass(frozen=True)
+class QuarantineFilter:
+    source: str = ""
+    entity: str = ""
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+def quarantine_facets(conn) -> dict[str, list[str]]:
+    """The sources, entities and reason codes present, for the filter's choices."""
+    if not exists(conn, "quarantine.quarantined_rows"):
+        return {"source": [], "entity": [], "reason": []}
+    return {
+        name: [
+            r[0]
+            for r in conn.execute(
+                sql.SQL("select distinct {} from quarantine.quarantined_rows order by 1").format(
+                    sql.Identifier(column)
+                )
+            )
+        ]
+        for name, column in (("source", "source"), ("entity", "entity"), ("reason", "reason_code"))
+    }
+
+
+def quarantine_page(
+    conn, where: QuarantineFilter, after: tuple[str, int] | None = None, size: int = PAGE_SIZE
+) -> tuple[list[dict], int]:
+    """A page of quarantined rows in (batch, row) order after the keyset ``after``, and how
+    many rows match the filter. Keyset paging on the table's ``(_batch_id, _source_row)``
+    key: every page costs the same, however deep."""
+    if not exists(conn, "quarantine.quarantined_rows"):
+        return [], 0
+    conditions = [sql.SQL("true")]
+    params: dict = {}
+    for field, column in (("source", "source"), ("entity", "entity"), ("reason", "reason_code")):
+        if getattr(where, field):
+            conditions.append(sql.SQL("{} = %({})s").format(sql.Identifier(column), sql.SQL(field)))
+            params[field] = getattr(where, field)
+    total = conn.execute(
+        sql.SQL("select count(*) from quarantine.quarantined_rows where {}").format(
+            sql.SQL(" and ").join(conditions)
+        ),
+        params,
+    ).fetchone()[0]
+    if after is not None:
+        conditions.append(sql.SQL("(_batch_id, _source_row) > (%(after_batch)s, %(after_row)s)"))
+        params |= {"after_batch": after[0], "after_row": after[1]}
+    cur = conn.execute(
+        sql.SQL(
+            "select source, entity, _batch_id, _source_row, record_key, reason_code, field, value "
+            "from quarantine.quarantined_rows where {} order by _batch_id, _source_row limit {}"
+        ).format(sql.SQL(" and ").join(conditions), sql.Literal(size)),
+        params,
+    )
+    return _dicts(cur), int(total)
+
+
+def raw_row(conn, source: str, entity: str, batch_id: str, source_row: int) -> dict | None:
+    """The row as the source sent it (``raw.<source>__<entity>``), without load metadata."""
+    table = raw_table(source, entity)
+    if not exists(conn, f"raw.{table}"):
+        return None
+    cur = conn.execute(
+        sql.SQL("select * from raw.{} where _batch_id = %s and _source_row = %s").format(
+            sql.Identifier(table)
+        ),
+        (batch_id, source_row),
+    )
+    rows = _dicts(cur)
+    return rows[0] if rows else None
+
+
+def discrepancy_sources(conn, sources: list[str]) -> dict[str, int]:
+    """Rows of each source's discrepancy mart (``marts.discrepancies_<source>``) that exists."""
+    counts = {}
+    for source in sources:
+        if exists(conn, f"marts.discrepancies_{source}"):
+            counts[source] = conn.execute(
+                sql.SQL("select count(*) from {}").format(
+                    sql.Identifier("marts", f"discrepancies_{source}")
+                )
+            ).fetchone()[0]
+    return counts
+
+
+def discrepancies(conn, source: str) -> list[dict]:
+    """The source's discrepancy mart, in a stable order (entity, record, kind)."""
+    cur = conn.execute(
+        sql.SQL("select * from {} order by entity, record_key, discrepancy").format(
+            sql.Identifier("marts", f"discrepancies_{source}")
+        )
+    )
+    return _dicts(cur)
+
+
+def discrepancy_kinds(rows: list[dict]) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for row in rows:
+        kinds[row["discrepancy"]] = kinds.get(row["discrepancy"], 0) + 1
+    return dict(sorted(kinds.items()))
+
+
+def table_rows(conn, relation: str, order_by: str, limit: int = 500) -> list[dict] | None:
+    """The newest rows of a table (``None`` when it does not exist): the scorecard, the logs."""
+    if not exists(conn, relation):
+        return None
+    schema, name = relation.split(".")
+    cur = conn.execute(
+        sql.SQL("select * from {} order by {} desc limit {}").format(
+            sql.Identifier(schema, name), sql.Identifier(order_by), sql.Literal(limit)
+        )
+    )
+    return _dicts(cur)
+
+
+def column_types(conn, relation: str) -> dict[str, str]:
+    """``{column: data type}`` of a table, in column order."""
+    schema, name = relation.split(".")
+    return dict(
+        conn.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = %s and table_name = %s order by ordinal_position",
+            (schema, name),
+        ).fetchall()
+    )
+
+
+def time_column(types: dict[str, str]) -> str | None:
+    """The first date or timestamp column: what a log or a history is ordered by."""
+    return next((c for c, t in types.items() if t == "date" or t.startswith("timestamp")), None)
+
+
+def log_view(conn, user: str, page: str, filters: dict, rows_shown: int) -> None:
+    """Record a page view that showed person rows: who, which page and filter, when."""
+    conn.execute(UI_ACCESS_LOG_DDL)
+    conn.execute(
+        "insert into ops.ui_access_log (airflow_user, page, filters, rows_shown) "
+        "values (%s, %s, %s::jsonb, %s)",
+        (user, page, _json(filters), rows_shown),
+    )
+
+
+def _json(value: dict) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
