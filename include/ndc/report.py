@@ -1,12 +1,16 @@
-"""What ``ndc report`` prints: per source and entity the row counts of every stage, and per
-source agency the discrepancies to send back (marts.discrepancies_<source>) by kind."""
+"""What ``ndc report`` prints: per source and entity the row counts of every stage, per
+source agency the discrepancies to send back (marts.discrepancies_<source>) by kind, and the
+six-property scorecard's latest figures per source and property (marts.quality_scorecard)."""
 
 from __future__ import annotations
 
 from psycopg import sql
 
+from ndc.dictionary.measures import PROPERTIES
 from ndc.population import citizen_count
 from ndc.registry import Source, raw_table
+from ndc.scorecard import latest_figures
+from ndc.scorecard import summary as scorecard_summary
 from ndc.warehouse import connect, has_column
 
 # Per batch, loaded = conformed + quarantined + merged (duplicates collapsed into another row).
@@ -83,6 +87,9 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
         "population": {"citizens": citizen_count(population_url)},
         "discrepancies": discrepancies,
         "schema_drift": drift,
+        # Per source and property: the latest day, met (None: nothing measured), the worst
+        # figure; {} while the scorecard is not built.
+        "scorecard": scorecard_summary(latest_figures(warehouse_url)),
     }
     for source in sources.values():
         entities = report["sources"].setdefault(source.name, {})
@@ -131,6 +138,10 @@ def format_report(report: dict) -> str:
             rows.append((source, d["total"], *(d["by_kind"][k] for k in DISCREPANCY_KINDS)))
         lines.append("")
         lines.extend(_table(rows, left={0}))
+    scorecard = report.get("scorecard", {})
+    if scorecard:
+        lines.append("")
+        lines.extend(_table(_scorecard_rows(scorecard), left=set(range(8))))
     for entity, d in report.get("schema_drift", {}).items():
         source, _, name = entity.partition(".")
         lines.append("")
@@ -141,3 +152,21 @@ def format_report(report: dict) -> str:
             f"include/sources/{source}.yaml to conform them)"
         )
     return "\n".join(lines)
+
+
+def _scorecard_rows(scorecard: dict) -> list[tuple]:
+    """Per source: each property's verdict and, when measured, its worst figure and target."""
+    rows: list[tuple] = [("scorecard (latest day)", "day", *PROPERTIES)]
+    for source, properties in scorecard.items():
+        cells = []
+        for prop in PROPERTIES:
+            p = properties[prop]
+            if p["worst"] is None:
+                cells.append(p["status"].replace("_", " "))
+            else:
+                w = p["worst"]
+                verdict = "met" if p["met"] else "MISSED"
+                cells.append(f"{verdict} {w['value']:g} ({w['measure']}, target {w['target']:g})")
+        day = next((p["day"] for p in properties.values() if p["day"]), "")
+        rows.append((source, day, *cells))
+    return rows
