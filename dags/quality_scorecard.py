@@ -9,9 +9,9 @@ only reads it, so a missed target never fails the transform or holds back the po
 
 One **check_<source>** task per source agency reads that source's latest day and fails
 naming the agency, each entity and measure below its target, the figure and its counts
-(e.g. `Ministry of Justice (civil_registration): civil_registration.birth clean/conformed_share
-on 2025-06-04 is 0.91 (91 of 100), target >= 0.95`). Measures the platform cannot measure yet
-(the sharing deliveries) say `not_measured` and are not checked.
+(e.g. `Ministry of Justice (Bộ Tư pháp) (civil_registration): civil_registration.birth
+clean/conformed_share on 2025-07-01 is 0.75 (9 of 12), target >= 0.95`). Measures the
+platform cannot measure yet (the sharing deliveries) say `not_measured` and are not checked.
 
 **Owner:** ndc data engineering. **When it fails:** the failed task's log names the agency and
 the figures; send them to the agency (the discrepancy marts and `quarantine.quarantined_rows`
