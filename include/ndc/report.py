@@ -155,18 +155,20 @@ def format_report(report: dict) -> str:
 
 
 def _scorecard_rows(scorecard: dict) -> list[tuple]:
-    """Per source: each property's verdict and, when measured, its worst figure and target."""
+    """Per source: each property's verdict; a missed one with its worst figure and target."""
     rows: list[tuple] = [("scorecard (latest day)", "day", *PROPERTIES)]
     for source, properties in scorecard.items():
         cells = []
         for prop in PROPERTIES:
             p = properties[prop]
-            if p["worst"] is None:
+            w = p["worst"]
+            if w is None:
                 cells.append(p["status"].replace("_", " "))
+            elif p["met"]:
+                cells.append("met")
             else:
-                w = p["worst"]
-                verdict = "met" if p["met"] else "MISSED"
-                cells.append(f"{verdict} {w['value']:g} ({w['measure']}, target {w['target']:g})")
+                sign = "<" if w["value"] < w["target"] else ">"
+                cells.append(f"MISSED {w['measure']} {w['value']:g} {sign} {w['target']:g}")
         day = next((p["day"] for p in properties.values() if p["day"]), "")
         rows.append((source, day, *cells))
     return rows

@@ -59,3 +59,18 @@ def test_the_summary_gives_each_property_its_verdict_and_worst_figure():
         "worst": None,
     }
     assert props["correct"]["status"] == "not_applicable"
+
+
+def test_the_report_shows_met_or_the_missed_figure_per_property():
+    from ndc.report import format_report
+
+    text = format_report(
+        {
+            "sources": {},
+            "population": {"citizens": 0},
+            "scorecard": summary(FIGURES),
+        }
+    )
+    (row,) = [line for line in text.splitlines() if line.startswith("civil_registration")]
+    assert "MISSED conformed_share 0.91 < 0.95" in row
+    assert "met" in row and "not measured" in row and "not applicable" in row
