@@ -89,7 +89,9 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
         "schema_drift": drift,
         # Per source and property: the latest day, met (None: nothing measured), the worst
         # figure; {} while the scorecard is not built.
-        "scorecard": scorecard_summary(latest_figures(warehouse_url)),
+        "scorecard": scorecard_summary(
+            [f for f in latest_figures(warehouse_url) if f.source in sources]
+        ),
     }
     for source in sources.values():
         entities = report["sources"].setdefault(source.name, {})
