@@ -32,6 +32,10 @@ HEADER = """\
     fan-in models read it through quarantine_entities(), duplicate_entities() and
     person_discrepancy_models(). -#}
 """
+# Days between two extractions a source's schedule allows (the scorecard's live measure works
+# in extraction days, so an hourly source is held to a day); a cron schedule or none: null
+# (the measure is then not measured for the source).
+SCHEDULE_DAYS = {"@hourly": 1, "@daily": 1, "@weekly": 7, "@monthly": 31, "@yearly": 366}
 
 
 def _literal(value: object) -> str:
@@ -40,6 +44,8 @@ def _literal(value: object) -> str:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, str):
         if "'" in value or "\\" in value:
             raise ValueError(f"{value!r}: quotes and backslashes have no place in a name")
@@ -118,13 +124,34 @@ def entities(registry: dict[str, Source]) -> list[dict]:
     return out
 
 
+def sources(registry: dict[str, Source]) -> list[dict]:
+    """Every source as `registry_sources()` lists it: its schedule (the scorecard's live
+    measure)."""
+    return [
+        {
+            "source": source.name,
+            "schedule": source.schedule,
+            "schedule_days": SCHEDULE_DAYS.get(source.schedule or ""),
+        }
+        for source in sorted(registry.values(), key=lambda s: s.name)
+    ]
+
+
 def render(registry: dict[str, Source]) -> str:
     lines = ",\n".join(f"        {_literal(e)}" for e in entities(registry))
+    source_lines = ",\n".join(f"        {_literal(s)}" for s in sources(registry))
+    # Two macros, so a model reading only the sources is not rebuilt when an entity changes.
     return (
         HEADER
         + "{% macro registry_entities() -%}\n"
         + "    {{ return([\n"
         + lines
+        + ",\n    ]) }}\n{%- endmacro %}\n\n"
+        + "{#- Every source: its schedule and the days its schedule allows between\n"
+        + "    two extractions (the quality scorecard's live measure). -#}\n"
+        + "{% macro registry_sources() -%}\n"
+        + "    {{ return([\n"
+        + source_lines
         + ",\n    ]) }}\n{%- endmacro %}\n"
     )
 

@@ -1,12 +1,16 @@
-"""What ``ndc report`` prints: per source and entity the row counts of every stage, and per
-source agency the discrepancies to send back (marts.discrepancies_<source>) by kind."""
+"""What ``ndc report`` prints: per source and entity the row counts of every stage, per
+source agency the discrepancies to send back (marts.discrepancies_<source>) by kind, and the
+six-property scorecard's latest figures per source and property (marts.quality_scorecard)."""
 
 from __future__ import annotations
 
 from psycopg import sql
 
+from ndc.dictionary.measures import PROPERTIES
 from ndc.population import citizen_count
 from ndc.registry import Source, raw_table
+from ndc.scorecard import latest_figures
+from ndc.scorecard import summary as scorecard_summary
 from ndc.warehouse import connect, has_column
 
 # Per batch, loaded = conformed + quarantined + merged (duplicates collapsed into another row).
@@ -83,6 +87,11 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
         "population": {"citizens": citizen_count(population_url)},
         "discrepancies": discrepancies,
         "schema_drift": drift,
+        # Per source and property: the latest day, met (None: nothing measured), the worst
+        # figure; {} while the scorecard is not built.
+        "scorecard": scorecard_summary(
+            [f for f in latest_figures(warehouse_url) if f.source in sources]
+        ),
     }
     for source in sources.values():
         entities = report["sources"].setdefault(source.name, {})
@@ -131,6 +140,10 @@ def format_report(report: dict) -> str:
             rows.append((source, d["total"], *(d["by_kind"][k] for k in DISCREPANCY_KINDS)))
         lines.append("")
         lines.extend(_table(rows, left={0}))
+    scorecard = report.get("scorecard", {})
+    if scorecard:
+        lines.append("")
+        lines.extend(_table(_scorecard_rows(scorecard), left=set(range(8))))
     for entity, d in report.get("schema_drift", {}).items():
         source, _, name = entity.partition(".")
         lines.append("")
@@ -141,3 +154,23 @@ def format_report(report: dict) -> str:
             f"include/sources/{source}.yaml to conform them)"
         )
     return "\n".join(lines)
+
+
+def _scorecard_rows(scorecard: dict) -> list[tuple]:
+    """Per source: each property's verdict; a missed one with its worst figure and target."""
+    rows: list[tuple] = [("scorecard (latest day)", "day", *PROPERTIES)]
+    for source, properties in scorecard.items():
+        cells = []
+        for prop in PROPERTIES:
+            p = properties[prop]
+            w = p["worst"]
+            if w is None:
+                cells.append(p["status"].replace("_", " "))
+            elif p["met"]:
+                cells.append("met")
+            else:
+                sign = "<" if w["value"] < w["target"] else ">"
+                cells.append(f"MISSED {w['measure']} {w['value']:g} {sign} {w['target']:g}")
+        day = next((p["day"] for p in properties.values() if p["day"]), "")
+        rows.append((source, day, *cells))
+    return rows

@@ -91,8 +91,12 @@ def test_no_import_errors(parsed):
     assert parsed["errors"] == {}
 
 
-def test_one_ingest_dag_per_registry_file_plus_transform_and_sync(parsed):
-    expected = {f"ingest_{name}" for name in load_registry()} | {"transform", "sync_population"}
+def test_one_ingest_dag_per_registry_file_plus_transform_sync_and_scorecard(parsed):
+    expected = {f"ingest_{name}" for name in load_registry()} | {
+        "transform",
+        "sync_population",
+        "quality_scorecard",
+    }
     assert set(parsed["dags"]) == expected
 
 
@@ -117,6 +121,13 @@ def test_transform_renders_the_dbt_project_and_reconciles(parsed):
 def test_downstream_dags_are_scheduled_on_assets(parsed):
     assert "Asset" in parsed["dags"]["transform"]["schedule"]
     assert "Asset" in parsed["dags"]["sync_population"]["schedule"]
+    assert "Asset" in parsed["dags"]["quality_scorecard"]["schedule"]
+
+
+def test_scorecard_checks_each_agency_in_its_own_task(parsed):
+    assert parsed["dags"]["quality_scorecard"]["tasks"] == sorted(
+        f"check_{name}" for name in load_registry()
+    )
 
 
 def _manifest_nodes(*resource_types: str) -> dict[str, dict]:

@@ -85,3 +85,65 @@ def test_dbt_unit_tests_pass_on_an_empty_warehouse(pg_database, registry, tmp_pa
     ran = Counter(str(r.node.resource_type) for r in res.result)
     assert ran["unit_test"] == _declared_unit_tests()
     assert all(str(r.status) in ("success", "pass") for r in res.result)
+
+
+def test_the_scorecard_measures_the_reconciliation_and_says_what_it_cannot(built_warehouse):
+    """marts.quality_scorecard's clean measure divides the reconciliation's own counts; the
+    measures the platform cannot take yet are null with their status, never a number; one row
+    per source, entity, measure and day the source delivered; the DAG's check names the agency
+    and the figure."""
+    from ndc.report import build_report
+    from ndc.scorecard import ScorecardError, check_source
+
+    with connect(built_warehouse.url) as conn:
+        clean = {
+            (r[0], r[1], r[2]): (r[3], r[4], r[5])
+            for r in conn.execute(
+                "select source, entity, day, numerator, denominator, value "
+                "from marts.quality_scorecard where measure = 'conformed_share' and status = 'measured'"
+            )
+        }
+        reconciled = {
+            (r[0], r[1], r[2]): (r[3], r[4])
+            for r in conn.execute(
+                "select r.source, r.entity, b.extraction_day, sum(r.rows_conformed), "
+                "sum(r.rows_loaded) from ops.reconciliation r "
+                "join staging.stg_ops__load_batches b using (batch_id) "
+                "where r.rows_loaded > 0 group by 1, 2, 3"
+            )
+        }
+        not_measured = conn.execute(
+            "select distinct measure, value, met, numerator, status from marts.quality_scorecard "
+            "where property = 'shared'"
+        ).fetchall()
+        per_day = conn.execute(
+            """
+            select s.source, s.entity, s.measure, count(*), count(distinct s.day),
+                   (select count(distinct extraction_day) from staging.stg_ops__load_batches b
+                    where b.source = s.source and b.entity = s.entity)
+            from marts.quality_scorecard s group by 1, 2, 3
+            """
+        ).fetchall()
+        missing = conn.execute(
+            "select source from marts.quality_scorecard where met is false limit 1"
+        ).fetchone()
+    assert reconciled and {k: v[:2] for k, v in clean.items()} == reconciled
+    assert all(float(v[2]) == round(v[0] / v[1], 6) for v in clean.values())
+    assert sorted(not_measured) == [
+        ("deliveries_on_time", None, None, None, "not_measured"),
+        ("elements_delivered", None, None, None, "not_measured"),
+    ]
+    assert per_day and all(n == days == ledger_days for *_, n, days, ledger_days in per_day)
+
+    registry = load_registry()
+    report = build_report(built_warehouse.url, built_warehouse.population_url, registry)
+    assert set(report["scorecard"]) == set(registry)
+    for properties in report["scorecard"].values():
+        assert properties["shared"]["status"] == "not_measured"
+        assert properties["clean"]["status"] == "measured"
+    # The synthetic country's deliberate defects miss a target somewhere: the check says whose.
+    assert missing is not None
+    agency = registry[missing[0]].owner_agency
+    with pytest.raises(ScorecardError, match="target") as failed:
+        check_source(built_warehouse.url, missing[0], agency)
+    assert agency in str(failed.value) and missing[0] in str(failed.value)

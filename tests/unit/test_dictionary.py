@@ -38,6 +38,7 @@ def test_committed_seeds_are_what_the_dictionary_generates(tmp_path: Path) -> No
         "source_code_map.csv",
         "admin_units_provinces.csv",
         "golden_attributes.csv",
+        "quality_measures.csv",
         "relationship_to_head.csv",
         "residence_change_type.csv",
         "ethnicity_2008.csv",
