@@ -19,6 +19,7 @@ from ndc.cli.evaluate import evaluate
 from ndc.cli.pipeline import demo, run, transform
 from ndc.cli.population import population
 from ndc.cli.registry import registry
+from ndc.cli.reliability import reliability
 from ndc.cli.serve import serve
 from ndc.cli.sharing import sharing
 from ndc.cli.source import source
@@ -73,5 +74,6 @@ for command in (
     demo,
     evaluate,
     bench,
+    reliability,
 ):
     main.add_command(command)
