@@ -170,7 +170,23 @@ def _workbook(sheets: dict[str, list[list]], merge: str | None = None) -> bytes:
             ws.merge_cells(merge)
     buf = io.BytesIO()
     book.save(buf)
-    return buf.getvalue()
+    return _reproducible(buf.getvalue())
+
+
+def _reproducible(data: bytes) -> bytes:
+    """A workbook's zip with fixed timestamps (openpyxl stamps the time of saving into its
+    properties and entries), so the generator writes the same bytes every time."""
+    import re
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2025-06-30T00:00:00Z", body)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2025, 6, 30, 0, 0, 0))
+            dst.writestr(fixed, body, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def enterprise_row(i: int) -> list:
@@ -184,8 +200,16 @@ def _bomb() -> bytes:
     """A workbook-shaped zip whose sheet unpacks to 20 MiB of spaces (ratio ~1000:1)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("xl/worksheets/sheet1.xml", b" " * (20 << 20))
+        for name, body in (
+            ("[Content_Types].xml", b"<Types/>"),
+            ("xl/worksheets/sheet1.xml", b" " * (20 << 20)),
+        ):
+            z.writestr(
+                zipfile.ZipInfo(name, date_time=(2025, 6, 30, 0, 0, 0)),
+                body,
+                zipfile.ZIP_DEFLATED,
+                9,
+            )
     return buf.getvalue()
 
 
