@@ -201,3 +201,31 @@ def test_a_failed_command_prints_the_message_and_exits_non_zero(failing_command,
     assert isinstance(CliRunner().invoke(main, ["-v", "crash-for-test"]).exception, KeyError)
     monkeypatch.setenv("NDC_DEBUG", "1")
     assert isinstance(CliRunner().invoke(main, ["crash-for-test"]).exception, KeyError)
+
+
+class _Streamed:
+    """A response without Content-Length whose body arrives in blocks (chunked)."""
+
+    def __init__(self, blocks, headers=None):
+        self.blocks, self.headers, self.closed = blocks, headers or {}, False
+
+    def iter_content(self, size):
+        yield from self.blocks
+
+    def close(self):
+        self.closed = True
+
+
+def test_an_oversized_api_response_is_refused_while_it_is_read():
+    from ndc.extract.api import _body
+
+    endless = _Streamed(iter(lambda: b"x" * 65536, None))  # never ends by itself
+    with pytest.raises(Exception, match="over the limit of 1048576 bytes") as info:
+        _body(endless, "education", "http://api/students", 1 << 20)
+    assert info.value.reason == "response_too_large" and endless.closed
+    declared = _Streamed([b"{}"], {"Content-Length": str(10 << 20)})
+    with pytest.raises(Exception, match="response of 10485760 bytes, over the limit"):
+        _body(declared, "education", "http://api/students", 1 << 20)
+    assert _body(_Streamed([b'{"data": [], ', b'"next": null}']), "e", "u", 100) == (
+        b'{"data": [], "next": null}'
+    )
