@@ -14,6 +14,12 @@ One DAG per file in `include/sources/` (the source registry), generated here.
    keeps its marker and is loaded by the next run. With nothing new to load it is skipped, and
    `transform` is not triggered.
 
+**A bad file** (empty, a missing column, unreadable) does not stop the others: the extract
+sets it aside with its reason (`quarantine/<source>/<entity>/` in the landing zone,
+`ops.file_quarantine` in the warehouse, `ndc report`), logs a warning naming the file and row,
+and succeeds, so the good files are loaded. The same bytes are skipped with the same reason by
+later runs; drop a corrected file into the inbox and it lands normally.
+
 **Owner:** ndc data engineering. **When it fails:** the task log names the source, file and
 row. Fix the source (or the registry file) and clear the failed task: landing and loading
 are idempotent, nothing is duplicated. Other sources are not affected.
@@ -45,7 +51,8 @@ def build_ingest_dag(source: Source):
     def ingest():
         @task
         def extract() -> dict:
-            """Land new batches of every entity; fail after landing the good ones if any is bad."""
+            """Land new batches of every entity; set bad files aside (with a warning) and fail
+            only when a source itself cannot be read, after landing the good batches."""
             from ndc.connections import source_location
             from ndc.extract import ExtractError, extract_source
             from ndc.landing import landing_from_settings
@@ -57,7 +64,11 @@ def build_ingest_dag(source: Source):
             print(result.summary())
             if result.errors:
                 raise ExtractError("\n".join(result.errors))
-            return {"batches": [m.batch_id for m in result.landed], "rows": result.rows}
+            return {
+                "batches": [m.batch_id for m in result.landed],
+                "rows": result.rows,
+                "set_aside": [r.file for r in result.set_aside],
+            }
 
         @task(outlets=[raw_asset(source.name)])
         def load(extracted: dict) -> dict:

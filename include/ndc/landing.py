@@ -67,7 +67,10 @@ class Manifest:
 
 
 def batch_key(source: str, entity: str, day: str, batch_id: str) -> str:
-    """Deterministic landing key of a batch's Parquet file."""
+    """Deterministic landing key of a batch's Parquet file; each part one safe component."""
+    for part in (source, entity, day, batch_id):
+        if not part or "/" in part or "\\" in part or part in (".", "..") or not part.isprintable():
+            raise ValueError(f"invalid landing key component {part!r}")
     return f"{source}/{entity}/{day}/{batch_id}.parquet"
 
 
@@ -188,7 +191,9 @@ class LocalLandingZone(LandingZone):
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if key.startswith("/") or ".." in key.split("/"):
+        """The file of a key, never outside the root: an absolute key, a ``..`` part, a
+        backslash or a NUL is refused."""
+        if key.startswith("/") or ".." in key.split("/") or "\\" in key or "\0" in key:
             raise ValueError(f"invalid landing key {key!r}")
         return self.root / key
 

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
+from ndc.file_quarantine import record_set_aside
 from ndc.landing import LandingZone, Manifest, pending_key
 from ndc.phones import e164_column, to_e164
 from ndc.registry import EXTRA_COLUMN, Source, raw_table
@@ -34,13 +35,15 @@ class LoadError(RuntimeError):
 class LoadResult:
     source: str
     loaded: list[tuple[str, int]] = field(default_factory=list)  # (batch_id, rows)
+    set_aside: int = 0  # files of the source set aside by its extracts (ops.file_quarantine)
 
     @property
     def rows(self) -> int:
         return sum(n for _, n in self.loaded)
 
     def summary(self) -> str:
-        return f"{self.source}: {len(self.loaded)} batch(es) loaded ({self.rows} rows)"
+        aside = f", {self.set_aside} file(s) set aside in all" if self.set_aside else ""
+        return f"{self.source}: {len(self.loaded)} batch(es) loaded ({self.rows} rows){aside}"
 
 
 def _sha256(path: Path) -> str:
@@ -251,6 +254,7 @@ def load_source(
     result = LoadResult(source.name)
     with connect(warehouse_url, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(hashtext(%s))", (f"ndc.load.{source.name}",))
+        result.set_aside = record_set_aside(conn, landing, source.name)
         for manifest in pending_manifests(conn, landing, source, rescan):
             phones = source.entity(manifest.entity).phone_columns
             rows = load_batch(conn, landing, manifest, phones)

@@ -166,6 +166,12 @@ def e164_column(column: str) -> str:
     return column + "_e164"
 
 
+# A column or table name must be a plain SQL identifier: at most PostgreSQL's 63 characters.
+MAX_IDENTIFIER = 63
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?")
+
+
 class Entity(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
@@ -234,6 +240,25 @@ class Entity(_Strict):
                     )
             if c.district is not None and c.district not in self.columns:
                 raise ValueError(f"{where}.district: {c.district!r} not in columns")
+
+    @model_validator(mode="after")
+    def _identifiers(self) -> Entity:
+        """Column and table names become SQL identifiers (raw tables, COPY, the SQL extract's
+        select, dbt models): anything but a plain identifier is refused here, whatever quoting
+        downstream would do with it."""
+        named = [("columns", c) for c in self.columns]
+        named += [("primary_key", c) for c in self.primary_key]
+        if self.watermark_column is not None:
+            named.append(("watermark_column", self.watermark_column))
+        for where, name in named:
+            if not IDENTIFIER.fullmatch(name):
+                raise ValueError(
+                    f"{where}: {name!r} is not a plain identifier (letters, digits and _, "
+                    f"not starting with a digit, at most {MAX_IDENTIFIER} characters)"
+                )
+        if self.table is not None and not TABLE_NAME.fullmatch(self.table):
+            raise ValueError(f"table: {self.table!r} is not a plain [schema.]table name")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Entity:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from ndc.dictionary.measures import PROPERTIES
+from ndc.file_quarantine import OPEN_SET_ASIDE
 from ndc.population import citizen_count
 from ndc.registry import Source, raw_table
 from ndc.scorecard import latest_figures
@@ -60,6 +61,18 @@ def schema_drift(conn) -> dict[str, dict]:
     }
 
 
+def set_aside_files(conn) -> list[dict]:
+    """The files still set aside (ops.file_quarantine, no corrected file loaded since), each
+    with its source, entity, file, sha256, reason code, message, row and when."""
+    if not conn.execute("select to_regclass('ops.file_quarantine')").fetchone()[0]:
+        return []
+    names = ("source", "entity", "file", "sha256", "reason", "message", "row", "set_aside_at")
+    return [
+        {**dict(zip(names, r, strict=True)), "set_aside_at": r[-1].isoformat()}
+        for r in conn.execute(OPEN_SET_ASIDE)
+    ]
+
+
 def discrepancy_counts(conn, source: str) -> dict:
     """``{"total": n, "by_kind": {kind: n}}`` from the source's discrepancy mart; zeros
     while the mart is not built yet."""
@@ -82,6 +95,7 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
             counts = {(r[0], r[1]): r[2:] for r in conn.execute(_QUERY)}
         discrepancies = {name: discrepancy_counts(conn, name) for name in sources}
         drift = schema_drift(conn)
+        aside = set_aside_files(conn)
     report: dict = {
         "sources": {},
         "population": {"citizens": citizen_count(population_url)},
@@ -92,6 +106,7 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
         "scorecard": scorecard_summary(
             [f for f in latest_figures(warehouse_url) if f.source in sources]
         ),
+        "set_aside": aside,
     }
     for source in sources.values():
         entities = report["sources"].setdefault(source.name, {})
@@ -153,6 +168,16 @@ def format_report(report: dict) -> str:
             f"raw.{raw_table(source, name)}._extra, not conformed: declare them in "
             f"include/sources/{source}.yaml to conform them)"
         )
+    aside = report.get("set_aside", [])
+    if aside:
+        lines.append("")
+        lines.append(
+            f"{len(aside)} file(s) set aside (not landed, not lost: fix the file and drop the "
+            "corrected one into the inbox):"
+        )
+        for r in aside:
+            where = f"{r['source']}.{r['entity']}"
+            lines.append(f"  {where}  {r['file']}  [{r['reason']}]  {r['message']}")
     return "\n".join(lines)
 
 

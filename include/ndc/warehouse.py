@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from ndc.file_quarantine import FILE_QUARANTINE_DDL
 from ndc.registry import EXTRA_COLUMN, Source, e164_column, raw_table
 from ndc.settings import libpq_url
 
@@ -56,6 +57,8 @@ alter table ops.load_ledger add column if not exists undeclared_rows bigint;
 -- The ledger version (loaded_at) of the batch checked: a batch loaded again is checked again.
 alter table ops.reconciliation add column if not exists loaded_at timestamptz;
 """
+# Files set aside by the extract (ndc.file_quarantine), copied here by the load.
+OPS_DDL += FILE_QUARANTINE_DDL
 
 # Each population sync (ndc.population.sync_citizens): the mart rows it sent, and the mart's
 # change marker (marts.citizens._changed_at) it read up to, when the mart has one.

@@ -47,6 +47,7 @@ def test_db_up_then_report_json_has_the_documented_shape(ndc_env):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["population"] == {"citizens": 0}
+    assert report["set_aside"] == []  # no file set aside (ops.file_quarantine)
     entry = report["sources"]["civil_registration"]["birth"]
     stages = ("extracted", "landed", "loaded", "conformed", "quarantined", "merged")
     assert {k: entry[k] for k in stages} == dict.fromkeys(stages, 0)

@@ -91,7 +91,7 @@ def test_csv_undeclared_columns_are_kept_in_raw(registry, pg_database, tmp_path)
     )
 
     write_csv(inbox / "births_79_20250602.csv", BIRTH_HEADER[:-1], [BIRTH_ROW[:-1]])
-    [error] = extract_source(source, str(inbox), landing, "2025-06-02").errors
+    [error] = extract_source(source, str(inbox), landing, "2025-06-02").set_aside_messages
     assert error.startswith("civil_registration: births_79_20250602.csv: missing column(s) ")
     assert "['so_dinh_danh_me'] of entity birth" in error
 
@@ -126,7 +126,7 @@ def test_xlsx_undeclared_columns_are_kept_in_raw(registry, pg_database, tmp_path
     assert _ledger(pg_database) == {"enterprise": (["so_lao_dong", "email"], 2)}
 
     _workbook(inbox / "enterprises_2025W27.xlsx", ENTERPRISE_HEADER[:-1], [row[:-1]])
-    [error] = extract_source(source, str(inbox), landing, "2025-07-07").errors
+    [error] = extract_source(source, str(inbox), landing, "2025-07-07").set_aside_messages
     assert error.startswith("business_registry: enterprises_2025W27.xlsx: missing column(s) ")
     assert "['trang_thai'] of entity enterprise" in error
 
@@ -176,7 +176,7 @@ def test_xml_unmapped_attributes_and_elements_are_kept_in_raw(registry, pg_datab
     # lack is an optional element: null there).
     lost = parcel("P3", owner(1).replace("<TyLeSoHuu>50</TyLeSoHuu>", ""))
     (inbox / "land_01_20250629.xml").write_text(document(lost), encoding="utf-8")
-    [error] = extract_source(source, str(inbox), landing, "2025-06-29").errors
+    [error] = extract_source(source, str(inbox), landing, "2025-06-29").set_aside_messages
     assert error.startswith("land_registry: owner: land_01_20250629.xml: missing column(s) ")
     assert "['ty_le_so_huu']" in error
 

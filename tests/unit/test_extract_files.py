@@ -95,10 +95,10 @@ def test_missing_column_names_source_and_file_and_other_files_still_land(registr
     write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW])
     result = extract_source(registry["civil_registration"], str(inbox), landing, "d")
     assert [m.source_file for m in result.landed] == ["births_01_20250601.csv"]
-    assert len(result.errors) == 1
-    assert "civil_registration" in result.errors[0]
-    assert "births_02_20250601.csv" in result.errors[0]
-    assert "so_dinh_danh_me" in result.errors[0]
+    assert len(result.set_aside_messages) == 1
+    assert "civil_registration" in result.set_aside_messages[0]
+    assert "births_02_20250601.csv" in result.set_aside_messages[0]
+    assert "so_dinh_danh_me" in result.set_aside_messages[0]
     assert landing.landed_batch_ids("civil_registration", "birth") == {result.landed[0].batch_id}
 
 
@@ -130,7 +130,7 @@ def test_malformed_row_names_file_and_row(registry, inbox, landing):
     write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW, ROW + ["extra"]])
     result = extract_source(registry["civil_registration"], str(inbox), landing, "d")
     assert result.landed == []
-    assert "births_01_20250601.csv: row 2" in result.errors[0]
+    assert "births_01_20250601.csv: row 2" in result.set_aside_messages[0]
     # Nothing half-written: no manifest, so the batch is not landed.
     assert landing.landed_batch_ids("civil_registration", "birth") == set()
 

@@ -93,8 +93,8 @@ def test_bad_workbook_names_source_and_file(registry, tmp_path, header, sheet, m
         registry["business_registry"], str(inbox), LocalLandingZone(tmp_path / "l"), "d"
     )
     assert result.landed == []
-    assert result.errors[0].startswith("business_registry: enterprises_2025W27.xlsx: ")
-    assert message in result.errors[0]
+    assert result.set_aside_messages[0].startswith("business_registry: enterprises_2025W27.xlsx: ")
+    assert message in result.set_aside_messages[0]
 
 
 def test_corrupt_workbook_is_reported(registry, tmp_path):
@@ -104,7 +104,7 @@ def test_corrupt_workbook_is_reported(registry, tmp_path):
     result = extract_source(
         registry["business_registry"], str(inbox), LocalLandingZone(tmp_path / "l"), "d"
     )
-    assert "enterprises_2025W28.xlsx: not a readable .xlsx workbook" in result.errors[0]
+    assert "enterprises_2025W28.xlsx: not a readable .xlsx workbook" in result.set_aside_messages[0]
 
 
 def test_an_undeclared_column_is_schema_drift_in_the_manifest(registry, tmp_path, caplog):

@@ -96,8 +96,8 @@ def test_undeclared_encoding_is_refused(registry, inbox, landing):
     (inbox / "land_03_20250628.xml").write_bytes(text.encode("latin-1"))
     result = extract_source(registry["land_registry"], str(inbox), landing, "2025-06-28")
     assert result.landed == []
-    assert "land_03_20250628.xml" in result.errors[0]
-    assert "ISO-8859-1" in result.errors[0]
+    assert "land_03_20250628.xml" in result.set_aside_messages[0]
+    assert "ISO-8859-1" in result.set_aside_messages[0]
 
 
 def test_malformed_file_names_source_file_and_line(registry, inbox, landing):
@@ -105,8 +105,8 @@ def test_malformed_file_names_source_file_and_line(registry, inbox, landing):
     (inbox / "land_04_20250628.xml").write_text(bad, encoding="utf-8")
     result = extract_source(registry["land_registry"], str(inbox), landing, "2025-06-28")
     assert result.landed == []
-    assert len(result.errors) == 2  # both entities of the file
-    message = result.errors[0]
+    assert len(result.set_aside_messages) == 2  # both entities of the file
+    message = result.set_aside_messages[0]
     assert message.startswith("land_registry: land_04_20250628.xml: line 4")
     assert "malformed XML" in message
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -27,17 +29,46 @@ from ndc.registry import Entity, Mode, Source, SourceKind
 log = logging.getLogger(__name__)
 
 TIMEOUT = (10, 120)  # connect, read (seconds)
+# A page larger than this is refused before it is parsed (a page of a few thousand records is
+# a few MiB): an oversized or endless response must not exhaust the worker's memory.
+MAX_RESPONSE_BYTES = int(os.environ.get("NDC_API_MAX_RESPONSE_BYTES", 64 << 20))
+
+
+def _body(response: requests.Response, source: str, page_url: str, limit: int) -> bytes:
+    """The response body, read in blocks up to `limit` bytes: a larger one fails clearly."""
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise ExtractError(
+            f"{source}: {page_url}: response of {declared} bytes, over the limit of {limit} "
+            "(NDC_API_MAX_RESPONSE_BYTES)",
+            reason="response_too_large",
+        )
+    chunks, size = [], 0
+    for block in response.iter_content(1 << 16):
+        size += len(block)
+        if size > limit:
+            response.close()
+            raise ExtractError(
+                f"{source}: {page_url}: response over the limit of {limit} bytes "
+                "(NDC_API_MAX_RESPONSE_BYTES)",
+                reason="response_too_large",
+            )
+        chunks.append(block)
+    return b"".join(chunks)
 
 
 def _pages(
-    session: requests.Session, source: str, url: str, params: dict
+    session: requests.Session, source: str, url: str, params: dict, limit: int | None = None
 ) -> Iterator[tuple[str, list[dict]]]:
     """Follow ``next`` links from the first page; yields (page URL, records)."""
     next_url: str | None = url
     first = True
     while next_url:
         try:
-            response = session.get(next_url, params=params if first else None, timeout=TIMEOUT)
+            response = session.get(
+                next_url, params=params if first else None, timeout=TIMEOUT, stream=True
+            )
         except requests.RequestException as exc:
             raise ExtractError(f"{source}: {next_url}: request failed: {exc}") from exc
         page_url = response.url
@@ -46,12 +77,23 @@ def _pages(
                 f"{source}: {page_url}: HTTP {response.status_code}: {response.text[:300]}"
             )
         try:
-            body = response.json()
+            raw = _body(response, source, page_url, MAX_RESPONSE_BYTES if limit is None else limit)
+        except requests.RequestException as exc:
+            raise ExtractError(f"{source}: {page_url}: response cut off: {exc}") from exc
+        try:
+            body = json.loads(raw)
             records = body["data"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ExtractError(f"{source}: {page_url}: not a page of records ({exc!r})") from exc
+            if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+                raise TypeError("data is not a list of records (objects)")
+            next_link = body.get("next")
+            if next_link is not None and not isinstance(next_link, str):
+                raise TypeError(f"next is {type(next_link).__name__}, not a link")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ExtractError(
+                f"{source}: {page_url}: not a page of records ({exc!r})", reason="bad_response"
+            ) from exc
         yield page_url, records
-        next_url = body.get("next")
+        next_url = next_link
         first = False
 
 
@@ -74,8 +116,10 @@ def _entity_chunks(
             missing = [c for c in entity.columns if c not in record]
             if missing:
                 raise ExtractError(
-                    f"{source}.{entity.name}: {page_url}: record {i + 1} lacks declared "
-                    f"field(s) {missing}"
+                    f"{source}.{entity.name}: {page_url}: record {row_no + i} lacks declared "
+                    f"field(s) {missing}",
+                    reason="missing_columns",
+                    row=row_no + i,
                 )
             for out, column in zip(columns, entity.columns, strict=True):
                 out.append(text(record[column]))
@@ -111,8 +155,11 @@ def extract_api(
         try:
             manifest = _extract_entity(session, source, entity, base_url, landing, day)
         except ExtractError as exc:
-            log.error("%s", exc)
-            result.errors.append(str(exc))
+            message = str(exc)
+            if not message.startswith(source.name):
+                message = f"{source.name}.{entity.name}: {entity.endpoint}: {message}"
+            log.error("%s", message)
+            result.errors.append(message)
             continue
         if manifest is None:
             result.skipped.append(entity.name)
@@ -143,7 +190,13 @@ def _extract_entity(
             return None
         drift = {"undeclared_columns": state["undeclared"]} if state["undeclared"] else {}
         if entity.mode is Mode.INCREMENTAL:
-            high = state["high"]
+            high = state.get("high")
+            if high is None:
+                raise ExtractError(
+                    f"{source.name}.{entity.name}: {url}: {writer.rows} record(s) and none "
+                    f"has a {entity.watermark_column}: no watermark to land them under",
+                    reason="missing_watermark",
+                )
             return writer.land(
                 landing,
                 source.name,

@@ -31,7 +31,16 @@ EXTRA = EXTRA_COLUMN
 
 
 class ExtractError(RuntimeError):
-    """A source could not be read; the message names the source, file and row."""
+    """A source could not be read; the message names the source, file and row.
+
+    ``reason``: a short code for the kind of problem (``empty_file``, ``missing_columns``,
+    ``field_count``, ...), kept with a file set aside (ndc.file_quarantine); ``row``: the
+    1-based data row (or line) where it was found, when there is one."""
+
+    def __init__(self, message: str, reason: str = "unreadable", row: int | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.row = row
 
 
 @dataclass
@@ -41,17 +50,26 @@ class ExtractResult:
     skipped: list[str] = field(
         default_factory=list
     )  # batches already landed / entities with nothing new
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the run fails on any of these
+    # Files set aside (ndc.file_quarantine): reported, not failing the run.
+    set_aside: list = field(default_factory=list)
 
     @property
     def rows(self) -> int:
         return sum(m.rows_landed for m in self.landed)
 
+    @property
+    def set_aside_messages(self) -> list[str]:
+        return [r.message for r in self.set_aside]
+
     def summary(self) -> str:
-        return (
+        lines = [
             f"{self.source}: {len(self.landed)} batch(es) landed ({self.rows} rows), "
-            f"{len(self.skipped)} already landed or unchanged, {len(self.errors)} error(s)"
-        )
+            f"{len(self.skipped)} already landed or unchanged, {len(self.set_aside)} file(s) "
+            f"set aside, {len(self.errors)} error(s)"
+        ]
+        lines += [f"  set aside [{r.reason}]: {r.message}" for r in self.set_aside]
+        return "\n".join(lines)
 
 
 def text(value: object) -> str | None:
@@ -90,6 +108,26 @@ def schema(columns: list[str]) -> pa.Schema:
     )
 
 
+def _refuse_nul(arrays: list[pa.Array], rows: pa.Array, arrow_schema: pa.Schema) -> None:
+    """PostgreSQL text cannot hold a NUL character: a value with one (binary data, UTF-16 read
+    as a single-byte encoding) fails here, naming its row and column, not the load's COPY."""
+    import pyarrow.compute as pc
+
+    for i, values in enumerate(arrays):
+        if values.null_count == len(values):
+            continue
+        found = pc.match_substring(values, "\x00")
+        if pc.any(found).as_py():
+            at = pc.index(found, True).as_py()
+            row = rows[at].as_py()
+            raise ExtractError(
+                f"row {row}: column {arrow_schema.field(i).name} holds a NUL character "
+                "(binary data?), which the warehouse's text cannot store",
+                reason="nul_character",
+                row=row,
+            )
+
+
 def record_batch(
     columns: list[list],
     rows: Iterable[int],
@@ -101,6 +139,7 @@ def record_batch(
     next to nothing in the Parquet file and in the load's COPY."""
     arrays = [pa.array(values, pa.string()) for values in columns]
     row_numbers = pa.array(rows, pa.int64())
+    _refuse_nul(arrays, row_numbers, arrow_schema)
     extras = (
         pa.nulls(len(row_numbers), pa.string()) if extra is None else pa.array(extra, pa.string())
     )
@@ -150,7 +189,8 @@ def missing_columns(source: str, entity: Entity, received: Iterable[str], where:
     if missing:
         raise ExtractError(
             f"{source}.{entity.name}: {where}: declared column(s) {missing} not sent "
-            f"(the source has {sorted(received)})"
+            f"(the source has {sorted(received)})",
+            reason="missing_columns",
         )
 
 

@@ -28,6 +28,7 @@ from ndc.extract.batch import (
     undeclared_columns,
 )
 from ndc.extract.xml import declared_encoding, xml_chunks
+from ndc.file_quarantine import SetAside, safe_component, set_aside, set_aside_record
 from ndc.landing import LandingZone
 from ndc.registry import Entity, Source, SourceKind
 
@@ -120,7 +121,9 @@ def detect_encoding(path: Path, candidates: list[str], delimiter: str = ",") -> 
         if _decodes(path, name):
             scored.append((vietnamese_score(sample.decode(name, errors="ignore")), name))
     if not scored:
-        raise ExtractError(f"{path.name}: not readable in any declared encoding {candidates}")
+        raise ExtractError(
+            f"{path.name}: not readable in any declared encoding {candidates}", reason="encoding"
+        )
     return max(scored, key=lambda s: s[0])[1]
 
 
@@ -170,7 +173,9 @@ class _Header:
         if missing:
             raise ExtractError(
                 f"{source}: {name}: missing column(s) {missing} of entity {entity.name}; "
-                f"header is {header}"
+                f"header is {header} (row 0, the header)",
+                reason="missing_columns",
+                row=0,
             )
         self.index = [header.index(c) for c in entity.columns]
         self._source, self._name, self._entity = source, name, entity
@@ -254,22 +259,58 @@ def csv_chunks(
         reader = csv.reader(fh, delimiter=delimiter)
         if mixed:
             reader = _CellDecoder(reader, legacy or [], f"{source}: {path.name}")
-        header = next(reader, None)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise _csv_error(source, path, 0, reader.line_num, exc) from exc
         if header is None:
-            raise ExtractError(f"{source}: {path.name}: empty file, expected a header row")
+            raise ExtractError(
+                f"{source}: {path.name}: empty file, expected a header row (row 0)",
+                reason="empty_file",
+                row=0,
+            )
         header = [h.strip().lstrip("\ufeff") for h in header]
         columns = _Header(source, path.name, header, entity, drift)
 
         def records():
-            for row_no, record in enumerate(reader, start=1):
+            row_no = 0
+            rows = iter(reader)
+            while True:
+                try:
+                    record = next(rows, None)
+                except csv.Error as exc:
+                    raise _csv_error(source, path, row_no + 1, reader.line_num, exc) from exc
+                except UnicodeDecodeError as exc:
+                    raise ExtractError(
+                        f"{source}: {path.name}: row {row_no + 1} (after line "
+                        f"{reader.line_num}): not {encoding}: {exc}",
+                        reason="encoding",
+                        row=row_no + 1,
+                    ) from exc
+                if record is None:
+                    return
+                row_no += 1
                 if len(record) != len(header):
                     raise ExtractError(
                         f"{source}: {path.name}: row {row_no} (line {reader.line_num}) has "
-                        f"{len(record)} fields, the header has {len(header)}"
+                        f"{len(record)} fields, the header has {len(header)}",
+                        reason="field_count",
+                        row=row_no,
                     )
                 yield row_no, record
 
         yield from _chunks(records(), columns, entity, chunk_rows)
+
+
+def _csv_error(source: str, path: Path, row: int, line: int, exc: csv.Error) -> ExtractError:
+    """A CSV syntax error (a field over the size limit, a quote left open, a NUL byte) naming
+    the row and line."""
+    reason = "field_too_large" if "field larger than field limit" in str(exc) else "csv_syntax"
+    return ExtractError(
+        f"{source}: {path.name}: row {row} (line {line}): not readable as CSV: {exc}",
+        reason=reason,
+        row=row,
+    )
 
 
 class _CellDecoder:
@@ -302,6 +343,44 @@ class _CellDecoder:
         return out
 
 
+# A workbook is a zip of XML parts: refuse one that would unpack to more than this, or whose
+# large parts are compressed more than a spreadsheet's XML ever is (a decompression bomb).
+MAX_XLSX_UNCOMPRESSED = 1 << 30
+MAX_XLSX_RATIO = 200
+RATIO_CHECKED_FROM = 16 << 20
+
+
+def check_workbook_size(path: Path, source: str) -> None:
+    """Fail before parsing a workbook that would unpack to a decompression bomb. The sizes are
+    the zip directory's; reading a part stops at its declared size (zipfile), so a lying
+    directory cannot unpack more."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as book:
+            parts = book.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ExtractError(
+            f"{source}: {path.name}: not a readable .xlsx workbook (not a zip): {exc}",
+            reason="not_xlsx",
+            row=0,
+        ) from exc
+    total = sum(p.file_size for p in parts)
+    worst = max(parts, key=lambda p: p.file_size / max(p.compress_size, 1), default=None)
+    ratio = worst.file_size / max(worst.compress_size, 1) if worst else 0
+    if total > MAX_XLSX_UNCOMPRESSED or (
+        worst is not None and worst.file_size >= RATIO_CHECKED_FROM and ratio > MAX_XLSX_RATIO
+    ):
+        raise ExtractError(
+            f"{source}: {path.name}: refused as a decompression bomb: unpacks to "
+            f"{total} bytes (limit {MAX_XLSX_UNCOMPRESSED}); part {worst.filename!r} is "
+            f"compressed {ratio:.0f}:1 (limit {MAX_XLSX_RATIO}:1 above "
+            f"{RATIO_CHECKED_FROM} bytes)",
+            reason="decompression_bomb",
+            row=0,
+        )
+
+
 def xlsx_chunks(
     path: Path,
     source: str,
@@ -313,21 +392,30 @@ def xlsx_chunks(
     """Rows of a worksheet (streamed, read-only), numbered from 1 after the header row."""
     from openpyxl import load_workbook
 
+    check_workbook_size(path, source)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile/KeyError/... for a broken workbook
         raise ExtractError(
-            f"{source}: {path.name}: not a readable .xlsx workbook: {exc!r}"
+            f"{source}: {path.name}: not a readable .xlsx workbook: {exc!r}",
+            reason="not_xlsx",
+            row=0,
         ) from exc
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise ExtractError(
-                f"{source}: {path.name}: no worksheet {sheet!r}; it has {book.sheetnames}"
+                f"{source}: {path.name}: no worksheet {sheet!r}; it has {book.sheetnames}",
+                reason="missing_sheet",
+                row=0,
             )
         rows = (book[sheet] if sheet else book.worksheets[0]).iter_rows(values_only=True)
         first = next(rows, None)
         if first is None:
-            raise ExtractError(f"{source}: {path.name}: empty worksheet, expected a header row")
+            raise ExtractError(
+                f"{source}: {path.name}: empty worksheet, expected a header row (row 0)",
+                reason="empty_file",
+                row=0,
+            )
         header = [str(h).strip() if h is not None else "" for h in first]
         columns = _Header(source, path.name, header, entity, drift)
 
@@ -351,8 +439,9 @@ def extract_files(
 ) -> ExtractResult:
     """Land every new file of the inbox; a file already landed (same bytes) is skipped.
 
-    A bad file is reported and the others are still landed; the caller fails the run when
-    ``errors`` is not empty.
+    A file that cannot be read is set aside with its reason (ndc.file_quarantine) and the
+    others are still landed: ``result.set_aside`` lists them, and the same bytes are skipped
+    with the same reason by the next run until a corrected file replaces them.
     """
     assert source.kind is SourceKind.FILES and source.files is not None
     config = source.files
@@ -367,13 +456,21 @@ def extract_files(
             digest = sha256_file(path)
             # Same name and bytes -> same batch: landed once. Changed bytes -> a new batch.
             # An XML file holds several entities (owners nested in parcels): one batch each.
+            # The name as a safe key component: a file name with shell characters or
+            # spaces cannot reach a landing key, a command or a path unchanged.
+            stem = safe_component(path.stem)
             batch_id = (
-                f"{path.stem}-{entity.name}-{digest[:12]}"
+                f"{stem}-{entity.name}-{digest[:12]}"
                 if config.format == "xml"
-                else f"{path.stem}-{digest[:12]}"
+                else f"{stem}-{digest[:12]}"
             )
             if batch_id in landed:
                 result.skipped.append(batch_id)
+                continue
+            before = set_aside_record(landing, source.name, entity.name, name, digest)
+            if before is not None:
+                log.warning("still set aside (same bytes): %s", before.message)
+                result.set_aside.append(before)
                 continue
             try:
                 # The undeclared columns (schema drift), filled as the file is read.
@@ -406,12 +503,33 @@ def extract_files(
                         drift=drift,
                     )
                 manifest = land_batch(landing, source.name, entity, day, batch_id, chunks, **fields)
-            except (ExtractError, csv.Error, UnicodeDecodeError) as exc:
-                message = str(exc) if isinstance(exc, ExtractError) else f"{name}: {exc}"
-                if not message.startswith(source.name):
-                    message = f"{source.name}: {message}"
-                log.error("%s", message)
-                result.errors.append(message)
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
+                record = _set_aside_for(landing, source.name, entity.name, name, digest, exc)
+                result.set_aside.append(record)
                 continue
             result.landed.append(manifest)
     return result
+
+
+def _set_aside_for(
+    landing: LandingZone, source: str, entity: str, name: str, digest: str, exc: Exception
+) -> SetAside:
+    """Set a file aside for the error its reading raised. An exception other than ndc's own
+    (a reader's bug or an input no check foresaw) is set aside as ``unexpected_error`` with its
+    traceback in the log: counted as a crash by the bad-input corpus (ndc.reliability)."""
+    if isinstance(exc, ExtractError):
+        reason, row, message = exc.reason, exc.row, str(exc)
+    elif isinstance(exc, csv.Error):
+        reason, row, message = "csv_syntax", None, f"{name}: not readable as CSV: {exc}"
+    elif isinstance(exc, UnicodeDecodeError):
+        reason, row, message = "encoding", None, f"{name}: {exc}"
+    else:
+        log.exception("%s: %s: unexpected error", source, name)
+        reason, row = "unexpected_error", None
+        message = f"{name}: unexpected {type(exc).__name__}: {exc}"
+    if name not in message:
+        message = f"{name}: {message}"
+    if not message.startswith(source):
+        message = f"{source}: {message}"
+    log.warning("set aside [%s]: %s", reason, message)
+    return set_aside(landing, source, entity, name, digest, reason, message, row)

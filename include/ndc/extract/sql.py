@@ -65,14 +65,19 @@ def extract_sql(
                 try:
                     manifest = _extract_entity(conn, source, entity, landing, day, chunk_rows)
                 except sa.exc.SQLAlchemyError as exc:
-                    message = f"{source.name}.{entity.name}: query failed: {exc!r}"
+                    message = (
+                        f"{source.name}.{entity.name}: table {entity.table}: query failed: {exc!r}"
+                    )
                     log.error("%s", message)
                     result.errors.append(message)
                     conn.rollback()
                     continue
                 except ExtractError as exc:  # a declared column the table no longer has
-                    log.error("%s", exc)
-                    result.errors.append(str(exc))
+                    message = str(exc)
+                    if not message.startswith(source.name):
+                        message = f"{source.name}.{entity.name}: table {entity.table}: {message}"
+                    log.error("%s", message)
+                    result.errors.append(message)
                     conn.rollback()
                     continue
                 if manifest is None:

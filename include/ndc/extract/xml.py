@@ -51,13 +51,17 @@ def declared_encoding(path: Path, source: str, candidates: list[str]) -> str:
     except LookupError as exc:
         raise ExtractError(
             f"{source}: {path.name}: line 1: declares encoding {declared!r}, which Python "
-            f"does not know"
+            f"does not know",
+            reason="encoding",
+            row=0,
         ) from exc
     allowed = {codecs.lookup(c).name for c in candidates}
     if name not in allowed:
         raise ExtractError(
             f"{source}: {path.name}: line 1: declares encoding {declared!r}, not one of the "
-            f"source's encodings {candidates}"
+            f"source's encodings {candidates}",
+            reason="encoding",
+            row=0,
         )
     return declared
 
@@ -242,13 +246,17 @@ def _records(
         line, column = exc.position
         raise ExtractError(
             f"{source}: {path.name}: line {line}, column {column}: malformed XML "
-            f"(after {n} <{parts[-1]}> record(s)): {exc}"
+            f"(after {n} <{parts[-1]}> record(s), row {n + 1}): {exc}",
+            reason="malformed_xml",
+            row=n + 1,
         ) from exc
     missing = [c for c in config.fields if c not in seen]
     if n and missing:
         raise ExtractError(
             f"{source}: {entity.name}: {path.name}: missing column(s) {missing}: no "
-            f"<{config.record_path}> record has {[config.fields[c] for c in missing]}"
+            f"<{config.record_path}> record has {[config.fields[c] for c in missing]}",
+            reason="missing_columns",
+            row=0,
         )
 
 
