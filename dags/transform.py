@@ -36,7 +36,8 @@ conformed costs seconds.
 **reconcile** records the models' fingerprints and checks the batches of this run:
 extracted = landed = loaded = conformed + quarantined + merged, stores the outcome in
 `ops.reconciliation` and fails naming each batch that does not balance. Only a balanced run
-updates the `marts__citizens` Asset, which triggers `sync_population`.
+updates the `marts__citizens` Asset, which triggers `sync_population`, and the
+`marts__shared_citizens` Asset, which triggers the `share_<product>` deliveries.
 
 **Owner:** ndc data engineering. **When it fails:** the failed watcher names the model (its
 log and the producer's hold dbt's error; a failed data test is in the producer's log); a
@@ -59,7 +60,7 @@ from cosmos.constants import (
 )
 
 from ndc import settings
-from ndc.assets import MART_CITIZENS, transform_assets
+from ndc.assets import TRANSFORM_MARTS, transform_assets
 from ndc.cosmos_watcher import trim_node_event_pushes
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
 from ndc.dbt_profile import connection_env_template, profile_config
@@ -181,7 +182,7 @@ def transform():
         },
     )
 
-    @task(outlets=[MART_CITIZENS])
+    @task(outlets=list(TRANSFORM_MARTS.values()))
     def reconcile(prepared: dict) -> dict:
         """Per batch of this run: extracted = landed = loaded = conformed + quarantined +
         merged, or fail; record what the models were built with."""

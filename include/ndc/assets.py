@@ -17,7 +17,20 @@ def raw_asset(source: str) -> Asset:
     return Asset(name=f"raw__{source}", uri=f"{RAW_URI_PREFIX}{source}", group="raw")
 
 
-MART_CITIZENS = Asset(name="marts__citizens", uri="ndc://warehouse/marts/citizens", group="marts")
+MART_URI_PREFIX = "ndc://warehouse/marts/"
+
+
+def mart_asset(model: str) -> Asset:
+    """A mart the ``transform`` DAG publishes once its run balanced (``marts.<model>``)."""
+    return Asset(name=f"marts__{model}", uri=f"{MART_URI_PREFIX}{model}", group="marts")
+
+
+MART_CITIZENS = mart_asset("citizens")
+# What the sharing products read (include/sharing/*.yaml, `reads`): the citizens with their
+# current commune, a view over marts.citizens and marts.citizen_attribute_versions.
+MART_SHARED_CITIZENS = mart_asset("shared_citizens")
+# Every mart Asset the transform updates, by model: the share_<product> DAGs run on them.
+TRANSFORM_MARTS = {"citizens": MART_CITIZENS, "shared_citizens": MART_SHARED_CITIZENS}
 POPULATION_CITIZENS = Asset(
     name="population__citizen", uri="ndc://population/citizen", group="population"
 )
@@ -28,3 +41,15 @@ def transform_assets(sources: dict[str, Source]) -> AssetAny:
     database's citizens changed by a sync (the rows that look citizens up are conformed again:
     the warehouse settles on the population database the sync just wrote)."""
     return AssetAny(*(raw_asset(name) for name in sources), POPULATION_CITIZENS)
+
+
+def reads_asset(model: str) -> Asset:
+    """The Asset of the mart a sharing product reads; an error naming the model when the
+    transform publishes none (a product that reads it would never run)."""
+    try:
+        return TRANSFORM_MARTS[model]
+    except KeyError:
+        raise KeyError(
+            f"reads: {model!r}: the transform publishes no Asset for it "
+            f"(ndc.assets.TRANSFORM_MARTS: {sorted(TRANSFORM_MARTS)})"
+        ) from None

@@ -91,13 +91,30 @@ def test_no_import_errors(parsed):
     assert parsed["errors"] == {}
 
 
-def test_one_ingest_dag_per_registry_file_plus_transform_sync_and_scorecard(parsed):
-    expected = {f"ingest_{name}" for name in load_registry()} | {
-        "transform",
-        "sync_population",
-        "quality_scorecard",
-    }
+def _file_products() -> list[str]:
+    from ndc.sharing.registry import DeliveryKind, load_sharing_registry
+
+    return [n for n, p in load_sharing_registry().items() if p.delivery.kind is DeliveryKind.FILES]
+
+
+def test_one_ingest_dag_per_registry_file_one_share_dag_per_files_product(parsed):
+    expected = (
+        {f"ingest_{name}" for name in load_registry()}
+        | {f"share_{name}" for name in _file_products()}
+        | {"transform", "sync_population", "quality_scorecard"}
+    )
     assert set(parsed["dags"]) == expected
+    # The three products on main; the api product has no DAG (it is pulled, not pushed).
+    assert len(_file_products()) >= 3
+
+
+def test_share_dags_run_on_the_marts_they_read_and_take_a_full_snapshot_param(parsed):
+    for name in _file_products():
+        dag = parsed["dags"][f"share_{name}"]
+        assert "Asset" in dag["schedule"], name
+        assert dag["tasks"] == ["deliver"]
+        assert dag["params"] == {"full_snapshot": False}
+        assert "share" in dag["tags"]
 
 
 @pytest.mark.parametrize("field", ["tags", "doc_md"])
