@@ -87,6 +87,16 @@ def discrepancy_counts(conn, source: str) -> dict:
     return {"total": sum(by_kind.values()), "by_kind": by_kind}
 
 
+def _last_deliveries(conn) -> dict:
+    """The last delivery of every product (ops.sharing_log), by product."""
+    from ndc.sharing.delivery import last_deliveries
+
+    return {
+        d.pop("product"): {**d, "delivered_at": d["delivered_at"].isoformat()}
+        for d in last_deliveries(conn)
+    }
+
+
 def build_report(warehouse_url: str, population_url: str, sources: dict[str, Source]) -> dict:
     """The report as plain data, in the documented ``--json`` shape."""
     counts: dict[tuple[str, str], tuple] = {}
@@ -96,6 +106,7 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
         discrepancies = {name: discrepancy_counts(conn, name) for name in sources}
         drift = schema_drift(conn)
         aside = set_aside_files(conn)
+        sharing = _last_deliveries(conn)
     report: dict = {
         "sources": {},
         "population": {"citizens": citizen_count(population_url)},
@@ -107,6 +118,7 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
             [f for f in latest_figures(warehouse_url) if f.source in sources]
         ),
         "set_aside": aside,
+        "sharing": sharing,
     }
     for source in sources.values():
         entities = report["sources"].setdefault(source.name, {})
@@ -178,6 +190,22 @@ def format_report(report: dict) -> str:
         for r in aside:
             where = f"{r['source']}.{r['entity']}"
             lines.append(f"  {where}  {r['file']}  [{r['reason']}]  {r['message']}")
+    sharing = report.get("sharing", {})
+    if sharing:
+        rows = [("last delivery", "consumer", "delivery", "kind", "rows", "delivered at")]
+        for product, d in sharing.items():
+            rows.append(
+                (
+                    product,
+                    d["consumer"],
+                    d["delivery_id"],
+                    d["kind"],
+                    d["rows"],
+                    d["delivered_at"][:19],
+                )
+            )
+        lines.append("")
+        lines.extend(_table(rows, left={0, 1, 2, 3, 5}))
     return "\n".join(lines)
 
 

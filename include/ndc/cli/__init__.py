@@ -21,6 +21,7 @@ from ndc.cli.population import population
 from ndc.cli.registry import registry
 from ndc.cli.reliability import reliability
 from ndc.cli.serve import serve
+from ndc.cli.share import share
 from ndc.cli.sharing import sharing
 from ndc.cli.source import source
 from ndc.cli.sources import sources
@@ -61,6 +62,7 @@ for command in (
     reconcile_cmd,
     registry,
     sharing,
+    share,
     serve,
     dictionary,
     population,
