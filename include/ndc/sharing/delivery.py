@@ -28,12 +28,13 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from ndc.landing import LandingZone, open_landing_zone
 from ndc.sharing.registry import DeliveryKind, GroupBy, Level, Product, dictionary_elements
@@ -236,9 +237,9 @@ def delivery_url(product: Product) -> str:
 def delivery_target(product: Product, settings=None) -> LandingZone:
     """The consumer's landing area: a folder (relative locations under ``NDC_HOME``) or an S3
     bucket (``NDC_SHARING_<PRODUCT>_S3_ENDPOINT`` / ``_ACCESS_KEY`` / ``_SECRET_KEY``, else
-    ``NDC_S3_*``). With no S3 server configured in the embedded default, an ``s3://`` location
-    is a folder ``NDC_HOME/sharing/s3/<bucket>/<prefix>`` (the log records where it went);
-    with a PostgreSQL server configured it is an error."""
+    ``NDC_S3_*``). With no S3 server configured at all (the embedded default: the landing
+    zone is a folder too), an ``s3://`` location is the folder
+    ``NDC_HOME/sharing/s3/<bucket>/<prefix>``; the log records the URI it went to."""
     from ndc import settings as settings_mod
 
     s = settings or settings_mod.load()
@@ -248,7 +249,7 @@ def delivery_target(product: Product, settings=None) -> LandingZone:
         endpoint = _env(prefix + "ENDPOINT") or s.s3_endpoint
         access = _env(prefix + "ACCESS_KEY") or s.s3_access_key
         secret = _env(prefix + "SECRET_KEY") or s.s3_secret_key
-        if not endpoint and s.embedded:
+        if not endpoint:
             return open_landing_zone(str(s.home / "sharing" / "s3" / url.removeprefix("s3://")))
         if not (endpoint and access and secret):
             raise DeliveryError(
@@ -296,16 +297,11 @@ def _write(cursor: psycopg.Cursor, path: Path, fmt: str, columns: list[tuple[str
     schema = pa.schema([(name, _arrow_type(t)) for name, t in columns])
     with pq.ParquetWriter(path, schema) as writer:
         while chunk := cursor.fetchmany(_CHUNK):
-            data = list(zip(*chunk, strict=True))
-            writer.write_table(
-                pa.table(
-                    {
-                        n: pa.array(data[i], f.type)
-                        for i, (n, f) in enumerate(zip(schema.names, schema, strict=True))
-                    },
-                    schema=schema,
-                )
-            )
+            arrays = [
+                pa.array(values, f.type)
+                for values, f in zip(zip(*chunk, strict=True), schema, strict=True)
+            ]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             rows += len(chunk)
         if rows == 0:
             writer.write_table(schema.empty_table())
@@ -348,6 +344,109 @@ def _check_readable(conn: psycopg.Connection, product: Product) -> None:
         raise DeliveryError(f"{product.name}: marts.{product.reads} has no column {missing}")
 
 
+def _stage_current(
+    conn: psycopg.Connection, product: Product, as_of: datetime
+) -> tuple[ProductQuery, dict[str, str]]:
+    """The product's rows now, with a key and a hash each, in ``_share_current`` (a temporary
+    table dropped at commit); the query and the column types."""
+    query = product_query(product, as_of)
+    key = sql.SQL("jsonb_build_object({})").format(
+        sql.SQL(", ").join(
+            sql.SQL("{}, q.{}").format(sql.Literal(c), sql.Identifier(c)) for c in query.key
+        )
+    )
+    conn.execute(
+        sql.SQL(
+            "create temp table _share_current on commit drop as "
+            "select q.*, {} as _row_key, md5(row(q.*)::text) as _row_hash from ({}) as q"
+        ).format(key, query.query)
+    )
+    types = conn.execute(
+        "select attname, format_type(atttypid, atttypmod) from pg_attribute "
+        "where attrelid = 'pg_temp._share_current'::regclass and attnum > 0"
+    ).fetchall()
+    return query, dict(types)
+
+
+def _rows_sql(product: Product, query: ProductQuery, kind: str) -> sql.Composable:
+    """The rows of the file: every current row (full), or those added, changed or removed
+    since the consumer's last delivery (a removed row rebuilt from its key: the rest null)."""
+    cols = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in query.columns)
+    order = sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(query.key)))
+    if kind == "full":
+        return sql.SQL("select {} from _share_current as c order by {}").format(cols, order)
+    return sql.SQL(
+        "select {cols}, case when s.row_key is null then 'added' else 'changed' end "
+        "from _share_current as c left join ops.sharing_state as s "
+        "on s.product = {p} and s.consumer = {k} and s.row_key = c._row_key "
+        "where s.row_hash is distinct from c._row_hash "
+        "union all "
+        "select {cols}, 'removed' from ops.sharing_state as s "
+        "cross join lateral "
+        "jsonb_populate_record(null::pg_temp._share_current, s.row_key) as c "
+        "where s.product = {p} and s.consumer = {k} "
+        "and not exists (select from _share_current as n where n._row_key = s.row_key) "
+        "order by {order}"
+    ).format(
+        cols=cols,
+        p=sql.Literal(product.name),
+        k=sql.Literal(product.consumer.agency),
+        order=order,
+    )
+
+
+def _manifest(product: Product, **delivery: Any) -> bytes:
+    """The manifest beside the data file: who, why, what, how many, its sha256; no wall-clock
+    time, so a retry writes the same bytes."""
+    body = {
+        "product": product.name,
+        "title": product.title,
+        "consumer": {"agency": product.consumer.agency, "name": product.consumer.name},
+        "legal_basis": product.legal_basis.model_dump() if product.legal_basis else None,
+        "basis": product.cite(),
+        "purpose": product.purpose,
+        "level": product.level.value,
+        "open_data": product.open_data,
+        "format": product.delivery.format,
+        "suppress_below": product.aggregation.suppress_below if product.aggregation else None,
+        "retention_days": product.retention_days,
+        **delivery,
+    }
+    return json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True).encode()
+
+
+def _record(conn: psycopg.Connection, product: Product, delivery: dict, files: list[dict]) -> None:
+    """Log the delivery and make the consumer's state the current rows (the caller commits:
+    both or neither)."""
+    consumer = product.consumer.agency
+    conn.execute(
+        "insert into ops.sharing_log (product, delivery_id, consumer, legal_basis, purpose,"
+        " kind, as_of, window_from, rows, files)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            product.name,
+            delivery["delivery_id"],
+            consumer,
+            product.cite(),
+            product.purpose,
+            delivery["kind"],
+            delivery["window"]["to"],
+            delivery["window"]["from"],
+            delivery["rows"],
+            Jsonb(files),
+        ),
+    )
+    conn.execute(
+        "delete from ops.sharing_state where product = %s and consumer = %s",
+        (product.name, consumer),
+    )
+    conn.execute(
+        "insert into ops.sharing_state (product, consumer, row_key, row_hash, delivery_id) "
+        "select %s, %s, _row_key, _row_hash, %s from _share_current",
+        (product.name, consumer, delivery["delivery_id"]),
+    )
+
+
 def deliver(
     warehouse_url: str,
     product: Product,
@@ -356,6 +455,9 @@ def deliver(
     full: bool = False,
 ) -> DeliveryResult:
     """Make the product's delivery for ``as_of`` (module docstring), unless it is in the log."""
+    # A plain UTC datetime (Airflow passes pendulum's; a naive time is taken as UTC).
+    as_of = datetime.fromisoformat(as_of.isoformat())
+    as_of = as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
     ensure_tables(warehouse_url)
     did = delivery_id(product, as_of, full)
     consumer = product.consumer.agency
@@ -367,126 +469,51 @@ def deliver(
             (product.name, did),
         ).fetchone()
         if logged:
-            return DeliveryResult(
-                product.name, consumer, did, logged[0], logged[1], logged[2], True
-            )
+            return DeliveryResult(product.name, consumer, did, *logged, already=True)
         previous = conn.execute(
-            "select as_of from ops.sharing_log where product = %s and consumer = %s "
-            "order by as_of desc, delivered_at desc limit 1",
+            "select max(as_of) from ops.sharing_log where product = %s and consumer = %s",
             (product.name, consumer),
-        ).fetchone()
+        ).fetchone()[0]
         kind = "full" if full or previous is None else "changes"
         _check_readable(conn, product)
-        pq_ = product_query(product, as_of)
-        key = sql.SQL("jsonb_build_object({})").format(
-            sql.SQL(", ").join(
-                sql.SQL("{}, q.{}").format(sql.Literal(c), sql.Identifier(c)) for c in pq_.key
-            )
-        )
-        conn.execute(
-            sql.SQL(
-                "create temp table _share_current on commit drop as "
-                "select q.*, {} as _row_key, md5(row(q.*)::text) as _row_hash from ({}) as q"
-            ).format(key, pq_.query)
-        )
-        types = dict(
-            conn.execute(
-                "select attname, format_type(atttypid, atttypmod) from pg_attribute "
-                "where attrelid = 'pg_temp._share_current'::regclass and attnum > 0"
-            ).fetchall()
-        )
-        cols = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in pq_.columns)
-        order = sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(pq_.key)))
-        if kind == "full":
-            body = sql.SQL("select {} from _share_current as c order by {}").format(cols, order)
-            out_columns = [(c, types[c]) for c in pq_.columns]
-        else:
-            body = sql.SQL(
-                "select {cols}, case when s.row_key is null then 'added' else 'changed' end "
-                "from _share_current as c left join ops.sharing_state as s "
-                "on s.product = {p} and s.consumer = {k} and s.row_key = c._row_key "
-                "where s.row_hash is distinct from c._row_hash "
-                "union all "
-                "select {cols}, 'removed' from ops.sharing_state as s "
-                "cross join lateral "
-                "jsonb_populate_record(null::pg_temp._share_current, s.row_key) as c "
-                "where s.product = {p} and s.consumer = {k} "
-                "and not exists (select from _share_current as n where n._row_key = s.row_key) "
-                "order by {order}"
-            ).format(cols=cols, p=sql.Literal(product.name), k=sql.Literal(consumer), order=order)
-            out_columns = [(c, types[c]) for c in pq_.columns] + [(CHANGE_COLUMN, "text")]
-        fmt = product.delivery.format
+        query, types = _stage_current(conn, product, as_of)
+        columns = [(c, types[c]) for c in query.columns]
+        if kind == "changes":
+            columns.append((CHANGE_COLUMN, "text"))
         name = f"{product.name}__{did}"
-        data_key, manifest_key = f"{name}.{fmt}", f"{name}.manifest.json"
+        data_key, manifest_key = f"{name}.{product.delivery.format}", f"{name}.manifest.json"
         with tempfile.TemporaryDirectory(prefix="ndc-share-") as tmp:
             path = Path(tmp) / data_key
             with conn.cursor(name="share_rows") as cursor:
-                cursor.execute(body)
-                rows = _write(cursor, path, fmt, out_columns)
+                cursor.execute(_rows_sql(product, query, kind))
+                rows = _write(cursor, path, product.delivery.format, columns)
             sha = _sha256(path)
             target.put_file(data_key, path)
-        manifest = {
-            "product": product.name,
-            "title": product.title,
-            "consumer": {"agency": consumer, "name": product.consumer.name},
-            "legal_basis": product.legal_basis.model_dump() if product.legal_basis else None,
-            "basis": product.cite(),
-            "purpose": product.purpose,
-            "level": product.level.value,
-            "open_data": product.open_data,
+        delivery = {
             "delivery_id": did,
             "kind": kind,
             "window": {
-                "from": previous[0].isoformat() if kind == "changes" else None,
+                "from": previous.isoformat() if kind == "changes" else None,
                 "to": as_of.isoformat(),
             },
-            "format": fmt,
             "file": data_key,
-            "columns": [{"name": c, "type": t} for c, t in out_columns],
-            "key": pq_.key,
+            "columns": [{"name": c, "type": t} for c, t in columns],
+            "key": query.key,
             "change_column": CHANGE_COLUMN if kind == "changes" else None,
             "rows": rows,
             "sha256": sha,
-            "suppress_below": product.aggregation.suppress_below if product.aggregation else None,
-            "retention_days": product.retention_days,
         }
-        body_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
-        target.put_bytes(manifest_key, body_bytes)
+        manifest = _manifest(product, **delivery)
+        target.put_bytes(manifest_key, manifest)
         files = [
             {"key": data_key, "uri": target.uri(data_key), "sha256": sha},
             {
                 "key": manifest_key,
                 "uri": target.uri(manifest_key),
-                "sha256": hashlib.sha256(body_bytes).hexdigest(),
+                "sha256": hashlib.sha256(manifest).hexdigest(),
             },
         ]
-        conn.execute(
-            "insert into ops.sharing_log (product, delivery_id, consumer, legal_basis, purpose,"
-            " kind, as_of, window_from, rows, files)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                product.name,
-                did,
-                consumer,
-                product.cite(),
-                product.purpose,
-                kind,
-                as_of,
-                previous[0] if kind == "changes" else None,
-                rows,
-                psycopg.types.json.Jsonb(files),
-            ),
-        )
-        # The consumer now holds the product as it is: the state is the current rows.
-        conn.execute(
-            "delete from ops.sharing_state where product = %s and consumer = %s",
-            (product.name, consumer),
-        )
-        conn.execute(
-            "insert into ops.sharing_state (product, consumer, row_key, row_hash, delivery_id) "
-            "select %s, %s, _row_key, _row_hash, %s from _share_current",
-            (product.name, consumer, did),
-        )
+        _record(conn, product, delivery, files)
     return DeliveryResult(product.name, consumer, did, kind, rows, files)
 
 
