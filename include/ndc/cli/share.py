@@ -49,3 +49,25 @@ def share_log() -> None:
                 f"{d['product']}: {d['delivery_id']} ({d['kind']}, {d['rows']} rows) to "
                 f"{d['consumer']} at {d['delivered_at']:%Y-%m-%d %H:%M:%S%z}"
             )
+
+
+def run_share_dags(client, log) -> dict[str, str]:
+    """Run every share_<product> DAG once through Airflow and wait for it (``ndc demo``: the
+    DAGs are paused at creation, so the transform's Asset events start none). Returns the
+    run ids by DAG."""
+    from ndc.sharing.registry import DeliveryKind, load_sharing_registry
+
+    dag_ids = [
+        f"share_{name}"
+        for name, p in load_sharing_registry().items()
+        if p.delivery.kind is DeliveryKind.FILES
+    ]
+    client.wait_for_dags(dag_ids)
+    runs = {}
+    for dag_id in dag_ids:
+        client.unpause(dag_id)
+        runs[dag_id] = client.trigger(dag_id)
+        log(f"triggered {dag_id} ({runs[dag_id]})")
+    for dag_id, run_id in runs.items():
+        client.wait_run(dag_id, run_id, log=log)
+    return runs
