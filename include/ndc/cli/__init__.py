@@ -17,6 +17,7 @@ from ndc.cli.evaluate import evaluate
 from ndc.cli.pipeline import demo, run, transform
 from ndc.cli.population import population
 from ndc.cli.registry import registry
+from ndc.cli.review import review
 from ndc.cli.serve import serve
 from ndc.cli.sharing import sharing
 from ndc.cli.source import source
@@ -38,6 +39,7 @@ for command in (
     dictionary,
     population,
     citizen,
+    review,
     sources,
     source,
     db,
