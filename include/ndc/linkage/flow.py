@@ -13,9 +13,10 @@ changes because of a later link). Effective links (auto-link, or a review accept
 row out of quarantine on the next dbt build (``quarantine.linked_rows``); ``_changed_at`` tells
 the next transform there is work (``ndc.transform_state.work_to_do``).
 
-Records are linked batch by batch, so a record's result does not depend on which other batches
-were linked in the same run (term frequencies come from the data being scored): day by day and
-all at once give the same links. Probabilities are rounded to 6 decimals for the same reason.
+All the records of a run are linked in one Splink run (a run per batch cost ~3 s each). Term
+frequencies come from the data scored (the population and those records), so the same record
+linked in another run can differ in the last digits of its probability: probabilities are kept
+to 4 decimals, and a link in effect is never re-scored.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ QUARANTINE = "quarantine.quarantined_rows"
 POPULATION = "staging.stg_population__citizens"
 # The columns of a staging row the model compares, when the model has them.
 RECORD_COLUMNS = ("full_name", "date_of_birth", "date_of_birth_precision", "sex_code")
-PROBABILITY_DIGITS = 6
+# Term frequencies come from the data scored (the population and the records of the run), so
+# the same record linked in another run may differ in the last digits.
+PROBABILITY_DIGITS = 4
 
 DDL = """
 create schema if not exists ops;
@@ -171,11 +174,19 @@ def population(conn: psycopg.Connection) -> pd.DataFrame:
 
 
 def _results(records: pd.DataFrame, pop: pd.DataFrame, model: LinkageModel) -> pd.DataFrame:
-    """Link one batch's records; one result row per record."""
-    recs = records.assign(record_id=records["_source_row"].astype(str))
+    """Link the records; one result row per record."""
+    recs = records.assign(
+        record_id=[
+            f"{s}/{e}/{b}/{r}"
+            for s, e, b, r in zip(
+                records.source, records.entity, records._batch_id, records._source_row, strict=True
+            )
+        ]
+    )
     recs["date_of_birth"] = recs["date_of_birth"].map(lambda d: None if d is None else str(d))
     if "date_of_birth_precision" not in recs:
         recs["date_of_birth_precision"] = "day"
+    recs["date_of_birth_precision"] = recs["date_of_birth_precision"].fillna("day")
     result = link(recs, pop, model).set_index("record_id")
     out = recs.join(result[["personal_id", "match_probability", "band"]], on="record_id")
     out["match_probability"] = out["match_probability"].round(PROBABILITY_DIGITS)
@@ -192,20 +203,22 @@ def link_quarantined(warehouse_url: str, model: LinkageModel | None = None, log=
         ensure_tables(conn)
         if not _exists(conn, QUARANTINE) or not _exists(conn, POPULATION):
             return counts | {"model_version": model.version, "seconds": 0.0}
-        entities = person_entities(conn)
-        pending = [
-            (source, entity, records_to_link(conn, source, entity, table, cols, model.version))
-            for source, entity, table, cols in entities
+        frames = [
+            records_to_link(conn, source, entity, table, cols, model.version).assign(
+                source=source, entity=entity
+            )
+            for source, entity, table, cols in person_entities(conn)
         ]
-        pending = [(s, e, r) for s, e, r in pending if len(r)]
-        pop = population(conn) if pending else None
-        for source, entity, records in pending:
-            for _, batch in records.groupby("_batch_id", sort=True):
-                out = _results(batch.reset_index(drop=True), pop, model)
-                _write(conn, source, entity, out, model.version)
-                counts["records"] += len(out)
-                for band, n in out["band"].value_counts().items():
-                    counts[band] += int(n)
+        frames = [f for f in frames if len(f)]
+        if frames:
+            records = pd.concat(frames, ignore_index=True)
+            # One Splink run for all of them: a run per batch costs seconds each.
+            out = _results(records, population(conn), model)
+            for (source, entity), rows in out.groupby(["source", "entity"], sort=True):
+                _write(conn, source, entity, rows, model.version)
+            counts["records"] = len(out)
+            for band, n in out["band"].value_counts().items():
+                counts[band] += int(n)
         log(
             f"linked {counts['records']} quarantined record(s) with model {model.version}: "
             f"{counts['auto_link']} auto-linked, {counts['review']} to review, "
