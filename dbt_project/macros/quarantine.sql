@@ -165,7 +165,7 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The reasons a row may leave quarantine by linkage (ndc.linkage.flow.LINK_REASONS). -#}
+{#- The reasons a row may leave quarantine by linkage (the link reasons of ndc.linkage.flow). -#}
 {% macro link_reason_codes() -%}
     'PID_MISSING', 'PID_MALFORMED', 'PID_UNKNOWN_PROVINCE'
 {%- endmacro %}
