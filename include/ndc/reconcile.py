@@ -75,8 +75,11 @@ class BatchBalance:
         return (
             f"batch {self.batch_id} ({self.source}.{self.entity}): extracted {self.extracted}, "
             f"landed {self.landed}, loaded {self.loaded}, conformed {self.conformed} + "
-            f"quarantined {self.quarantined} + linked {self.linked} + merged {self.merged} = "
-            f"{self.accounted}" + (f" ({self.note})" if self.note else "")
+            f"quarantined {self.quarantined} + "
+            # Named when there are linked rows: most batches have none.
+            + (f"linked {self.linked} + " if self.linked else "")
+            + f"merged {self.merged} = {self.accounted}"
+            + (f" ({self.note})" if self.note else "")
         )
 
 

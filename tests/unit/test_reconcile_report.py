@@ -22,7 +22,7 @@ def test_merged_duplicates_count_towards_the_balance():
 def test_describe_names_the_merged_rows():
     assert _balance(18, 1, 0).describe() == (
         "batch births_01_20250610-483b4d552157 (civil_registration.birth): extracted 21, "
-        "landed 21, loaded 21, conformed 18 + quarantined 1 + linked 0 + merged 0 = 19"
+        "landed 21, loaded 21, conformed 18 + quarantined 1 + merged 0 = 19"
     )
 
 
