@@ -34,10 +34,16 @@ the rest of the run: a second run queued by a raw Asset whose batches the first 
 conformed costs seconds.
 
 **reconcile** records the models' fingerprints and checks the batches of this run:
-extracted = landed = loaded = conformed + quarantined + merged, stores the outcome in
+extracted = landed = loaded = conformed + quarantined + linked + merged, stores the outcome in
 `ops.reconciliation` and fails naming each batch that does not balance. Only a balanced run
 updates the `marts__citizens` Asset, which triggers `sync_population`, and the
 `marts__shared_citizens` Asset, which triggers the `share_<product>` deliveries.
+
+**link_records** then links the rows quarantined for a missing, malformed or unknown-province
+personal ID to the population (Splink, `ndc.linkage.flow`): auto-links are written to
+`ops.person_links` and update the `ops__person_links` Asset, so the next transform takes those
+rows out of quarantine (`quarantine.linked_rows`); review-band links wait in `ops.link_review`
+for `ndc review`. Skipped when it linked nothing new.
 
 **Owner:** ndc data engineering. **When it fails:** the failed watcher names the model (its
 log and the producer's hold dbt's error; a failed data test is in the producer's log); a
@@ -60,7 +66,7 @@ from cosmos.constants import (
 )
 
 from ndc import settings
-from ndc.assets import TRANSFORM_MARTS, transform_assets
+from ndc.assets import PERSON_LINKS, TRANSFORM_MARTS, transform_assets
 from ndc.cosmos_watcher import trim_node_event_pushes
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
 from ndc.dbt_profile import connection_env_template, profile_config
@@ -197,8 +203,22 @@ def transform():
         print(f"{result['batches']} batch(es) balanced")
         return result
 
+    @task(outlets=[PERSON_LINKS])
+    def link_records() -> dict:
+        """Link the rows quarantined for their personal ID, not linked yet, to the population
+        (ndc.linkage.flow); review-band links go to ops.link_review. New links take effect in
+        the next transform, which the ops__person_links Asset triggers; skipped (no event)
+        when nothing new was linked."""
+        from ndc.connections import postgres_url
+        from ndc.linkage.flow import link_quarantined
+
+        result = link_quarantined(postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID)))
+        if not result["auto_link"]:
+            raise AirflowSkipException("no new link: nothing for the next transform to apply")
+        return result
+
     prepared = prepare_warehouse()
-    prepared >> dbt >> reconcile(prepared)
+    prepared >> dbt >> reconcile(prepared) >> link_records()
 
 
 transform()

@@ -164,3 +164,16 @@
     )
     {%- endif %}
 {%- endmacro %}
+
+{#- The reasons a row may leave quarantine by linkage (the link reasons of ndc.linkage.flow). -#}
+{% macro link_reason_codes() -%}
+    'PID_MISSING', 'PID_MALFORMED', 'PID_UNKNOWN_PROVINCE'
+{%- endmacro %}
+
+{#- The staging rows whose link changed since the model's last build (a new link, a review
+    decision): (source, entity, _batch_id, _source_row). -#}
+{% macro changed_links() -%}
+    select source, entity, _batch_id, _source_row
+    from {{ source('ops', 'person_links') }}
+    where _changed_at > {{ last_built() }}
+{%- endmacro %}

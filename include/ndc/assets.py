@@ -35,12 +35,17 @@ POPULATION_CITIZENS = Asset(
     name="population__citizen", uri="ndc://population/citizen", group="population"
 )
 
+# Records without a usable personal ID newly linked to a citizen after a transform's build
+# (ndc.linkage.flow): the next transform takes them out of quarantine.
+PERSON_LINKS = Asset(name="ops__person_links", uri="ndc://warehouse/ops/person_links", group="ops")
+
 
 def transform_assets(sources: dict[str, Source]) -> AssetAny:
     """What the ``transform`` DAG runs on: any source's raw tables, or the population
     database's citizens changed by a sync (the rows that look citizens up are conformed again:
-    the warehouse settles on the population database the sync just wrote)."""
-    return AssetAny(*(raw_asset(name) for name in sources), POPULATION_CITIZENS)
+    the warehouse settles on the population database the sync just wrote), or records newly
+    linked by the last transform's linkage step (they leave quarantine)."""
+    return AssetAny(*(raw_asset(name) for name in sources), POPULATION_CITIZENS, PERSON_LINKS)
 
 
 def reads_asset(model: str) -> Asset:

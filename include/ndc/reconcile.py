@@ -1,8 +1,11 @@
-"""Per-batch reconciliation: extracted = landed = loaded = conformed + quarantined + merged.
+"""Per-batch reconciliation: extracted = landed = loaded = conformed + quarantined + linked +
+merged.
 
 Conformed rows are the staging rows neither quarantined nor merged into another row as a
-duplicate; quarantined rows are counted in ``quarantine.quarantined_rows`` and merged
-duplicates in ``quarantine.merged_duplicates``, so the three dbt outputs check each other.
+duplicate; quarantined rows are counted in ``quarantine.quarantined_rows``, rows that staging
+quarantined for their personal ID and linkage linked to a citizen in ``quarantine.linked_rows``
+(they left quarantine), and merged duplicates in ``quarantine.merged_duplicates``, so the dbt
+outputs check each other. A batch whose rows were linked since it was checked is checked again.
 
 A transform checks the batches of its run, not every batch ever loaded: the ledger versions
 (``batch_id``, ``loaded_at``) that ``ops.reconciliation`` does not hold balanced yet, and that
@@ -25,6 +28,7 @@ from ndc.warehouse import connect, has_column
 
 QUARANTINE_TABLE = "quarantine.quarantined_rows"
 MERGED_TABLE = "quarantine.merged_duplicates"
+LINKED_TABLE = "quarantine.linked_rows"
 # Set on the staging rows collapsed into another row; staging models of entities that cannot
 # hold duplicates do not have the column.
 DUPLICATE_COLUMN = "duplicate_of_record_key"
@@ -56,11 +60,12 @@ class BatchBalance:
     merged: int
     loaded_at: datetime | None = None
     note: str = ""
+    linked: int = 0
 
     @property
     def accounted(self) -> int:
-        """Rows the transformation accounts for: conformed, quarantined or merged."""
-        return self.conformed + self.quarantined + self.merged
+        """Rows the transformation accounts for: conformed, quarantined, linked or merged."""
+        return self.conformed + self.quarantined + self.linked + self.merged
 
     @property
     def balanced(self) -> bool:
@@ -70,7 +75,10 @@ class BatchBalance:
         return (
             f"batch {self.batch_id} ({self.source}.{self.entity}): extracted {self.extracted}, "
             f"landed {self.landed}, loaded {self.loaded}, conformed {self.conformed} + "
-            f"quarantined {self.quarantined} + merged {self.merged} = {self.accounted}"
+            f"quarantined {self.quarantined} + "
+            # Named when there are linked rows: most batches have none.
+            + (f"linked {self.linked} + " if self.linked else "")
+            + f"merged {self.merged} = {self.accounted}"
             + (f" ({self.note})" if self.note else "")
         )
 
@@ -122,17 +130,25 @@ select distinct _batch_id from {merged}
 where source = %(source)s and entity = %(entity)s
   and surviving_batch_id in (select unnest(%(batches)s::text[]))
 """
+# Batches whose rows were linked (or a link decided) after the batch was last checked.
+_RELINKED = """
+select distinct l._batch_id from ops.person_links l
+join ops.reconciliation r on r.batch_id = l._batch_id
+where l.source = %(source)s and l.entity = %(entity)s and l._changed_at > r.checked_at
+"""
 
 _UPSERT = """
 insert into ops.reconciliation (batch_id, source, entity, rows_extracted, rows_landed,
-    rows_loaded, rows_conformed, rows_quarantined, rows_merged, balanced, loaded_at, checked_at)
-values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+    rows_loaded, rows_conformed, rows_quarantined, rows_merged, balanced, loaded_at, rows_linked,
+    checked_at)
+values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
 on conflict (batch_id) do update set
     loaded_at = excluded.loaded_at,
     rows_extracted = excluded.rows_extracted, rows_landed = excluded.rows_landed,
     rows_loaded = excluded.rows_loaded, rows_conformed = excluded.rows_conformed,
     rows_quarantined = excluded.rows_quarantined, rows_merged = excluded.rows_merged,
-    balanced = excluded.balanced, checked_at = excluded.checked_at
+    rows_linked = excluded.rows_linked, balanced = excluded.balanced,
+    checked_at = excluded.checked_at
 """
 
 
@@ -145,6 +161,9 @@ def _check_entity(
 ) -> tuple[list[BatchBalance], list[str]]:
     """Balances of the entity's batches to check, and the batch ids left waiting."""
     params = {"source": source, "entity": entity, "everything": everything, "touched": []}
+    linking = _exists(conn, LINKED_TABLE)
+    if linking:
+        params["touched"] = [b for (b,) in conn.execute(_RELINKED, params)]
     ledger = conn.execute(_TO_CHECK, params).fetchall()
     if not ledger:
         return [], []
@@ -157,7 +176,7 @@ def _check_entity(
         ).fetchall()
         extra = {b for (b,) in touched} - {row[0] for row in ledger}
         if extra:
-            params["touched"] = sorted(extra)
+            params["touched"] = sorted(extra | set(params["touched"]))
             ledger = conn.execute(_TO_CHECK, params).fetchall()
     batches = {"source": source, "entity": entity, "batches": [row[0] for row in ledger]}
     versioned = has_column(conn, "staging", view, VERSION_COLUMN)
@@ -183,6 +202,17 @@ def _check_entity(
     )
     merged = _counts(
         conn, sql.SQL(_TABLE_COUNTS).format(table=merged_table, batch_filter=batch_filter), batches
+    )
+    linked = (
+        _counts(
+            conn,
+            sql.SQL(_TABLE_COUNTS).format(
+                table=sql.Identifier(*LINKED_TABLE.split(".")), batch_filter=batch_filter
+            ),
+            batches,
+        )
+        if linking
+        else {}
     )
 
     def at_version(batch_id: str, rows_loaded: int, loaded_at) -> bool:
@@ -221,9 +251,14 @@ def _check_entity(
                 merged.get(batch_id, 0),
                 loaded_at,
                 note,
+                linked.get(batch_id, 0),
             )
         )
     return balances, waiting
+
+
+def _exists(conn, relation: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()[0]
 
 
 def reconcile(warehouse_url: str, sources: dict[str, Source], everything: bool = False) -> Balances:
@@ -252,6 +287,7 @@ def reconcile(warehouse_url: str, sources: dict[str, Source], everything: bool =
                         b.merged,
                         b.balanced,
                         b.loaded_at,
+                        b.linked,
                     )
                     for b in balances
                 ],

@@ -14,8 +14,9 @@ from ndc.scorecard import latest_figures
 from ndc.scorecard import summary as scorecard_summary
 from ndc.warehouse import connect, has_column
 
-# Per batch, loaded = conformed + quarantined + merged (duplicates collapsed into another row).
-STAGES = ("extracted", "landed", "loaded", "conformed", "quarantined", "merged")
+# Per batch, loaded = conformed + quarantined + linked (quarantined for the personal ID, then
+# linked to a citizen by ndc.linkage.flow) + merged (duplicates collapsed into another row).
+STAGES = ("extracted", "landed", "loaded", "conformed", "quarantined", "linked", "merged")
 # The kinds of marts.discrepancies_<source> (dbt_project/models/marts/discrepancies).
 DISCREPANCY_KINDS = (
     "date_of_birth",
@@ -30,7 +31,7 @@ _QUERY = """
 select l.source, l.entity, count(*) as batches,
        sum(l.rows_extracted), sum(l.rows_landed), sum(l.rows_loaded),
        coalesce(sum(r.rows_conformed), 0), coalesce(sum(r.rows_quarantined), 0),
-       coalesce(sum(r.rows_merged), 0),
+       coalesce(sum(r.rows_linked), 0), coalesce(sum(r.rows_merged), 0),
        count(r.batch_id) as reconciled, count(*) filter (where r.balanced) as balanced
 from ops.load_ledger l
 left join ops.reconciliation r using (batch_id)

@@ -2,8 +2,9 @@
 
 :func:`prepare` runs before dbt (raw tables exist, changed incremental models dropped, the
 population snapshot refreshed); :func:`dbt_build` runs dbt in-process; :func:`finish` runs after
-a successful build (fingerprints recorded, this run's batches reconciled). :func:`run_locally`
-chains them without Airflow, for tests and the benchmark's plain baseline.
+a successful build (fingerprints recorded, this run's batches reconciled), then the linkage
+step (``ndc.linkage.flow``). :func:`run_locally` chains them without Airflow, for tests and the
+benchmark's plain baseline.
 """
 
 from __future__ import annotations
@@ -127,7 +128,12 @@ def dbt_build(warehouse_url: str, full_refresh: bool = False, threads: int | Non
 
 
 def run_locally(warehouse_url: str, population_url: str, registry, full_refresh: bool) -> dict:
-    """prepare, dbt build, finish: one transform without Airflow."""
+    """prepare, dbt build, finish, link: one transform without Airflow, as the DAG runs it
+    (the links found take effect in the next one)."""
+    from ndc.linkage.flow import link_quarantined
+
     prepared = prepare(warehouse_url, population_url, registry)
     dbt_build(warehouse_url, full_refresh=full_refresh)
-    return prepared | finish(warehouse_url, registry, prepared["snapshot"]["seq"])
+    finished = finish(warehouse_url, registry, prepared["snapshot"]["seq"])
+    linked = link_quarantined(warehouse_url, log=log.info)
+    return prepared | finished | {"linked": linked}

@@ -182,8 +182,9 @@ def work_to_do(warehouse_url: str, manifest_path: Path, dropped: list[str]) -> l
 
     Work is: an incremental model dropped because its code changed, no finished transform
     yet, any model, seed or macro changed since the last finished transform, population
-    changes logged after the snapshot that transform conformed against, or a ledger batch
-    not yet conformed and balanced."""
+    changes logged after the snapshot that transform conformed against, a ledger batch
+    not yet conformed and balanced, or a record linked (or a link reviewed) since then
+    (ndc.linkage.flow)."""
     reasons = [f"{len(dropped)} incremental model(s) changed"] if dropped else []
     with psycopg.connect(libpq_url(warehouse_url), autocommit=True) as conn:
         conn.execute(STATE_DDL)
@@ -204,6 +205,13 @@ def work_to_do(warehouse_url: str, manifest_path: Path, dropped: list[str]) -> l
         pending = conn.execute(_PENDING_BATCHES).fetchone()[0]
         if pending:
             reasons.append(f"{pending} batch(es) not conformed yet")
+        if conn.execute("select to_regclass('ops.person_links') is not null").fetchone()[0]:
+            relinked = conn.execute(
+                "select count(*) from ops.person_links p, ops.transform_built b "
+                "where p._changed_at > b.built_at"
+            ).fetchone()[0]
+            if relinked:
+                reasons.append(f"{relinked} record link(s) made or reviewed since then")
     return reasons
 
 

@@ -50,6 +50,7 @@ create table if not exists ops.reconciliation (
 -- Rows merged into another row as duplicates (quarantine.merged_duplicates); added after the
 -- first release, so existing warehouses gain it here.
 alter table ops.reconciliation add column if not exists rows_merged bigint not null default 0;
+alter table ops.reconciliation add column if not exists rows_linked bigint not null default 0;
 -- Schema drift: the columns a batch's source sent that the registry does not declare, and
 -- how many of its rows carried values of them (kept in the raw table's _extra).
 alter table ops.load_ledger add column if not exists undeclared_columns text[];
@@ -315,6 +316,10 @@ def bootstrap(warehouse_url: str, sources: dict[str, Source]) -> None:
         conn.execute(OPS_DDL)
         conn.execute(POPULATION_SYNC_DDL)
         conn.execute(POPULATION_SNAPSHOT_DDL)
+        # What linkage writes after a build, and the quarantine models read (ndc.linkage.flow).
+        from ndc.linkage.flow import DDL as PERSON_LINKS_DDL
+
+        conn.execute(PERSON_LINKS_DDL)
         for source in sources.values():
             for entity in source.entities:
                 ensure_raw_table(

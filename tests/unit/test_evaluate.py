@@ -384,3 +384,32 @@ def test_name_columns_come_from_the_one_field_map():
     ]
     assert name_columns("business_registry", "enterprise") == ["representative_full_name"]
     assert name_columns("education", "enrolment") == []
+
+
+def test_linkage_is_scored_against_the_true_personal_id():
+    from ndc.evaluate.score import score_linkage
+
+    defects = pd.DataFrame(
+        [
+            ("civil_registration", "death", f"D{i}", "so_dinh_danh", cls, "quarantine",
+             "PID_MISSING", f"00108500000{i}", "")
+            for i, cls in enumerate(["pid_missing", "pid_malformed", "pid_missing", "pid_missing"])
+        ],
+        columns=["source", "entity", "record_key", "field", "defect_class", "expected_handling",
+                 "reason_code", "clean_value", "raw_value"],
+    )  # fmt: skip
+    links = pd.DataFrame(
+        [
+            ("civil_registration", "death", "D0", "001085000000", "auto_link"),
+            ("civil_registration", "death", "D1", "001085000009", "auto_link"),  # wrong
+            ("civil_registration", "death", "D2", "001085000002", "review"),
+            ("civil_registration", "death", "D3", None, "non_link"),
+            ("civil_registration", "death", "OTHER", "001085000007", "auto_link"),  # no truth
+        ],
+        columns=["source", "entity", "record_key", "personal_id", "band"],
+    )
+    s = score_linkage(defects, links)
+    assert (s["records"], s["auto_link"], s["auto_link_right"]) == (4, 2, 1)
+    assert s["precision"] == 0.5 and s["recall"] == 0.25
+    assert s["f1"] == pytest.approx(2 * 0.5 * 0.25 / 0.75)
+    assert (s["review"], s["review_right"], s["non_link"]) == (1, 1, 1)

@@ -28,12 +28,21 @@ def test_describe_names_the_merged_rows():
 
 def test_report_table_has_a_merged_column():
     entry = {"extracted": 21, "landed": 21, "loaded": 21, "conformed": 18, "quarantined": 1,
-             "merged": 2, "balanced": True, "batches": 1}  # fmt: skip
+             "linked": 0, "merged": 2, "balanced": True, "batches": 1}  # fmt: skip
     report = {"sources": {"civil_registration": {"birth": entry}}, "population": {"citizens": 7}}
     header, _, row, *_ = format_report(report).splitlines()
     assert header.split() == [
         "source", "entity", "batches", "extracted", "landed", "loaded", "conformed",
-        "quarantined", "merged", "reconciliation",
+        "quarantined", "linked", "merged", "reconciliation",
     ]  # fmt: skip
-    assert row.split() == ["civil_registration", "birth", "1", "21", "21", "21", "18", "1", "2",
+    assert row.split() == ["civil_registration", "birth", "1", "21", "21", "21", "18", "1", "0", "2",
                            "balanced"]  # fmt: skip
+
+
+def test_linked_rows_count_towards_the_balance():
+    # A row quarantined for its personal ID, then linked to a citizen, left quarantine.
+    linked = BatchBalance(
+        "deaths_01", "civil_registration", "death", 21, 21, 21, 18, 0, 2, linked=1
+    )  # fmt: skip
+    assert linked.balanced
+    assert "quarantined 0 + linked 1 + merged 2 = 21" in linked.describe()

@@ -1,10 +1,16 @@
 {{ config(
-    pre_hook="{{ touched_keys(changed_staging_rows(quarantine_entities())) }}",
+    pre_hook="{{ touched_keys(changed_staging_rows(quarantine_entities()) ~ ' union ' ~ changed_links()) }}",
 ) }}
 
 -- Every rejected row of every staging model, with its reason. Incremental: a run rewrites the
--- staging rows conformed again or removed since its last build (macros/quarantine.sql).
+-- staging rows conformed again or removed since its last build (macros/quarantine.sql), and
+-- those whose link changed (ops.person_links). A row linked to a citizen (linked_rows) has left
+-- quarantine.
 with
+
+linked as (
+    select source, entity, _batch_id, _source_row from {{ ref('linked_rows') }}
+),
 
 load_batches as (
     select * from {{ ref('stg_ops__load_batches') }}
@@ -35,6 +41,13 @@ final as (
     from rejected
     left join load_batches
         on load_batches.batch_id = rejected._batch_id
+    where not exists (
+        select from linked
+        where linked.source = rejected.source
+            and linked.entity = rejected.entity
+            and linked._batch_id = rejected._batch_id
+            and linked._source_row = rejected._source_row
+    )
 )
 
 select * from final

@@ -20,6 +20,7 @@ from ndc.cli.pipeline import demo, run, transform
 from ndc.cli.population import population
 from ndc.cli.registry import registry
 from ndc.cli.reliability import reliability
+from ndc.cli.review import review
 from ndc.cli.serve import serve
 from ndc.cli.share import share
 from ndc.cli.sharing import sharing
@@ -67,6 +68,7 @@ for command in (
     dictionary,
     population,
     citizen,
+    review,
     sources,
     source,
     db,

@@ -56,9 +56,9 @@ def report(as_json: bool) -> None:
     "--all", "everything", is_flag=True, help="Check every batch ever loaded, not only new ones."
 )
 def reconcile_cmd(everything: bool) -> None:
-    """Check per batch that extracted = landed = loaded = conformed + quarantined + merged and
-    store it in ops.reconciliation: the batches not checked yet that the staging models hold,
-    or with --all every batch. Fails naming each batch that does not balance."""
+    """Check per batch that extracted = landed = loaded = conformed + quarantined + linked +
+    merged and store it in ops.reconciliation: the batches not checked yet that the staging
+    models hold, or with --all every batch. Fails naming each batch that does not balance."""
     from ndc.reconcile import ReconciliationError, reconcile
 
     try:

@@ -10,6 +10,10 @@ import pandas as pd
 
 QUARANTINE_RELATION = "quarantine.quarantined_rows"
 MERGED_RELATION = "quarantine.merged_duplicates"
+# Rows quarantined for their personal ID that linkage linked to a citizen (they left
+# quarantine), and every linkage result with its band (ndc.linkage.flow).
+LINKED_RELATION = "quarantine.linked_rows"
+LINKS_RELATION = "ops.person_links"
 
 
 def staging_relation(source: str, entity: str) -> str:
@@ -29,6 +33,9 @@ class Outputs:
     merged: pd.DataFrame | None
     discrepancies: dict[str, pd.DataFrame | None]
     missing: list[str] = field(default_factory=list)
+    # Optional (a warehouse without linkage has neither): not listed as missing.
+    linked: pd.DataFrame | None = None
+    links: pd.DataFrame | None = None
 
 
 def _frame(conn, relation: str, columns: str = "*") -> pd.DataFrame | None:
@@ -62,7 +69,9 @@ def read_outputs(warehouse_url: str, entities: list[tuple[str, str]]) -> Outputs
             )
             for s in sorted({s for s, _ in entities})
         }
-    return Outputs(staging, quarantined, merged, discrepancies, missing)
+        linked = _frame(conn, LINKED_RELATION, "source, entity, record_key, reason_code")
+        links = _frame(conn, LINKS_RELATION, "source, entity, record_key, personal_id, band")
+    return Outputs(staging, quarantined, merged, discrepancies, missing, linked, links)
 
 
 def read_truth(data_dir: Path) -> pd.DataFrame:

@@ -79,6 +79,12 @@ class _Context:
             self.quarantined = set(
                 zip(q.source, q.entity, q.record_key.map(_text), q.reason_code, strict=True)
             )
+        if outputs.linked is not None:
+            # Quarantined for the reason, then linked to a citizen: handled as expected.
+            q = outputs.linked
+            self.quarantined |= set(
+                zip(q.source, q.entity, q.record_key.map(_text), q.reason_code, strict=True)
+            )
         self.merged: dict[tuple, set[str | None]] = {}
         if outputs.merged is not None:
             m = outputs.merged
@@ -403,7 +409,51 @@ def score(defects: pd.DataFrame, outputs: Outputs) -> dict:
             "misses": misses,
         }
     clean = _score_clean(defects, ctx)
-    return {"classes": classes, "clean": clean, "notes": ctx.notes}
+    out = {"classes": classes, "clean": clean, "notes": ctx.notes}
+    if outputs.links is not None:
+        out["linkage"] = score_linkage(defects, outputs.links)
+    return out
+
+
+LINKAGE_CLASSES = ("pid_missing", "pid_malformed", "pid_unknown_province")
+
+
+def score_linkage(defects: pd.DataFrame, links: pd.DataFrame) -> dict:
+    """The linkage of records without a usable ID against the truth (the true personal ID is
+    the defect's clean value): precision, recall and F1 of the auto-link band over the
+    records linkage scored, and the size of the review band (and how often its candidate is
+    the person)."""
+    truth = {
+        (d.source, d.entity, _text(d.record_key)): _text(d.clean_value)
+        for d in defects.itertuples(index=False)
+        if d.defect_class in LINKAGE_CLASSES
+    }
+    scored = auto = right = review = review_right = 0
+    for r in links.itertuples(index=False):
+        key = (r.source, r.entity, _text(r.record_key))
+        if key not in truth:
+            continue
+        scored += 1
+        if r.band == "auto_link":
+            auto += 1
+            right += _text(r.personal_id) == truth[key]
+        elif r.band == "review":
+            review += 1
+            review_right += _text(r.personal_id) == truth[key]
+    precision = right / auto if auto else 1.0
+    recall = right / scored if scored else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "records": scored,
+        "auto_link": auto,
+        "auto_link_right": right,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "review": review,
+        "review_right": review_right,
+        "non_link": scored - auto - review,
+    }
 
 
 def format_table(result: dict) -> str:
@@ -429,6 +479,14 @@ def format_table(result: dict) -> str:
             else ""
         )
     )
+    linkage = result.get("linkage")
+    if linkage:
+        lines.append(
+            f"linkage of {linkage['records']} records without a usable ID: auto-linked "
+            f"{linkage['auto_link']} (precision {linkage['precision']:.2%}, recall "
+            f"{linkage['recall']:.2%}, F1 {linkage['f1']:.3f}), review {linkage['review']} "
+            f"({linkage['review_right']} right), not linked {linkage['non_link']}"
+        )
     for note in result.get("notes", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)

@@ -3,6 +3,7 @@
     pre_hook="{{ touched_keys(
         changed_keys(ref('stg_civil_registration__deaths'), [death_person_id('changed') ~ ' as personal_id'])
         ~ ' union ' ~ changed_keys(ref('stg_population__citizens'), ['changed.personal_id'])
+        ~ ' union ' ~ changed_keys(ref('linked_rows'), ['changed.personal_id'])
     ) }}",
 ) }}
 
@@ -14,8 +15,10 @@
 -- personal ID is missing, malformed or mistyped: the person is the population database's one
 -- citizen with the record's name key and date of birth (linked_personal_id), else its own
 -- personal ID when the row conforms or the population database holds that ID under the
--- record's name (personal_id_confirmed). A date of death that did not parse or lies after the
--- registration falls back to the registration date (the death happened by then).
+-- record's name (personal_id_confirmed), else the citizen linkage linked it to (linked_rows:
+-- a name with a typo, namesakes told apart by the rest of the record). A date of death that
+-- did not parse or lies after the registration falls back to the registration date (the death
+-- happened by then).
 -- Incremental: a run recomputes the persons of the death records conformed again or removed
 -- since its last build and of the citizens changed since then.
 {%- set touched = touched_table() %}
@@ -25,6 +28,11 @@ with
 deaths as (
     select * from {{ ref('stg_civil_registration__deaths') }}
     where duplicate_of_record_key is null
+),
+
+probabilistic_links as (
+    select _batch_id, _source_row, personal_id from {{ ref('linked_rows') }}
+    where source = 'civil_registration' and entity = 'death'
 ),
 
 population as (
@@ -37,13 +45,16 @@ population as (
 
 death_records as (
     select
-        {{ death_person_id('deaths') }} as personal_id,
+        coalesce({{ death_person_id('deaths') }}, probabilistic_links.personal_id) as personal_id,
         case
             when quarantine_reason_code is null then date_of_death
             when date_of_death <= registration_date then date_of_death
             else registration_date
         end as date_of_death
     from deaths
+    left join probabilistic_links
+        on probabilistic_links._batch_id = deaths._batch_id
+        and probabilistic_links._source_row = deaths._source_row
 ),
 
 registered as (
