@@ -177,3 +177,30 @@ def test_the_pseudonym_is_the_hmac_of_the_configured_key(pg_database, registry, 
     bootstrap(pg_database, registry)
     with connect(pg_database) as conn:
         assert conn.execute("select ops.pseudonym('001090000001')").fetchone()[0] == got
+
+
+def test_the_load_runs_as_the_loader_when_configured(pg_database, registry, tmp_path, monkeypatch):
+    from ndc.extract import extract_source
+    from ndc.landing import LocalLandingZone
+    from ndc.load import load_source
+    from ndc.warehouse import bootstrap
+    from tests.conftest import write_csv
+    from tests.unit.test_extract_files import HEADER, ROW
+
+    monkeypatch.setenv("NDC_WAREHOUSE_LOADER_ROLE", LOADER)
+    write_csv(tmp_path / "inbox" / "births_01_20250601.csv", HEADER, [ROW])
+    landing = LocalLandingZone(tmp_path / "landing")
+    births = registry["civil_registration"]
+    extract_source(births, str(tmp_path / "inbox"), landing, "2025-06-01")
+    bootstrap(pg_database, registry)
+    assert load_source(pg_database, landing, births, role=LOADER).rows == 1
+    with connect(pg_database) as conn:
+        owner, loaded_by = conn.execute(
+            "select pg_get_userbyid(c.relowner), (select count(*) from ops.load_ledger) "
+            "from pg_class c where c.oid = 'raw.civil_registration__birth'::regclass"
+        ).fetchone()
+        conn.execute("create table marts.probe (x int)")
+    assert (owner, loaded_by) == (LOADER, 1)
+    with connect(pg_database, autocommit=True) as conn:
+        conn.execute(sql.SQL("set role {}").format(sql.Identifier(LOADER)))
+        assert denied(conn, "select * from marts.probe")
