@@ -166,8 +166,7 @@ def grant_roles(conn: psycopg.Connection, sources: Iterable[str]) -> None:
         r=TRANSFORMER,
     )
     _grant(conn, "grant usage on all sequences in schema ops to {r}", r=TRANSFORMER)
-    _grant(conn, "grant usage, create on schema {s} to {r}", s=DBT_SCHEMAS[0], r=TRANSFORMER)
-    for schema in DBT_SCHEMAS[1:]:
+    for schema in DBT_SCHEMAS:
         _grant(conn, "grant usage, create on schema {s} to {r}", s=schema, r=TRANSFORMER)
     _grant(conn, "grant execute on function ops.pseudonym(text) to {r}", r=TRANSFORMER)
     # Tables the loader creates later (a new entity) are readable by the transformer.
