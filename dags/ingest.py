@@ -73,6 +73,7 @@ def build_ingest_dag(source: Source):
         @task(outlets=[raw_asset(source.name)])
         def load(extracted: dict) -> dict:
             """COPY every landed batch not yet in the warehouse into the raw tables."""
+            from ndc import settings
             from ndc.connections import postgres_url
             from ndc.landing import landing_from_settings
             from ndc.load import load_source
@@ -81,7 +82,8 @@ def build_ingest_dag(source: Source):
 
             warehouse = postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID))
             bootstrap(warehouse, load_registry())
-            result = load_source(warehouse, landing_from_settings(), source)
+            role = settings.load().loader_role  # ndc_loader when configured (README, Protection)
+            result = load_source(warehouse, landing_from_settings(), source, role=role)
             print(result.summary())
             if not result.loaded:
                 # Skipped, not succeeded: no raw Asset event, so no transform for nothing.

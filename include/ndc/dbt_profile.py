@@ -28,6 +28,18 @@ ENV_FIELDS = {  # variable -> Airflow connection attribute
 }
 
 
+def role_env(role: str | None = None) -> dict[str, str]:
+    """The variable that starts each of dbt's sessions as the transformer's role
+    (NDC_WAREHOUSE_TRANSFORMER_ROLE, README.md "Protection"), or nothing when none is set.
+    libpq's PGOPTIONS sets it when the session starts; the profile's own `role` would not do:
+    dbt-postgres runs its SET ROLE inside a transaction that dbt may roll back."""
+    if role is None:
+        from ndc import settings
+
+        role = settings.load().transformer_role
+    return {"PGOPTIONS": f"-c role={role}"} if role else {}
+
+
 def profile_config():
     """Cosmos's view of the profile: the committed file, used as it is."""
     from cosmos import ProfileConfig
@@ -40,7 +52,8 @@ def profile_config():
 def connection_env_template(conn_id: str = WAREHOUSE_CONN_ID) -> dict[str, str]:
     """The profile's variables as Airflow templates of a connection, rendered when the task runs
     (so DAG parsing reads no connection; Airflow masks the password in rendered fields)."""
-    return {var: f"{{{{ conn.{conn_id}.{attr} }}}}" for var, attr in ENV_FIELDS.items()}
+    env = {var: f"{{{{ conn.{conn_id}.{attr} }}}}" for var, attr in ENV_FIELDS.items()}
+    return env | role_env()
 
 
 def env_for_url(url: str) -> dict[str, str]:
@@ -51,7 +64,7 @@ def env_for_url(url: str) -> dict[str, str]:
     from ndc.settings import postgres_connection_json
 
     conn = json.loads(postgres_connection_json(url))
-    return {var: str(conn[attr]) for var, attr in ENV_FIELDS.items()}
+    return {var: str(conn[attr]) for var, attr in ENV_FIELDS.items()} | role_env()
 
 
 def main() -> None:

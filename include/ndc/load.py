@@ -244,15 +244,23 @@ def pending_manifests(
 
 
 def load_source(
-    warehouse_url: str, landing: LandingZone, source: Source, rescan: bool = False
+    warehouse_url: str,
+    landing: LandingZone,
+    source: Source,
+    rescan: bool = False,
+    role: str | None = None,
 ) -> LoadResult:
     """Load every landed batch of a source not yet in the warehouse, oldest first.
 
     One load per source at a time (an advisory lock): batches of a source are then recorded
-    in the ledger in the order they commit, which the reconciliation relies on.
+    in the ledger in the order they commit, which the reconciliation relies on. With a `role`
+    (ndc_loader, NDC_WAREHOUSE_LOADER_ROLE) the load runs as it (SET ROLE): it can write raw
+    and ops, and read nothing dbt builds.
     """
     result = LoadResult(source.name)
     with connect(warehouse_url, autocommit=True) as conn:
+        if role:
+            conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
         conn.execute("select pg_advisory_lock(hashtext(%s))", (f"ndc.load.{source.name}",))
         result.set_aside = record_set_aside(conn, landing, source.name)
         for manifest in pending_manifests(conn, landing, source, rescan):

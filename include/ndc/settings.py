@@ -59,6 +59,14 @@ class Settings:
     # NDC_CELERY_CONCURRENCY).
     celery_workers: int = 2
     celery_concurrency: int = 4
+    # Warehouse access control (ndc.protection, README "Protection"): the role the load and
+    # dbt run as (NDC_WAREHOUSE_LOADER_ROLE, e.g. ndc_loader; NDC_WAREHOUSE_TRANSFORMER_ROLE,
+    # e.g. ndc_transformer, which dbt_project/profiles.yml reads itself); unset, they run as
+    # the warehouse login, as before. The analyst pseudonym key (NDC_PSEUDONYM_KEY); unset, a
+    # random key is made once per warehouse and kept in it.
+    loader_role: str | None = None
+    transformer_role: str | None = None
+    pseudonym_key: str | None = None
 
     @property
     def celery(self) -> bool:
@@ -193,4 +201,7 @@ def load() -> Settings:
         celery_broker_url=_env("NDC_CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
         celery_workers=max(1, int(_env("NDC_CELERY_WORKERS", "2"))),
         celery_concurrency=max(1, int(_env("NDC_CELERY_CONCURRENCY", "4"))),
+        loader_role=_env("NDC_WAREHOUSE_LOADER_ROLE"),
+        transformer_role=_env("NDC_WAREHOUSE_TRANSFORMER_ROLE"),
+        pseudonym_key=_env("NDC_PSEUDONYM_KEY"),
     )

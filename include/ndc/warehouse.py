@@ -304,7 +304,12 @@ def hold_off_bootstrap(conn: psycopg.Connection) -> None:
 
 
 def bootstrap(warehouse_url: str, sources: dict[str, Source]) -> None:
-    """Schemas, ops tables and one raw table per registry entity (idempotent)."""
+    """Schemas, ops tables, one raw table per registry entity, and the roles' access
+    (ndc.protection) (idempotent)."""
+    from ndc import settings
+    from ndc.protection import protect
+
+    configured = settings.load()
     ensure_database(warehouse_url)
     with connect(warehouse_url) as conn:
         # One bootstrap at a time (parallel tasks may call this together), and none while a
@@ -325,3 +330,10 @@ def bootstrap(warehouse_url: str, sources: dict[str, Source]) -> None:
                 ensure_raw_table(
                     conn, source.name, entity.name, entity.raw_columns, entity.phone_columns
                 )
+        protect(
+            conn,
+            sources,
+            configured.pseudonym_key,
+            configured.loader_role,
+            configured.transformer_role,
+        )

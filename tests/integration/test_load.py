@@ -104,7 +104,7 @@ def _fake_dbt_outputs(url: str, registry, quarantine_ks: list[str], merged_ks=()
     keys = ", ".join(f"'{k}'" for k in quarantine_ks) or "''"
     merged = ", ".join(f"'{k}'" for k in merged_ks) or "''"
     with connect(url) as conn:
-        conn.execute("create schema staging; create schema quarantine")
+        conn.execute("create schema if not exists staging; create schema if not exists quarantine")
         for source in registry.values():
             for entity in source.entities:
                 columns = "null::text as quarantine_reason_code"

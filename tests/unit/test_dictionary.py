@@ -39,6 +39,7 @@ def test_committed_seeds_are_what_the_dictionary_generates(tmp_path: Path) -> No
         "admin_units_provinces.csv",
         "golden_attributes.csv",
         "quality_measures.csv",
+        "data_element_masking.csv",
         "relationship_to_head.csv",
         "residence_change_type.csv",
         "ethnicity_2008.csv",

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ndc.dictionary.generated import csv_bytes
+from ndc.dictionary.masking import MASKING_COLUMNS, masking_rows
 from ndc.dictionary.measures import MEASURE_COLUMNS, quality_measure_rows
 from ndc.dictionary.model import (
     CODE_LISTS_DIR,
@@ -229,6 +230,7 @@ def seed_contents() -> dict[str, bytes]:
         "admin_units_provinces.csv": csv_bytes(PROVINCE_COLUMNS, provinces()),
         "golden_attributes.csv": csv_bytes(GOLDEN_ATTRIBUTE_COLUMNS, golden_attribute_rows()),
         "quality_measures.csv": csv_bytes(MEASURE_COLUMNS, quality_measure_rows()),
+        "data_element_masking.csv": csv_bytes(MASKING_COLUMNS, masking_rows()),
     }
     for seed, (list_id, columns) in CODE_LIST_SEEDS.items():
         outputs[f"{seed}.csv"] = csv_bytes(columns, _code_list_seed_rows(list_id, columns))
