@@ -274,7 +274,7 @@ def _ndc_pages_in_a_browser(stack):
         expected = _rows(
             warehouse,
             "select l.batch_id, l.rows_extracted, l.rows_landed, l.rows_loaded, "
-            "r.rows_conformed, r.rows_quarantined, r.rows_merged "
+            "r.rows_conformed, r.rows_quarantined, coalesce(r.rows_linked, 0), r.rows_merged "
             "from ops.load_ledger l left join ops.reconciliation r using (batch_id)",
         )
         assert len(shown) == len(expected) > 0

@@ -85,7 +85,8 @@ def create_app(
         per_source: dict[str, dict[str, float]] = {}
         for b in rows:
             totals = per_source.setdefault(
-                b["source"], {"loaded": 0, "conformed": 0, "quarantined": 0, "merged": 0}
+                b["source"],
+                {"loaded": 0, "conformed": 0, "quarantined": 0, "linked": 0, "merged": 0},
             )
             for stage in totals:
                 totals[stage] += b[f"rows_{stage}"] or 0

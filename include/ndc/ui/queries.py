@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from ndc.registry import raw_table
+from ndc.warehouse import has_column
 
 PAGE_SIZE = 50
 
@@ -39,13 +40,20 @@ def batches(conn) -> list[dict]:
     if not exists(conn, "ops.load_ledger"):
         return []
     reconciled = exists(conn, "ops.reconciliation")
+    # Rows linked by the linkage step (ndc.linkage.flow): a reconciliation of an older release
+    # has no such column.
+    linked = (
+        "coalesce(r.rows_linked, 0)"
+        if reconciled and has_column(conn, "ops", "reconciliation", "rows_linked")
+        else "0::bigint"
+    )
     query = f"""
         select l.batch_id, l.source, l.entity, l.loaded_at, l.rows_extracted, l.rows_landed,
                l.rows_loaded, {
-        "r.rows_conformed, r.rows_quarantined, r.rows_merged, r.balanced"
+        f"r.rows_conformed, r.rows_quarantined, {linked} as rows_linked, r.rows_merged, r.balanced"
         if reconciled
         else "null::bigint as rows_conformed, null::bigint as rows_quarantined,"
-        " null::bigint as rows_merged, null::boolean as balanced"
+        " null::bigint as rows_linked, null::bigint as rows_merged, null::boolean as balanced"
     }
         from ops.load_ledger l
         {"left join ops.reconciliation r using (batch_id)" if reconciled else ""}
