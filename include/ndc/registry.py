@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -27,6 +27,9 @@ class Mode(StrEnum):
     FULL = "full"  # full snapshot every run
     INCREMENTAL = "incremental"  # rows whose watermark column moved past the last landed value
     FILE = "file"  # one batch per file dropped in the inbox
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -379,21 +382,28 @@ def _describe(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def load_source(path: Path) -> Source:
-    """Read and validate one registry file."""
+def read_model(path: Path, model: type[_M], error: type[Exception]) -> _M:
+    """One YAML file validated as `model`; `error` names the file and what is wrong (not
+    YAML, not a mapping, each invalid field, a `name` that is not the file's name). Used by
+    the source registry and the sharing registry (ndc.sharing.registry)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise RegistryError(f"{path}: not valid YAML: {exc}") from exc
+        raise error(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise RegistryError(f"{path}: expected a mapping at the top level")
+        raise error(f"{path}: expected a mapping at the top level")
     try:
-        source = Source.model_validate(data)
+        found = model.model_validate(data)
     except ValidationError as exc:
-        raise RegistryError(f"{path}: {_describe(exc)}") from exc
-    if source.name != path.stem:
-        raise RegistryError(f"{path}: name: {source.name!r} must match the file name {path.stem!r}")
-    return source
+        raise error(f"{path}: {_describe(exc)}") from exc
+    if found.name != path.stem:
+        raise error(f"{path}: name: {found.name!r} must match the file name {path.stem!r}")
+    return found
+
+
+def load_source(path: Path) -> Source:
+    """Read and validate one registry file."""
+    return read_model(path, Source, RegistryError)
 
 
 def load_registry(directory: Path = SOURCES_DIR) -> dict[str, Source]:

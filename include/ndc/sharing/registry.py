@@ -30,9 +30,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ndc.registry import read_model
 from ndc.settings import SHARING_DIR
 from ndc.sharing.fields import CITIZEN_FIELDS
 
@@ -263,14 +263,6 @@ class Product(_Strict):
         return problems
 
 
-def _describe(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        parts.append(f"{loc}: {e['msg']}")
-    return "; ".join(parts)
-
-
 def dictionary_elements() -> dict[str, dict[str, Any]]:
     """The dictionary's data elements by name."""
     from ndc.dictionary.model import elements
@@ -280,18 +272,7 @@ def dictionary_elements() -> dict[str, dict[str, Any]]:
 
 def load_product(path: Path, elements: dict[str, dict[str, Any]] | None = None) -> Product:
     """Read, validate and check one sharing registry file against the dictionary."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SharingError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise SharingError(f"{path}: expected a mapping at the top level")
-    try:
-        product = Product.model_validate(data)
-    except ValidationError as exc:
-        raise SharingError(f"{path}: {_describe(exc)}") from exc
-    if product.name != path.stem:
-        raise SharingError(f"{path}: name: {product.name!r} must match the file name {path.stem!r}")
+    product = read_model(path, Product, SharingError)
     problems = product.dictionary_problems(dictionary_elements() if elements is None else elements)
     if problems:
         raise SharingError(f"{path}: " + "; ".join(problems))
