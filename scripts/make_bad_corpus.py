@@ -1,7 +1,7 @@
-"""Write the bad-input corpus into tests/corpus/bad_input (ndc.corpus): run it again after
+"""Write the bad-input corpus into tests/corpus/bad_input (ndc.reliability.corpus): run it again
 changing a case, and commit what it writes."""
 
-from ndc.corpus import CORPUS_DIR, generate
+from ndc.reliability.corpus import CORPUS_DIR, generate
 
 if __name__ == "__main__":
     cases = generate()

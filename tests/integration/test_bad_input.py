@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from ndc.corpus import CORPUS_DIR, load_cases, run_corpus, summarise
 from ndc.extract import extract_source
 from ndc.landing import LocalLandingZone
 from ndc.load import load_source
+from ndc.reliability.corpus import CORPUS_DIR, load_cases, run_corpus, summarise
 from ndc.report import format_report, set_aside_files
 from ndc.warehouse import bootstrap, connect
 from tests.conftest import write_csv

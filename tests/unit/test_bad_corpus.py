@@ -1,7 +1,7 @@
 """The bad-input corpus kept in the repository is what its generator writes (run
 scripts/make_bad_corpus.py after changing a case), and it covers what issue 13 lists."""
 
-from ndc.corpus import CORPUS_DIR, generate, load_cases
+from ndc.reliability.corpus import CORPUS_DIR, generate, load_cases
 
 
 def test_the_corpus_in_the_repository_is_the_generators(tmp_path):

@@ -21,7 +21,7 @@ from ndc import settings as settings_mod
 def reliability(corpus_only: bool, as_json: bool) -> None:
     """Run the bad-input corpus (tests/corpus/bad_input) through the real extract and load,
     into a throw-away database beside the warehouse, and print its figures."""
-    from ndc.corpus import run_corpus, summarise
+    from ndc.reliability.corpus import run_corpus, summarise
     from ndc.warehouse import drop_database, ensure_database
 
     s = settings_mod.load()

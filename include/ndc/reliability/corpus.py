@@ -37,7 +37,7 @@ from ndc.synthetic.encodings import encode_cp1258
 
 log = logging.getLogger(__name__)
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "corpus" / "bad_input"
+CORPUS_DIR = Path(__file__).resolve().parents[3] / "tests" / "corpus" / "bad_input"
 CASES_FILE = "cases.json"
 BIG_FIELD_BYTES = 3 << 20  # a multi-megabyte field: written at run time, not kept in the repo
 

@@ -1,0 +1,13 @@
+"""Reliability: what faults and bad input do to the flow, measured.
+
+- :mod:`ndc.reliability.corpus`: the bad-input corpus (files and responses) through the real
+  extract and load.
+- :mod:`ndc.reliability.cases`: the shape every fault-injection case shares
+  (:class:`FaultCase`, :class:`CaseResult`) and how rows lost and duplicated are counted
+  (:func:`row_multiset_diff`).
+
+A fault case runs from a clean state through the real path (the scheduler, the real databases,
+the landing zone), injects its fault, lets the flow recover (by Airflow's retry, or by the
+operator's action the case names), and compares what the warehouse holds with a run without
+the fault.
+"""
