@@ -1,5 +1,5 @@
 """Write the bad-input corpus into tests/corpus/bad_input (ndc.reliability.corpus): run it again
-changing a case, and commit what it writes."""
+after changing a case, and commit what it writes."""
 
 from ndc.reliability.corpus import CORPUS_DIR, generate
 
