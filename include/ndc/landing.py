@@ -53,6 +53,10 @@ class Manifest:
     watermark_to: str | None = None
     extracted_at: str | None = None  # the data interval the batch belongs to (ISO date)
     extra: dict = field(default_factory=dict)
+    # The source's own count of the batch's rows, taken apart from the extractor (a count
+    # query, a second parse of the file, the API's total: ndc.extract.source_count); None for
+    # batches landed before it was counted.
+    rows_at_source: int | None = None
 
     @property
     def manifest_key(self) -> str:

@@ -72,3 +72,35 @@ def test_api_down_is_a_clear_error(registry, tmp_path):
     assert result.landed == [] and len(result.errors) == 3
     assert result.errors[0].startswith("education: http://127.0.0.1:9/api/v1/students")
     assert "request failed" in result.errors[0]
+
+
+def test_batches_carry_the_apis_total_and_a_dropped_record_fails(
+    registry, education, tmp_path, monkeypatch
+):
+    """The API's reported total is the batch's count at the source: an extractor that loses a
+    record of a page fails the entity naming the query and both counts, and lands nothing."""
+    from ndc.extract import api as api_mod
+    from tests.unit.test_source_count import _drop_one
+
+    db, url = education
+    source = _small_pages(registry["education"])
+    landing = LocalLandingZone(tmp_path / "landing")
+    monkeypatch.setattr(api_mod, "_entity_chunks", _drop_one(api_mod._entity_chunks))
+    result = extract_source(source, url, landing, "2025-06-28")
+    assert result.landed == [] and len(result.errors) == 3
+    students = _count(db, "students")
+    assert result.errors[0] == (
+        f"education.student: {url}/api/v1/students?page=1&page_size=7: the source counts "
+        f"{students} row(s), the extractor read {students - 1}: batch not landed (a count "
+        "mismatch is the extractor's bug: rows dropped?)"
+    )
+    monkeypatch.undo()
+    landed = extract_source(source, url, landing, "2025-06-28").landed
+    assert {m.entity: (m.rows_at_source, m.rows_landed) for m in landed} == {
+        entity: (_count(db, table), _count(db, table))
+        for entity, table in [
+            ("student", "students"),
+            ("enrolment", "enrolments"),
+            ("graduation", "graduations"),
+        ]
+    }

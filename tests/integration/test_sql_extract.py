@@ -223,3 +223,62 @@ def test_schema_drift_reaches_raw_the_ledger_and_the_report(
     text = format_report(report)
     assert "schema drift: social_insurance.insured_person sends undeclared column(s) email" in text
     assert "1 row(s) with values, kept in raw.social_insurance__insured_person._extra" in text
+
+
+def test_the_windows_count_is_the_batchs_and_a_dropped_row_fails(
+    insured_only, source_url, tmp_path, monkeypatch
+):
+    """Each batch carries the source's `count(*)` of its watermark window, taken in the
+    extract's snapshot; an extractor that loses a row fails the entity naming the table, the
+    window and both counts, lands nothing, and the next run (fixed) lands the window."""
+    from ndc.extract import sql as sql_mod
+    from tests.unit.test_source_count import _drop_one
+
+    url = _sqlalchemy(source_url)
+    _create(url, ROWS)
+    landing = LocalLandingZone(tmp_path / "landing")
+    [first] = extract_source(insured_only, url, landing, "2025-06-01").landed
+    assert first.rows_at_source == first.rows_landed == 2
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        _insert(conn, LATER)
+    engine.dispose()
+    monkeypatch.setattr(sql_mod, "_chunks", _drop_one(sql_mod._chunks))
+    result = extract_source(insured_only, url, landing, "2025-06-02")
+    assert result.landed == []
+    assert result.errors == [
+        "social_insurance.insured_person: table insured_person where updated_at in "
+        "(2025-06-01 09:30:00, 2025-06-02 10:00:00]: the source counts 1 row(s), the "
+        "extractor read 0: batch not landed (a count mismatch is the extractor's bug: rows "
+        "dropped?)"
+    ]
+    monkeypatch.undo()
+    [second] = extract_source(insured_only, url, landing, "2025-06-02").landed
+    assert second.rows_at_source == second.rows_landed == 1
+    assert second.watermark_from == "2025-06-01 09:30:00"
+
+
+def test_count_and_rows_are_read_in_one_snapshot(source_url):
+    """A row committed by another session between the count and the rows' query is in
+    neither: the extract's transaction reads one snapshot (REPEATABLE READ on PostgreSQL and
+    MariaDB, a real BEGIN on SQLite; in WAL mode, where a writer does not wait for readers)."""
+    from ndc.extract.sql import snapshot_engine
+
+    url = _sqlalchemy(source_url)
+    _create(url, ROWS)
+    writer = sa.create_engine(url)
+    if url.startswith("sqlite"):
+        with writer.connect() as conn:
+            conn.exec_driver_sql("pragma journal_mode=wal")
+    reader = snapshot_engine(url)
+    with reader.connect() as conn:
+        count = conn.execute(sa.text("select count(*) from insured_person")).scalar()
+        with writer.begin() as other:
+            _insert(other, LATER)
+        rows = conn.execute(sa.text("select ma_so_bhxh from insured_person")).fetchall()
+    assert count == len(rows) == 2
+    with reader.connect() as conn:  # a new transaction sees the new row
+        assert conn.execute(sa.text("select count(*) from insured_person")).scalar() == 3
+    reader.dispose()
+    writer.dispose()

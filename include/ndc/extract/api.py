@@ -12,6 +12,7 @@ import requests
 
 from ndc.extract.batch import (
     BatchWriter,
+    CountMismatch,
     ExtractError,
     ExtractResult,
     extra_json,
@@ -59,9 +60,18 @@ def _body(response: requests.Response, source: str, page_url: str, limit: int) -
 
 
 def _pages(
-    session: requests.Session, source: str, url: str, params: dict, limit: int | None = None
+    session: requests.Session,
+    source: str,
+    url: str,
+    params: dict,
+    limit: int | None = None,
+    reported: dict | None = None,
 ) -> Iterator[tuple[str, list[dict]]]:
-    """Follow ``next`` links from the first page; yields (page URL, records)."""
+    """Follow ``next`` links from the first page; yields (page URL, records).
+
+    `reported` gets ``total`` (the records the API says match the query, as paged APIs report
+    it on every page: the first page's is kept) and ``url`` (the first page's URL), or no
+    ``total`` when the API reports none."""
     next_url: str | None = url
     first = True
     while next_url:
@@ -88,10 +98,17 @@ def _pages(
             next_link = body.get("next")
             if next_link is not None and not isinstance(next_link, str):
                 raise TypeError(f"next is {type(next_link).__name__}, not a link")
+            total = body.get("total")
+            if total is not None and (type(total) is not int or total < 0):
+                raise TypeError(f"total is {total!r}, not a count")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ExtractError(
                 f"{source}: {page_url}: not a page of records ({exc!r})", reason="bad_response"
             ) from exc
+        if first and reported is not None:
+            reported["url"] = page_url
+            if total is not None:
+                reported["total"] = total
         yield page_url, records
         next_url = next_link
         first = False
@@ -180,11 +197,16 @@ def _extract_entity(
             params[api.updated_since_param] = low
     url = base_url.rstrip("/") + entity.endpoint
     state: dict = {"undeclared": []}
+    reported: dict = {}
     with BatchWriter(entity) as writer:
-        for chunk in _entity_chunks(
-            source.name, entity, _pages(session, source.name, url, params), state
-        ):
+        pages = _pages(session, source.name, url, params, reported=reported)
+        for chunk in _entity_chunks(source.name, entity, pages, state):
             writer.write(chunk)
+        # The API's own count of the query (its reported total): the batch must hold as many.
+        total, where = reported.get("total"), reported.get("url", url)
+        if total is not None and total != writer.rows:
+            raise CountMismatch(source.name, entity.name, where, total, writer.rows)
+        at_source = {"rows_at_source": total, "where": where}
         if writer.rows == 0:
             log.info("%s.%s: nothing updated since %s", source.name, entity.name, low)
             return None
@@ -206,5 +228,8 @@ def _extract_entity(
                 watermark_from=low,
                 watermark_to=high,
                 extra=drift,
+                **at_source,
             )
-        return writer.land(landing, source.name, day, f"{entity.name}-{day}", extra=drift)
+        return writer.land(
+            landing, source.name, day, f"{entity.name}-{day}", extra=drift, **at_source
+        )

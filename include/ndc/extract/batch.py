@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -41,6 +41,26 @@ class ExtractError(RuntimeError):
         super().__init__(message)
         self.reason = reason
         self.row = row
+
+
+class SourceCountError(ExtractError):
+    """The source's own count of a batch could not be taken, or disagrees with the rows the
+    extractor read (:class:`CountMismatch`): the extract fails, nothing is set aside."""
+
+
+class CountMismatch(SourceCountError):
+    """The source counts another number of rows than the extractor read: the extractor's bug
+    (or a source changing under a read that should have been a snapshot), never the input's.
+    The batch is not landed and the extract fails; a file is not set aside for it."""
+
+    def __init__(self, source: str, entity: str, where: str, at_source: int, extracted: int):
+        super().__init__(
+            f"{source}.{entity}: {where}: the source counts {at_source} row(s), the extractor "
+            f"read {extracted}: batch not landed (a count mismatch is the extractor's bug: "
+            f"{'rows dropped' if extracted < at_source else 'rows read twice'}?)",
+            reason="count_mismatch",
+        )
+        self.at_source, self.extracted = at_source, extracted
 
 
 @dataclass
@@ -221,9 +241,23 @@ class BatchWriter:
         self._writer.write_batch(chunk)
 
     def land(
-        self, landing: LandingZone, source: str, day: str, batch_id: str, **fields
+        self,
+        landing: LandingZone,
+        source: str,
+        day: str,
+        batch_id: str,
+        rows_at_source: int | None = None,
+        where: str = "",
+        **fields,
     ) -> Manifest:
+        """Land the batch; with `rows_at_source` (the source's own count, `where`: the file or
+        window it counted) only if it equals the rows written, else :class:`CountMismatch`
+        before anything is landed, so a retry extracts the batch again."""
         self._close_writer()
+        if rows_at_source is not None and rows_at_source != self.rows:
+            raise CountMismatch(
+                source, self.entity.name, where or batch_id, rows_at_source, self.rows
+            )
         key = batch_key(source, self.entity.name, day, batch_id)
         manifest = Manifest(
             source=source,
@@ -235,6 +269,7 @@ class BatchWriter:
             sha256=sha256_file(self.path),
             columns=list(self.entity.columns),
             extracted_at=day,
+            rows_at_source=rows_at_source,
             **fields,
         )
         landing.put_file(key, self.path)
@@ -260,10 +295,17 @@ def land_batch(
     day: str,
     batch_id: str,
     chunks: Iterable[pa.RecordBatch],
+    source_count: Callable[[], int | None] | None = None,
+    where: str = "",
     **fields,
 ) -> Manifest:
-    """Write record batches to one Parquet file, land it, then land its manifest."""
+    """Write record batches to one Parquet file, land it, then land its manifest.
+
+    `source_count`, called once every chunk is written (a file is counted only once it has
+    been read without error), gives the source's own count of the rows, checked by
+    :meth:`BatchWriter.land`."""
     with BatchWriter(entity) as writer:
         for chunk in chunks:
             writer.write(chunk)
-        return writer.land(landing, source, day, batch_id, **fields)
+        at_source = source_count() if source_count is not None else None
+        return writer.land(landing, source, day, batch_id, at_source, where, **fields)

@@ -19,6 +19,7 @@ from ndc.extract.batch import (
     DEFAULT_CHUNK_ROWS,
     ExtractError,
     ExtractResult,
+    SourceCountError,
     extra_json,
     land_batch,
     record_batch,
@@ -27,6 +28,7 @@ from ndc.extract.batch import (
     text,
     undeclared_columns,
 )
+from ndc.extract.source_count import count_csv, count_xlsx, count_xml
 from ndc.extract.xml import declared_encoding, xml_chunks
 from ndc.file_quarantine import SetAside, safe_component, set_aside, set_aside_record
 from ndc.landing import LandingZone
@@ -502,13 +504,49 @@ def extract_files(
                         legacy=[e for e in config.encodings if e != "utf-8"],
                         drift=drift,
                     )
-                manifest = land_batch(landing, source.name, entity, day, batch_id, chunks, **fields)
+                manifest = land_batch(
+                    landing,
+                    source.name,
+                    entity,
+                    day,
+                    batch_id,
+                    chunks,
+                    source_count=_counter(path, source, entity),
+                    where=f"file {name}",
+                    **fields,
+                )
+            except SourceCountError as exc:  # the extractor's bug, not the file's: fail loudly
+                log.error("%s", exc)
+                result.errors.append(str(exc))
+                continue
             except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
                 record = _set_aside_for(landing, source.name, entity.name, name, digest, exc)
                 result.set_aside.append(record)
                 continue
             result.landed.append(manifest)
     return result
+
+
+def _counter(path: Path, source: Source, entity: Entity):
+    """The file's record count by a parse apart from the extractor's (ndc.extract.source_count),
+    as a call made once the extractor has read the file."""
+    config = source.files
+
+    def count() -> int:
+        try:
+            if config.format == "xlsx":
+                return count_xlsx(path, config.sheet)
+            if config.format == "xml":
+                return count_xml(path, entity.xml.record_path)
+            return count_csv(path, config.delimiter)
+        except Exception as exc:  # noqa: BLE001 - whatever the second parser raises
+            raise SourceCountError(
+                f"{source.name}.{entity.name}: file {path.name}: read by the extractor, but "
+                f"its records could not be counted apart from it: {exc!r}",
+                reason="count_failed",
+            ) from exc
+
+    return count
 
 
 def _set_aside_for(

@@ -58,7 +58,7 @@ def extract_sql(
     import sqlalchemy as sa
 
     result = ExtractResult(source.name)
-    engine = sa.create_engine(url)
+    engine = snapshot_engine(url)
     try:
         with engine.connect() as conn:
             for entity in source.entities:
@@ -91,6 +91,31 @@ def extract_sql(
     return result
 
 
+def snapshot_engine(url: str):
+    """An engine whose transactions read one snapshot, so the count of an entity's window
+    (:func:`_extract_entity`) and its rows agree while the source is being written:
+    REPEATABLE READ on PostgreSQL and MariaDB/MySQL; on SQLite a real ``BEGIN`` (pysqlite
+    issues none before a SELECT, so each statement would read on its own), SQLAlchemy's
+    recipe for it."""
+    import sqlalchemy as sa
+
+    backend = sa.engine.make_url(url).get_backend_name()
+    if backend in ("postgresql", "mysql", "mariadb"):
+        return sa.create_engine(url, isolation_level="REPEATABLE READ")
+    engine = sa.create_engine(url)
+    if backend == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _no_driver_transactions(dbapi_connection, _record) -> None:
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
 def _extract_entity(conn, source, entity, landing, day, chunk_rows) -> Manifest | None:
     import sqlalchemy as sa
 
@@ -104,9 +129,10 @@ def _extract_entity(conn, source, entity, landing, day, chunk_rows) -> Manifest 
     order = ", ".join(quote(c) for c in entity.primary_key)
     if entity.mode is Mode.FULL:
         batch_id = f"{entity.name}-{day}"
-        query = sa.text(f"select {cols} from {table} order by {order}")
+        where = "true"
         params: dict = {}
         watermark: dict = {}
+        window = f"table {entity.table} (full snapshot)"
     else:
         wm = quote(entity.watermark_column)
         low = previous_watermark(landing, source.name, entity)
@@ -116,13 +142,20 @@ def _extract_entity(conn, source, entity, landing, day, chunk_rows) -> Manifest 
             return None
         batch_id = incremental_batch_id(entity, low, high)
         where = f"{wm} <= :high" + ("" if low is None else f" and {wm} > :low")
-        query = sa.text(f"select {cols} from {table} where {where} order by {wm}, {order}")
+        order = f"{wm}, {order}"
         params = {"high": high, "low": low}
+        span = f"<= {high}" if low is None else f"in ({low}, {high}]"
+        window = f"table {entity.table} where {entity.watermark_column} {span}"
         watermark = {
             "watermark_column": entity.watermark_column,
             "watermark_from": low,
             "watermark_to": high,
         }
+    # The source's own count of the window, by a query apart from the extractor's, in the same
+    # transaction (snapshot_engine): what the landed batch must hold.
+    at_source = conn.execute(sa.text(f"select count(*) from {table} where {where}"), params)
+    at_source = int(at_source.scalar())
+    query = sa.text(f"select {cols} from {table} where {where} order by {order}")
     rows = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(query, params)
     try:
         return land_batch(
@@ -132,6 +165,8 @@ def _extract_entity(conn, source, entity, landing, day, chunk_rows) -> Manifest 
             day,
             batch_id,
             _chunks(rows, entity, chunk_rows, drift),
+            source_count=lambda: at_source,
+            where=window,
             extra={"undeclared_columns": drift} if drift else {},
             **watermark,
         )
