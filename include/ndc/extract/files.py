@@ -28,7 +28,7 @@ from ndc.extract.batch import (
     text,
     undeclared_columns,
 )
-from ndc.extract.source_count import count_csv, count_xlsx, count_xml
+from ndc.extract.source_count import count_csv, count_xlsx, count_xml_records
 from ndc.extract.xml import declared_encoding, xml_chunks
 from ndc.file_quarantine import SetAside, safe_component, set_aside, set_aside_record
 from ndc.landing import LandingZone
@@ -451,6 +451,7 @@ def extract_files(
     if not inbox.is_dir():
         raise ExtractError(f"{source.name}: inbox folder {inbox} does not exist")
     names = sorted(p.name for p in inbox.iterdir() if p.is_file())
+    counts: dict = {}  # an XML file's record counts, all its entities in one pass
     for entity in source.entities:
         landed = landing.landed_batch_ids(source.name, entity.name)
         for name in (n for n in names if fnmatch.fnmatch(n, entity.pattern or "")):
@@ -511,7 +512,7 @@ def extract_files(
                     day,
                     batch_id,
                     chunks,
-                    source_count=_counter(path, source, entity),
+                    source_count=_counter(path, source, entity, counts.setdefault(digest, {})),
                     where=f"file {name}",
                     **fields,
                 )
@@ -527,9 +528,10 @@ def extract_files(
     return result
 
 
-def _counter(path: Path, source: Source, entity: Entity):
+def _counter(path: Path, source: Source, entity: Entity, known: dict[str, int]):
     """The file's record count by a parse apart from the extractor's (ndc.extract.source_count),
-    as a call made once the extractor has read the file."""
+    as a call made once the extractor has read the file. An XML file's entities are counted in
+    one pass, kept in `known` for the file's other entities."""
     config = source.files
 
     def count() -> int:
@@ -537,7 +539,10 @@ def _counter(path: Path, source: Source, entity: Entity):
             if config.format == "xlsx":
                 return count_xlsx(path, config.sheet)
             if config.format == "xml":
-                return count_xml(path, entity.xml.record_path)
+                if not known:
+                    paths = [e.xml.record_path for e in source.entities if e.xml]
+                    known.update(count_xml_records(path, paths))
+                return known[entity.xml.record_path]
             return count_csv(path, config.delimiter)
         except Exception as exc:  # noqa: BLE001 - whatever the second parser raises
             raise SourceCountError(

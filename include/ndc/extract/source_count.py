@@ -126,22 +126,34 @@ def count_xlsx(path: Path, sheet: str | None) -> int:
 def count_xml(path: Path, record_path: str) -> int:
     """Elements at `record_path` (below the root, as the registry's ``xml.record_path``) of
     an XML file, streamed by expat; names as ElementTree spells them (``{uri}local``)."""
-    parts = record_path.split("/")
-    depth_names: list[str] = []
-    count = 0
+    return count_xml_records(path, [record_path])[record_path]
+
+
+def count_xml_records(path: Path, record_paths: list[str]) -> dict[str, int]:
+    """Elements at each of `record_paths` of an XML file, in one streamed pass (a file holds
+    several entities, a parcel's owners nested in it: one pass counts them all)."""
+    wanted = {tuple(p.split("/")): p for p in record_paths}
+    depths = {len(parts) for parts in wanted}
+    lasts = {parts[-1] for parts in wanted}
+    counts = dict.fromkeys(record_paths, 0)
+    stack: list[str] = []
 
     def start(name, _attrs):
-        uri, sep, local = name.rpartition("}")
-        depth_names.append(f"{{{uri}}}{local}" if sep else name)
+        if "}" in name:
+            uri, _, local = name.rpartition("}")
+            name = f"{{{uri}}}{local}"
+        stack.append(name)
 
     def end(_name):
-        nonlocal count
-        if depth_names[1:] == parts:
-            count += 1
-        depth_names.pop()
+        # Below the root: the stack's tail; cheap tests first, most elements fail them.
+        if len(stack) - 1 in depths and stack[-1] in lasts:
+            found = wanted.get(tuple(stack[1:]))
+            if found is not None:
+                counts[found] += 1
+        stack.pop()
 
     parser = expat.ParserCreate(namespace_separator="}")
     parser.StartElementHandler, parser.EndElementHandler = start, end
     with open(path, "rb") as fh:
         parser.ParseFile(fh)
-    return count
+    return counts
