@@ -150,14 +150,16 @@ def load_batch(
                 """
                 insert into ops.load_ledger (batch_id, source, entity, landing_key, source_file,
                     sha256, rows_extracted, rows_landed, rows_loaded, watermark_from,
-                    watermark_to, extracted_at, undeclared_columns, undeclared_rows, loaded_at)
-                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+                    watermark_to, extracted_at, undeclared_columns, undeclared_rows,
+                    rows_at_source, loaded_at)
+                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
                 on conflict (batch_id) do update set
                     landing_key = excluded.landing_key, sha256 = excluded.sha256,
                     rows_extracted = excluded.rows_extracted, rows_landed = excluded.rows_landed,
                     rows_loaded = excluded.rows_loaded, loaded_at = excluded.loaded_at,
                     undeclared_columns = excluded.undeclared_columns,
-                    undeclared_rows = excluded.undeclared_rows
+                    undeclared_rows = excluded.undeclared_rows,
+                    rows_at_source = excluded.rows_at_source
                 """,
                 (
                     manifest.batch_id,
@@ -174,6 +176,7 @@ def load_batch(
                     manifest.extracted_at,
                     manifest.extra.get("undeclared_columns") or None,
                     undeclared_rows(path),
+                    manifest.rows_at_source,
                 ),
             )
     log.info("loaded %s: %d rows into raw.%s", manifest.batch_id, rows, table_name)

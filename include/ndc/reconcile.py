@@ -1,5 +1,11 @@
-"""Per-batch reconciliation: extracted = landed = loaded = conformed + quarantined + linked +
-merged.
+"""Per-batch reconciliation: at source = extracted = landed = loaded = conformed + quarantined
++ linked + merged.
+
+"At source" is the source's own count of the batch, taken apart from the extractor (a count
+query in the extract's snapshot, a second parse of the file, the API's total:
+ndc.extract.source_count), kept in the manifest and the load ledger (``rows_at_source``); a
+batch landed before it was counted has none and balances without it. The extract already
+refuses a batch whose counts differ; checking it here again keeps the chain whole.
 
 Conformed rows are the staging rows neither quarantined nor merged into another row as a
 duplicate; quarantined rows are counted in ``quarantine.quarantined_rows``, rows that staging
@@ -61,6 +67,7 @@ class BatchBalance:
     loaded_at: datetime | None = None
     note: str = ""
     linked: int = 0
+    at_source: int | None = None
 
     @property
     def accounted(self) -> int:
@@ -69,11 +76,14 @@ class BatchBalance:
 
     @property
     def balanced(self) -> bool:
-        return self.extracted == self.landed == self.loaded == self.accounted
+        counted = self.at_source is None or self.at_source == self.extracted
+        return counted and self.extracted == self.landed == self.loaded == self.accounted
 
     def describe(self) -> str:
+        at_source = "" if self.at_source is None else f"at source {self.at_source}, "
         return (
-            f"batch {self.batch_id} ({self.source}.{self.entity}): extracted {self.extracted}, "
+            f"batch {self.batch_id} ({self.source}.{self.entity}): {at_source}"
+            f"extracted {self.extracted}, "
             f"landed {self.landed}, loaded {self.loaded}, conformed {self.conformed} + "
             f"quarantined {self.quarantined} + "
             # Named when there are linked rows: most batches have none.
@@ -94,7 +104,8 @@ class Balances(list):
 # The ledger versions to check: not yet stored, stored for an older version, or unbalanced
 # (a retry after a fix checks it again).
 _TO_CHECK = """
-select l.batch_id, l.rows_extracted, l.rows_landed, l.rows_loaded, l.loaded_at
+select l.batch_id, l.rows_extracted, l.rows_landed, l.rows_loaded, l.loaded_at,
+       l.rows_at_source
 from ops.load_ledger l
 left join ops.reconciliation r on r.batch_id = l.batch_id
 where l.source = %(source)s and l.entity = %(entity)s
@@ -140,15 +151,15 @@ where l.source = %(source)s and l.entity = %(entity)s and l._changed_at > r.chec
 _UPSERT = """
 insert into ops.reconciliation (batch_id, source, entity, rows_extracted, rows_landed,
     rows_loaded, rows_conformed, rows_quarantined, rows_merged, balanced, loaded_at, rows_linked,
-    checked_at)
-values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+    rows_at_source, checked_at)
+values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
 on conflict (batch_id) do update set
     loaded_at = excluded.loaded_at,
     rows_extracted = excluded.rows_extracted, rows_landed = excluded.rows_landed,
     rows_loaded = excluded.rows_loaded, rows_conformed = excluded.rows_conformed,
     rows_quarantined = excluded.rows_quarantined, rows_merged = excluded.rows_merged,
     rows_linked = excluded.rows_linked, balanced = excluded.balanced,
-    checked_at = excluded.checked_at
+    rows_at_source = excluded.rows_at_source, checked_at = excluded.checked_at
 """
 
 
@@ -230,7 +241,7 @@ def _check_entity(
         if newest is None or row[4] > newest:
             newest = row[4]
     balances, waiting = [], []
-    for batch_id, extracted, landed, loaded, loaded_at in ledger:
+    for batch_id, extracted, landed, loaded, loaded_at, at_source in ledger:
         note = ""
         if not at_version(batch_id, loaded, loaded_at):
             if newest is None or loaded_at >= newest:
@@ -252,6 +263,7 @@ def _check_entity(
                 loaded_at,
                 note,
                 linked.get(batch_id, 0),
+                at_source,
             )
         )
     return balances, waiting
@@ -288,6 +300,7 @@ def reconcile(warehouse_url: str, sources: dict[str, Source], everything: bool =
                         b.balanced,
                         b.loaded_at,
                         b.linked,
+                        b.at_source,
                     )
                     for b in balances
                 ],

@@ -14,9 +14,11 @@ from ndc.scorecard import latest_figures
 from ndc.scorecard import summary as scorecard_summary
 from ndc.warehouse import connect, has_column
 
-# Per batch, loaded = conformed + quarantined + linked (quarantined for the personal ID, then
-# linked to a citizen by ndc.linkage.flow) + merged (duplicates collapsed into another row).
-STAGES = ("extracted", "landed", "loaded", "conformed", "quarantined", "linked", "merged")
+# Per batch, at source (the source's own count, ndc.extract.source_count) = extracted = landed
+# = loaded = conformed + quarantined + linked (quarantined for the personal ID, then linked to a
+# citizen by ndc.linkage.flow) + merged (duplicates collapsed into another row).
+STAGES = ("at_source", "extracted", "landed", "loaded", "conformed", "quarantined", "linked",
+          "merged")  # fmt: skip
 # The kinds of marts.discrepancies_<source> (dbt_project/models/marts/discrepancies).
 DISCREPANCY_KINDS = (
     "date_of_birth",
@@ -29,6 +31,8 @@ DISCREPANCY_KINDS = (
 
 _QUERY = """
 select l.source, l.entity, count(*) as batches,
+       -- null when a batch was landed before the source counted it: no partial sum
+       case when count(l.rows_at_source) = count(*) then sum(l.rows_at_source) end,
        sum(l.rows_extracted), sum(l.rows_landed), sum(l.rows_loaded),
        coalesce(sum(r.rows_conformed), 0), coalesce(sum(r.rows_quarantined), 0),
        coalesce(sum(r.rows_linked), 0), coalesce(sum(r.rows_merged), 0),
@@ -128,6 +132,8 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
                 (source.name, entity.name), (0,) * (len(STAGES) + 3)
             )
             entry = {stage: int(n or 0) for stage, n in zip(STAGES, stage_rows, strict=True)}
+            if batches and stage_rows[0] is None:
+                entry["at_source"] = None  # batches landed before the source counted them
             # Balanced when every loaded batch was reconciled and held.
             entry["balanced"] = bool(reconciled == batches and balanced == batches)
             entry["batches"] = int(batches)
@@ -157,7 +163,9 @@ def format_report(report: dict) -> str:
     for source, entities in report["sources"].items():
         for entity, e in entities.items():
             verdict = "balanced" if e["balanced"] else "NOT BALANCED"
-            rows.append((source, entity, e["batches"], *(e[s] for s in STAGES), verdict))
+            cells = (e.get(s) for s in STAGES)  # no source count (older batches): "-"
+            rows.append((source, entity, e["batches"], *("-" if n is None else n for n in cells),
+                         verdict))  # fmt: skip
     lines = _table(rows, left={0, 1, len(header) - 1})
     lines.append("")
     lines.append(f"population database: {report['population']['citizens']} citizens")

@@ -57,6 +57,11 @@ alter table ops.load_ledger add column if not exists undeclared_columns text[];
 alter table ops.load_ledger add column if not exists undeclared_rows bigint;
 -- The ledger version (loaded_at) of the batch checked: a batch loaded again is checked again.
 alter table ops.reconciliation add column if not exists loaded_at timestamptz;
+-- The source's own count of the batch (a count query in the extract's snapshot, a second
+-- parse of the file, the API's total; ndc.extract.source_count), null for batches landed
+-- before it was counted: reconciliation starts there.
+alter table ops.load_ledger add column if not exists rows_at_source bigint;
+alter table ops.reconciliation add column if not exists rows_at_source bigint;
 """
 # Files set aside by the extract (ndc.file_quarantine), copied here by the load.
 OPS_DDL += FILE_QUARANTINE_DDL

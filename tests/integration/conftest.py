@@ -76,6 +76,9 @@ class BuiltWarehouse:
     data: Path
     results: list  # dbt's RunResult of every node of the build
     balances: list  # ndc.reconcile balances, one per batch
+    # What the generator wrote per source and entity (GenerationSummary.rows): the truth the
+    # sources' own counts are checked against.
+    generated: dict | None = None
 
 
 def load_country(data: Path, warehouse_url: str, population_url: str, landing_root: Path) -> None:
@@ -121,12 +124,17 @@ def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
     work = tmp_path_factory.mktemp("built_warehouse")
     name = f"ndc_test_built_{uuid.uuid4().hex[:8]}"
     url, population_url = f"{PG_URL}/{name}", f"{PG_URL}/{name}_pop"
-    generate(work / "country", persons=PERSONS, seed=SEED, days=DAYS)
+    generated = generate(work / "country", persons=PERSONS, seed=SEED, days=DAYS).rows
     try:
         load_country(work / "country", url, population_url, work / "landing")
         res = run_dbt(url, work, "build")
         yield BuiltWarehouse(
-            url, population_url, work / "country", list(res.result), reconcile(url, load_registry())
+            url,
+            population_url,
+            work / "country",
+            list(res.result),
+            reconcile(url, load_registry()),
+            generated,
         )
     finally:
         drop_database(url)

@@ -28,9 +28,9 @@ def warehouse(pg_database):
         conn.execute(
             """
             insert into ops.load_ledger (batch_id, source, entity, landing_key, sha256,
-                rows_extracted, rows_landed, rows_loaded)
+                rows_at_source, rows_extracted, rows_landed, rows_loaded)
             values ('b1', 'residence', 'resident', 'residence/resident/2025-01-01/b1.parquet',
-                    'abc123', 200, 200, 200);
+                    'abc123', 200, 200, 200, 200);
             insert into ops.reconciliation (batch_id, source, entity, rows_extracted,
                 rows_landed, rows_loaded, rows_conformed, rows_quarantined, rows_merged, balanced)
             values ('b1', 'residence', 'resident', 200, 200, 200, 78, 120, 2, true);
@@ -64,7 +64,9 @@ def client(warehouse):
 def test_reconciliation_shows_the_ledger_and_a_batch_its_file(client):
     page = client.get("/reconciliation").text
     assert 'data-batch="b1"' in page and '<td class="n" data-field="rows_quarantined">120' in page
+    assert '<td class="n" data-field="rows_at_source">200' in page  # the source's own count
     batch = client.get("/reconciliation/b1").text
+    assert '<td data-field="rows_at_source">200' in batch
     assert "residence/resident/2025-01-01/b1.parquet" in batch and "abc123" in batch
     assert client.get("/reconciliation/nope").status_code == 404
 

@@ -4,8 +4,8 @@ from ndc.report import DISCREPANCY_KINDS, format_report
 
 
 def _report(discrepancies: dict | None) -> dict:
-    entry = {"extracted": 16, "landed": 16, "loaded": 16, "conformed": 11, "quarantined": 4,
-             "linked": 0, "merged": 1}  # fmt: skip
+    entry = {"at_source": 16, "extracted": 16, "landed": 16, "loaded": 16, "conformed": 11,
+             "quarantined": 4, "linked": 0, "merged": 1}  # fmt: skip
     report = {
         "sources": {
             "social_insurance": {"insured_person": {**entry, "balanced": True, "batches": 2}},
@@ -26,10 +26,10 @@ def _counts(**by_kind: int) -> dict:
 def test_stage_table_and_verdicts_are_unchanged():
     lines = format_report(_report(None)).splitlines()
     assert lines[0].split() == [
-        "source", "entity", "batches", "extracted", "landed", "loaded", "conformed",
-        "quarantined", "linked", "merged", "reconciliation",
+        "source", "entity", "batches", "at_source", "extracted", "landed", "loaded",
+        "conformed", "quarantined", "linked", "merged", "reconciliation",
     ]  # fmt: skip
-    assert lines[2].split() == ["social_insurance", "insured_person", "2", "16", "16", "16", "11", "4", "0", "1", "balanced"]  # fmt: skip
+    assert lines[2].split() == ["social_insurance", "insured_person", "2", "16", "16", "16", "16", "11", "4", "0", "1", "balanced"]  # fmt: skip
     assert lines[3].split()[-2:] == ["NOT", "BALANCED"]
     assert lines[-1] == "population database: 5 citizens"
 

@@ -47,8 +47,15 @@ def batches(conn) -> list[dict]:
         if reconciled and has_column(conn, "ops", "reconciliation", "rows_linked")
         else "0::bigint"
     )
+    # The source's own count (ndc.extract.source_count); null for batches landed before it.
+    at_source = (
+        "l.rows_at_source"
+        if has_column(conn, "ops", "load_ledger", "rows_at_source")
+        else "null::bigint as rows_at_source"
+    )
     query = f"""
-        select l.batch_id, l.source, l.entity, l.loaded_at, l.rows_extracted, l.rows_landed,
+        select l.batch_id, l.source, l.entity, l.loaded_at, {at_source}, l.rows_extracted,
+               l.rows_landed,
                l.rows_loaded, {
         f"r.rows_conformed, r.rows_quarantined, {linked} as rows_linked, r.rows_merged, r.balanced"
         if reconciled
