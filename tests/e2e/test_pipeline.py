@@ -66,13 +66,13 @@ def stack(tmp_path_factory):
     settings = settings_mod.load()
     sources = load_registry()
     databases_up(settings, sources)
-    generate(settings.data_dir, persons=PERSONS, seed=SEED, days=2, targets=targets)
+    generated = generate(settings.data_dir, persons=PERSONS, seed=SEED, days=2, targets=targets)
     load_baseline(settings.population_url, settings.data_dir / "population_db" / "baseline.parquet")
     api, _ = serve(settings.data_dir / "education" / "education.sqlite", port=api_port)
     try:
         url = up(settings, airflow_env(settings, sources))
         client = AirflowClient(url, ADMIN_USER, admin_password(settings))
-        yield settings, client, sources, targets
+        yield settings, client, sources, targets, generated.rows
     finally:
         down(settings)
         api.shutdown()
@@ -122,7 +122,9 @@ def _assert_balanced(report: dict) -> None:
     for source, entities in report["sources"].items():
         for entity, counts in entities.items():
             assert counts["balanced"], (source, entity, counts)
-            assert counts["extracted"] == counts["landed"] == counts["loaded"], (source, entity)
+            assert (
+                counts["at_source"] == counts["extracted"] == counts["landed"] == counts["loaded"]
+            ), (source, entity)
             # A row quarantined for its personal ID and linked to a citizen by the linkage
             # step (ndc.linkage.flow) is counted as linked, no longer as quarantined.
             assert counts["loaded"] == (
@@ -142,7 +144,7 @@ def _hosts(client) -> dict[str, int]:
 
 
 def test_pipeline_end_to_end_then_idempotent(stack):
-    settings, client, sources, targets = stack
+    settings, client, sources, targets, generated = stack
     truth = pd.read_parquet(settings.data_dir / "truth" / "persons.parquet")
     defects = pd.read_csv(settings.data_dir / "truth" / "defects.csv", dtype=str)
 
@@ -153,6 +155,14 @@ def test_pipeline_end_to_end_then_idempotent(stack):
     _assert_balanced(report)
     for source, entities in report["sources"].items():
         assert sum(c["loaded"] for c in entities.values()) > 0, source
+    # Every count starts at the source: each source's own count of what was extracted (a
+    # count query on MariaDB and PostgreSQL, a second parse of each CSV, workbook and XML
+    # file, the API's total) is what the generator wrote into that source.
+    at_source = {
+        source: {entity: counts["at_source"] for entity, counts in entities.items()}
+        for source, entities in report["sources"].items()
+    }
+    assert at_source == {source: generated[source] for source in sources}
 
     # Every row the generator made unconformable is quarantined with the expected reason code
     # (or, quarantined for its personal ID, linked to its citizen by the linkage step).
@@ -233,7 +243,7 @@ def _ndc_pages_in_a_browser(stack):
         pytest.fail(f"no browser at {CHROMIUM} (scripts/chromium.sh installs Debian's, as root)")
     from playwright import sync_api as playwright
 
-    settings, client, sources, _ = stack
+    settings, client, sources, *_ = stack
     url, ndc = client.url, f"{client.url}/ndc"
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     warehouse = connect(settings.warehouse_url)
@@ -273,7 +283,7 @@ def _ndc_pages_in_a_browser(stack):
         shown = page.eval_on_selector_all("#batches tr[data-batch]", _TABLE, "batch")
         expected = _rows(
             warehouse,
-            "select l.batch_id, l.rows_extracted, l.rows_landed, l.rows_loaded, "
+            "select l.batch_id, l.rows_at_source, l.rows_extracted, l.rows_landed, l.rows_loaded, "
             "r.rows_conformed, r.rows_quarantined, coalesce(r.rows_linked, 0), r.rows_merged "
             "from ops.load_ledger l left join ops.reconciliation r using (batch_id)",
         )
