@@ -54,6 +54,7 @@ def _reland_changed(landing: LocalLandingZone, manifest: Manifest) -> Manifest:
             "sha256": sha,
             "rows_extracted": table.num_rows,
             "rows_landed": table.num_rows,
+            "rows_at_source": table.num_rows,  # what the source held when extracted again
         }
     )
     landing.write_manifest(changed)

@@ -186,6 +186,35 @@ def test_unbalanced_batch_fails_naming_it(registry, pg_database, landed):
     assert _count(pg_database, "select count(*) from ops.reconciliation where not balanced") == 1
 
 
+def test_the_sources_count_reaches_the_ledger_and_a_difference_fails(registry, pg_database, landed):
+    """The manifest's count at the source is loaded into the ledger and stored with each
+    balance; a batch whose count at the source is not what was extracted (a manifest written
+    by an extractor that did not check it) does not balance, and the failure names both."""
+    landing, manifests = landed
+    bootstrap(pg_database, registry)
+    load_source(pg_database, landing, registry["civil_registration"])
+    _fake_dbt_outputs(pg_database, registry, [])
+    ledger = "select source_file, rows_at_source, rows_extracted from ops.load_ledger order by 1"
+    with connect(pg_database) as conn:
+        assert conn.execute(ledger).fetchall() == [
+            ("births_01_20250601.csv", 3, 3),
+            ("births_79_20250601.csv", 1, 1),
+        ]
+        conn.execute(
+            "update ops.load_ledger set rows_at_source = 4 "
+            "where source_file = 'births_01_20250601.csv'"
+        )
+    with pytest.raises(ReconciliationError) as err:
+        reconcile(pg_database, registry)
+    lost = next(m for m in manifests if m.source_file == "births_01_20250601.csv")
+    assert f"batch {lost.batch_id} (civil_registration.birth): at source 4, extracted 3," in str(
+        err.value
+    )
+    stored = "select rows_at_source, rows_extracted, balanced from ops.reconciliation order by 1"
+    with connect(pg_database) as conn:
+        assert conn.execute(stored).fetchall() == [(1, 1, True), (4, 3, False)]
+
+
 class CountingLandingZone(LocalLandingZone):
     """The folder landing zone, recording which manifests the load reads."""
 
