@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -109,25 +111,158 @@ def test_discrepancy_csv_is_the_mart_and_missing_pages_say_so(client, warehouse)
     assert "ops.sharing_log does not exist yet" in logs
 
 
-def test_scorecard_trend_and_logs_when_their_tables_exist(client, warehouse):
+def test_logs_when_their_tables_exist(client, warehouse):
     with connect(warehouse, autocommit=True) as conn:
         conn.execute(
             """
-            create table marts.quality_scorecard as
-            select 'residence' as source, 'clean' as property, d::date as scored_on,
-                   0.9 + n / 100.0 as value
-            from generate_series(0, 2) n, lateral (select date '2026-12-01' + n as d) days;
             create table ops.access_log (id bigserial, logged_at timestamptz default now(),
                 agency text, personal_id text);
             insert into ops.access_log (agency, personal_id) values ('moh', '001090012345');
             """
         )
-    page = client.get("/scorecard").text
-    assert "<polyline" in page and "residence clean 2026-12-03: 0.92" in page
-    assert page.count("<tr>") == 1 + 3  # header and the three days
     logs = client.get("/logs").text
     assert "001090012345" in logs and "ops.sharing_log does not exist yet" in logs
     with connect(warehouse) as conn:
         assert conn.execute("select page, rows_shown from ops.ui_access_log").fetchall() == [
             ("logs", 1)
         ]
+
+
+@pytest.fixture
+def two_day_warehouse(built_warehouse, tmp_path):
+    """The session's built warehouse copied, then a second day extracted, loaded and built
+    by the real path (dbt's incremental models included): a scorecard with two days of
+    history, as a second daily run leaves it."""
+    import shutil
+
+    from ndc.extract import extract_source
+    from ndc.landing import LocalLandingZone
+    from ndc.load import load_source
+    from ndc.registry import load_registry
+    from ndc.warehouse import drop_database
+    from tests.conftest import PG_URL
+    from tests.integration.conftest import run_dbt
+
+    data = built_warehouse.data
+    name = f"ndc_test_ui_{uuid.uuid4().hex[:8]}"
+    url = f"{PG_URL}/{name}"
+    with connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        source_db = built_warehouse.url.rsplit("/", 1)[1]
+        conn.execute(f'create database "{name}" template "{source_db}"')
+    landing_root = tmp_path / "landing"
+    shutil.copytree(data.parent / "landing", landing_root)
+    landing = LocalLandingZone(landing_root)
+    # The next day, residence's database changed a few rows (their updated_at moves on).
+    database = tmp_path / "residence.sqlite"
+    shutil.copy(data / "residence" / "residence.sqlite", database)
+    with sqlite3.connect(database) as db:
+        for table in ("cu_tru_bien_dong", "thanh_vien_ho"):
+            db.execute(
+                f"update {table} set updated_at = datetime((select max(updated_at) from {table}), "
+                "'+1 day') "
+                f"where rowid in (select rowid from {table} limit 3)"
+            )
+    source = load_registry()["residence"]
+    extracted = extract_source(source, f"sqlite:///{database}", landing, "2025-07-02")
+    assert len(extracted.landed) == 2, extracted
+    load_source(url, landing, source)
+    try:
+        run_dbt(url, tmp_path, "run")
+        yield url
+    finally:
+        drop_database(url)
+
+
+def _cells(page: str, table: str) -> list[dict[str, str]]:
+    """The rows of a page's table as ``{data-field: text}`` plus the row's data attributes."""
+    from html.parser import HTMLParser
+
+    rows: list[dict[str, str]] = []
+
+    class Parser(HTMLParser):
+        inside, field = False, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "table":
+                self.inside = a.get("id") == table
+            elif self.inside and tag == "tr" and len(a) > (1 if "class" in a else 0):
+                rows.append({k[5:]: v for k, v in a.items() if k.startswith("data-")})
+            elif self.inside and tag == "td" and rows:
+                self.field = a.get("data-field")
+                if self.field:
+                    rows[-1][self.field] = ""
+
+        def handle_endtag(self, tag):
+            if tag == "table":
+                self.inside = False
+            self.field = None if tag == "td" else self.field
+
+        def handle_data(self, text):
+            if self.field:
+                rows[-1][self.field] = rows[-1].get(self.field, "") + text.strip()
+
+    Parser().feed(page)
+    return rows
+
+
+def test_scorecard_shows_the_dbt_built_mart_and_a_point_per_day(two_day_warehouse):
+    """The page over marts.quality_scorecard as dbt builds it: every figure of the latest
+    day equals the mart's, the trend's shares are the mart's sums, and each property's line
+    has one point per day of the history."""
+    url = two_day_warehouse
+    app = create_app(lambda: url, lambda: [], lambda: "ana")
+    page = TestClient(app).get("/scorecard").text
+    with connect(url) as conn:
+        days = [r[0] for r in conn.execute("select distinct day from marts.quality_scorecard")]
+        latest = {
+            f"{r[0]}.{r[1]}.{r[2]}": r[3:]
+            for r in conn.execute(
+                """
+                select source, entity, measure, day::text, value, numerator, denominator, status
+                from marts.quality_scorecard s
+                where day = (select max(day) from marts.quality_scorecard m
+                             where m.source = s.source and m.entity = s.entity)
+                """
+            )
+        }
+        trend = {
+            (r[0], str(r[1])): round(float(r[2]), 4)
+            for r in conn.execute(
+                """
+                select property, day, sum(numerator)::numeric / sum(denominator)
+                from marts.quality_scorecard
+                where status = 'measured' and measure in (
+                    'population_agreement', 'required_completeness', 'conformed_share',
+                    'codes_mapped', 'personal_id_in_population')
+                group by 1, 2 having sum(denominator) > 0
+                """
+            )
+        }
+    assert len(days) == 2, f"the fixture should leave two days of history, not {days}"
+    shown = {r["key"]: r for r in _cells(page, "scorecard")}
+    assert set(shown) == set(latest) and len(shown) > 10
+    for key, (day, value, numerator, denominator, status) in latest.items():
+        row = shown[key]
+        assert (row["day"], row["value"], row["status"]) == (
+            day,
+            "" if value is None else str(value),
+            status,
+        ), key
+        assert row["numerator"] == ("" if numerator is None else str(numerator)), key
+        assert row["denominator"] == ("" if denominator is None else str(denominator)), key
+    trend_rows = {(r["property"], r["day"]): float(r["share"]) for r in _cells(page, "trend")}
+    assert trend_rows == trend
+    # The chart: one point (circle) per property and day, each titled with the mart's share.
+    for (prop, day), share in trend.items():
+        assert f"<title>{prop} {day}: {share:g}</title>" in page
+    assert page.count("<circle") == len(trend)
+    # Every day of the history is on the chart; the properties measured on every entity
+    # (conformance, completeness) have a point each day, the others where they were measured.
+    assert {day for _, day in trend} == {str(d) for d in days}
+    for prop in ("clean", "sufficient"):
+        assert sorted(d for p, d in trend if p == prop) == sorted(str(d) for d in days), prop
+    # A source's own page: only its rows.
+    one = next(iter(latest)).split(".")[0]
+    only = _cells(TestClient(app).get("/scorecard", params={"source": one}).text, "scorecard")
+    assert only and all(r["key"].startswith(f"{one}.") for r in only)

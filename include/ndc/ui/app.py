@@ -215,19 +215,19 @@ def create_app(
         )
 
     @app.get("/scorecard", response_class=HTMLResponse)
-    def scorecard(request: Request, _: User, conn: Conn):
+    def scorecard(request: Request, _: User, conn: Conn, source: str = ""):
         if not queries.exists(conn, SCORECARD):
             return render(request, "scorecard.html", "scorecard", rows=None)
-        types = queries.column_types(conn, SCORECARD)
-        day = queries.time_column(types)
-        rows = queries.table_rows(conn, SCORECARD, day or next(iter(types)), limit=2000)
+        trend = queries.scorecard_trend(conn, _share_measures(), source)
         return render(
             request,
             "scorecard.html",
             "scorecard",
-            rows=rows,
-            columns=list(types),
-            chart=charts.lines(_trend(rows, types, day)),
+            rows=queries.scorecard_latest(conn, source),
+            source=source,
+            sources=queries.scorecard_sources(conn),
+            trend=trend,
+            chart=charts.lines(_trend(trend)),
         )
 
     @app.get("/logs", response_class=HTMLResponse)
@@ -263,25 +263,22 @@ def _discrepancies(conn, source: str, known: list[str]) -> list[dict]:
     return queries.discrepancies(conn, source)
 
 
-NUMERIC = ("integer", "bigint", "numeric", "double precision", "real", "smallint")
+def _share_measures() -> list[str]:
+    """The measures whose unit is a share (include/dictionary/quality_measures.yaml): the ones
+    a trend can average; a lag in days would not sit on the same axis."""
+    from ndc.dictionary.measures import quality_measures
+
+    return [m["name"] for m in quality_measures() if m["unit"] == "share"]
 
 
-def _trend(rows, types: dict[str, str], day: str | None) -> dict[str, list[tuple[str, float]]]:
-    """Per agency (and property, when the scorecard has one) the mean of its first numeric
-    measure per day: the lines of the trend chart."""
-    if not rows or day is None:
-        return {}
-    value = next((c for c, t in types.items() if t in NUMERIC), None)
-    if value is None:
-        return {}
-    keys = [c for c in ("source", "property") if c in types]
-    sums: dict[tuple[str, str], list[float]] = {}
-    for row in rows:
-        if row[value] is None:
-            continue
-        name = " ".join(str(row[k]) for k in keys) or value
-        sums.setdefault((name, str(row[day])[:10]), []).append(float(row[value]))
+def _trend(points: list[dict]) -> dict[str, list[tuple[str, float]]]:
+    """The lines of the trend chart: one per property, in the dispatch's order, with one
+    point per day of the scorecard's history."""
+    from ndc.dictionary.measures import PROPERTIES
+
     series: dict[str, list[tuple[str, float]]] = {}
-    for (name, d), vals in sorted(sums.items()):
-        series.setdefault(name, []).append((d, round(sum(vals) / len(vals), 4)))
+    for prop in PROPERTIES:
+        for p in points:
+            if p["property"] == prop and p["share"] is not None:
+                series.setdefault(prop, []).append((str(p["day"]), round(float(p["share"]), 4)))
     return series

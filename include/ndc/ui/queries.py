@@ -231,3 +231,44 @@ def _json(value: dict) -> str:
     import json
 
     return json.dumps(value, sort_keys=True, default=str)
+
+
+# marts.quality_scorecard (dbt_project/models/marts/quality/quality_scorecard.sql): one row per
+# source, entity, extraction day and measure. The page reads these columns by name.
+SCORECARD_COLUMNS = (
+    "source", "entity", "day", "property", "measure", "value", "target", "direction", "met",
+    "numerator", "denominator", "status",
+)  # fmt: skip
+
+
+def scorecard_latest(conn, source: str = "") -> list[dict]:
+    """Per source and entity, its figures of the latest day it delivered (every measure)."""
+    cur = conn.execute(
+        sql.SQL(
+            "select {cols} from marts.quality_scorecard s join ("
+            " select source, entity, max(day) as day from marts.quality_scorecard"
+            " where %(source)s = '' or source = %(source)s group by source, entity"
+            ") latest using (source, entity, day) order by source, entity, measure"
+        ).format(cols=sql.SQL(", ").join(sql.Identifier("s", c) for c in SCORECARD_COLUMNS)),
+        {"source": source},
+    )
+    return _dicts(cur)
+
+
+def scorecard_trend(conn, measures: list[str], source: str = "") -> list[dict]:
+    """Per property and day, the share its measured ``measures`` reach over every source and
+    entity (one source's with ``source``): the sums of their numerators over the sums of
+    their denominators, so a large agency weighs as much as its rows."""
+    cur = conn.execute(
+        "select property, day, sum(numerator)::numeric / nullif(sum(denominator), 0) as share "
+        "from marts.quality_scorecard where status = 'measured' and measure = any(%(measures)s) "
+        "and (%(source)s = '' or source = %(source)s) "
+        "group by property, day order by property, day",
+        {"measures": measures, "source": source},
+    )
+    return _dicts(cur)
+
+
+def scorecard_sources(conn) -> list[str]:
+    query = "select distinct source from marts.quality_scorecard order by 1"
+    return [r[0] for r in conn.execute(query)]
