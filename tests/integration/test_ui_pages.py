@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 
+from ndc.settings import REPO_ROOT
 from ndc.ui import queries
 from ndc.ui.app import create_app
 from ndc.warehouse import OPS_DDL, connect
@@ -266,3 +272,88 @@ def test_scorecard_shows_the_dbt_built_mart_and_a_point_per_day(two_day_warehous
     one = next(iter(latest)).split(".")[0]
     only = _cells(TestClient(app).get("/scorecard", params={"source": one}).text, "scorecard")
     assert only and all(r["key"].startswith(f"{one}.") for r in only)
+
+
+# Airflow's own api-server app (with the plugins folder), signed in through POST /auth/token
+# as each user of the simple auth manager, then the ndc pages requested with the session's
+# token in the UI's `_token` cookie, as the browser does.
+AS_USERS = textwrap.dedent(
+    """
+    import json, sys
+    from airflow.settings import engine
+    from airflow.models.revoked_token import RevokedToken
+    RevokedToken.__table__.create(engine, checkfirst=True)  # what get_user checks a token in
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+    client = TestClient(create_app())
+    paths = json.loads(sys.argv[1])
+    out = {}
+    for user, password in (("olga", "pw-olga"), ("vic", "pw-vic"), ("vic", "wrong"), (None, None)):
+        cookies = {}
+        if user:
+            r = client.post("/auth/token", json={"username": user, "password": password})
+            if r.status_code != 201:
+                out[f"{user}:{password}"] = r.status_code
+                continue
+            cookies = {"_token": r.json()["access_token"]}
+        out[user or "nobody"] = {
+            p: [r.status_code, r.text] for p in paths for r in [client.get(p, cookies=cookies)]
+        }
+    print("RESULT" + json.dumps(out))
+    """
+)
+
+
+def test_a_viewer_sees_the_aggregates_and_is_refused_person_rows(warehouse, tmp_path):
+    """Signed in to Airflow: an Op sees every page; a Viewer sees the reconciliation, the
+    discrepancy counts and the scorecard, and is refused (403, saying why) the pages that
+    show person rows, and no view of person rows is logged for them; without a session every
+    page is refused (401)."""
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps({"olga": "pw-olga", "vic": "pw-vic"}))
+    env = dict(os.environ)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(tmp_path),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "olga:op,vic:viewer",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
+            "AIRFLOW_CONN_NDC_WAREHOUSE": warehouse,
+        }
+    )
+    aggregates = ["/ndc/reconciliation", "/ndc/reconciliation/b1", "/ndc/discrepancies"]
+    aggregates.append("/ndc/scorecard")
+    personal = [
+        "/ndc/quarantine",
+        "/ndc/quarantine/row?source=residence&entity=resident&batch=b1&row=7",
+        "/ndc/discrepancies/residence",
+        "/ndc/discrepancies/residence.csv",
+        "/ndc/logs",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", AS_USERS, json.dumps(aggregates + personal)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.split("RESULT", 1)[1])
+    assert out["vic:wrong"] == 401
+    olga, vic, nobody = out["olga"], out["vic"], out["nobody"]
+    assert {p: s for p, (s, _) in olga.items()} == {p: 200 for p in aggregates + personal}
+    assert 'data-key="b1:1"' in olga["/ndc/quarantine"][1]
+    assert {p: s for p, (s, _) in vic.items()} == {p: 200 for p in aggregates} | {
+        p: 403 for p in personal
+    }
+    assert '<td class="n" data-field="rows_quarantined">120' in vic["/ndc/reconciliation"][1]
+    refused = vic["/ndc/quarantine"][1]
+    assert "vic: this page shows personal data" in refused and "b1:1" not in refused
+    assert "so_dinh_danh" not in vic[personal[1]][1] and "Nam" not in vic[personal[3]][1]
+    assert {s for s, _ in nobody.values()} == {401}
+    with connect(warehouse) as conn:
+        viewers = {r[0] for r in conn.execute("select airflow_user from ops.ui_access_log")}
+    assert viewers == {"olga"}

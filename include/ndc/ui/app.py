@@ -46,16 +46,24 @@ def create_app(
     sources: Callable[[], list[str]],
     user: Callable[..., str],
     dependencies: list[Any] | None = None,
+    person_rows: Callable[..., Any] | None = None,
 ) -> FastAPI:
     """The app; ``user`` is a FastAPI dependency giving the signed-in user's name (refusing
-    the request when there is none), ``dependencies`` run before every route (permissions)."""
+    the request when there is none), ``dependencies`` run before every route (permissions),
+    ``person_rows`` before the routes that show person rows (the quarantine browser and its raw
+    row, a discrepancy list and its CSV, the logs): it refuses (403) a user who may see only
+    the aggregates (reconciliation, scorecard, discrepancy counts)."""
     app = FastAPI(title="ndc", dependencies=dependencies or [], docs_url=None, redoc_url=None)
+    personal = [Depends(person_rows)] if person_rows else []
 
     @app.exception_handler(HTTPException)
     async def refused(request: Request, exc: HTTPException):
         if exc.status_code in (401, 403):
             body = _env.get_template("refused.html").render(
-                status=exc.status_code, detail=exc.detail, next=str(request.url)
+                status=exc.status_code,
+                detail=exc.detail,
+                next=str(request.url),
+                base=request.scope.get("root_path", "").rstrip("/"),
             )
             return HTMLResponse(body, status_code=exc.status_code)
         return HTMLResponse(f"<p>{exc.detail}</p>", status_code=exc.status_code)
@@ -106,7 +114,7 @@ def create_app(
             raise HTTPException(404, f"no batch {batch_id} in ops.load_ledger")
         return render(request, "batch.html", "reconciliation", batch=found)
 
-    @app.get("/quarantine", response_class=HTMLResponse)
+    @app.get("/quarantine", response_class=HTMLResponse, dependencies=personal)
     def quarantine(
         request: Request,
         who: User,
@@ -137,7 +145,7 @@ def create_app(
             page_size=size,
         )
 
-    @app.get("/quarantine/row", response_class=HTMLResponse)
+    @app.get("/quarantine/row", response_class=HTMLResponse, dependencies=personal)
     def quarantined_row(
         request: Request,
         source: str,
@@ -179,7 +187,7 @@ def create_app(
             chart=charts.bars({s: {"discrepancies": n} for s, n in counts.items()}),
         )
 
-    @app.get("/discrepancies/{source}.csv")
+    @app.get("/discrepancies/{source}.csv", dependencies=personal)
     def discrepancy_csv(source: str, who: User, conn: Conn):
         rows = _discrepancies(conn, source, sources())
         out = io.StringIO()
@@ -198,7 +206,7 @@ def create_app(
             headers={"Content-Disposition": f'attachment; filename="discrepancies_{source}.csv"'},
         )
 
-    @app.get("/discrepancies/{source}", response_class=HTMLResponse)
+    @app.get("/discrepancies/{source}", response_class=HTMLResponse, dependencies=personal)
     def discrepancy_list(source: str, request: Request, who: User, conn: Conn):
         rows = _discrepancies(conn, source, sources())
         if rows:
@@ -230,7 +238,7 @@ def create_app(
             chart=charts.lines(_trend(trend)),
         )
 
-    @app.get("/logs", response_class=HTMLResponse)
+    @app.get("/logs", response_class=HTMLResponse, dependencies=personal)
     def logs(request: Request, who: User, conn: Conn):
         shown = {}
         for relation in (SHARING_LOG, ACCESS_LOG):
