@@ -357,3 +357,32 @@ def test_a_viewer_sees_the_aggregates_and_is_refused_person_rows(warehouse, tmp_
     with connect(warehouse) as conn:
         viewers = {r[0] for r in conn.execute("select airflow_user from ops.ui_access_log")}
     assert viewers == {"olga"}
+
+
+def test_the_ui_bench_fills_tables_the_pages_read(pg_database):
+    """`ndc bench --only ui` on a small warehouse: every page it times answers with the rows
+    it filled (a full quarantine page, a scorecard), and the reconciliation pages its 150
+    batches 100 at a time, its totals those of every batch."""
+    from ndc.bench_ui import fill, time_pages
+
+    counts = fill(pg_database, 30_000, log=lambda _: None)
+    assert counts["quarantine.quarantined_rows"] == 30_000 and counts["ops.load_ledger"] == 150
+    pages = {p["page"]: p for p in time_pages(pg_database, log=lambda _: None, repeat=1)}
+    assert len(pages) == 17 and all(p["seconds"] > 0 for p in pages.values())
+    client = TestClient(create_app(lambda: pg_database, lambda: ["residence"], lambda: "b"))
+    assert client.get("/quarantine").text.count('data-key="') == queries.PAGE_SIZE
+    assert 'data-field="status">measured' in client.get("/scorecard").text
+    shown = []
+    for number in (1, 2):
+        page = client.get("/reconciliation", params={"page": number}).text
+        shown += [k.split('"')[0] for k in page.split('data-batch="')[1:]]
+    with connect(pg_database) as conn:
+        ledger = conn.execute(
+            "select batch_id from ops.load_ledger order by source, entity, loaded_at, batch_id"
+        ).fetchall()
+        loaded = conn.execute(
+            "select source, sum(rows_loaded) from ops.load_ledger group by 1 order by 1"
+        ).fetchall()
+    assert shown == [b for (b,) in ledger] and 'id="next"' not in page
+    totals = _cells(page, "totals")
+    assert [(t["source"], int(t["loaded"])) for t in totals] == loaded

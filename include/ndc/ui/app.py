@@ -88,23 +88,21 @@ def create_app(
         return RedirectResponse(f"{base}/reconciliation")
 
     @app.get("/reconciliation", response_class=HTMLResponse)
-    def reconciliation(request: Request, _: User, conn: Conn):
-        rows = queries.batches(conn)
-        per_source: dict[str, dict[str, float]] = {}
-        for b in rows:
-            totals = per_source.setdefault(
-                b["source"],
-                {"loaded": 0, "conformed": 0, "quarantined": 0, "linked": 0, "merged": 0},
-            )
-            for stage in totals:
-                totals[stage] += b[f"rows_{stage}"] or 0
+    def reconciliation(
+        request: Request, _: User, conn: Conn, page: Annotated[int, Query(ge=1)] = 1
+    ):
+        totals, count = queries.batch_totals(conn)
+        last = max(1, -(-count // queries.BATCH_PAGE_SIZE))
         return render(
             request,
             "reconciliation.html",
             "reconciliation",
-            batches=rows,
-            totals=per_source,
-            chart=charts.bars(per_source),
+            batches=queries.batches(conn, min(page, last)),
+            totals=totals,
+            count=count,
+            page_number=min(page, last),
+            last_page=last,
+            chart=charts.bars(totals),
         )
 
     @app.get("/reconciliation/{batch_id}", response_class=HTMLResponse)
@@ -158,10 +156,7 @@ def create_app(
         raw = queries.raw_row(conn, source, entity, batch, row)
         if raw is None:
             raise HTTPException(404, f"no row {row} of batch {batch} in raw {source}.{entity}")
-        rejected, _ = queries.quarantine_page(
-            conn, queries.QuarantineFilter(source, entity), (batch, row - 1), size=1
-        )
-        rejected = [r for r in rejected if r["_batch_id"] == batch and r["_source_row"] == row]
+        rejected = queries.rejection(conn, source, entity, batch, row)
         queries.log_view(
             conn, who, "quarantine/row", {"source": source, "batch": batch, "row": row}, 1
         )
@@ -170,7 +165,7 @@ def create_app(
             "quarantined_row.html",
             "quarantine",
             raw=raw,
-            rejected=rejected[0] if rejected else None,
+            rejected=rejected,
             reasons=queries.reason_codes(conn),
             source=source,
             entity=entity,
@@ -208,18 +203,18 @@ def create_app(
 
     @app.get("/discrepancies/{source}", response_class=HTMLResponse, dependencies=personal)
     def discrepancy_list(source: str, request: Request, who: User, conn: Conn):
-        rows = _discrepancies(conn, source, sources())
+        rows = _discrepancies(conn, source, sources(), limit=LIST_ROWS)
+        kinds = queries.discrepancy_kinds(conn, source) if rows else {}
         if rows:
-            shown = min(len(rows), LIST_ROWS)
-            queries.log_view(conn, who, "discrepancies", {"source": source}, shown)
+            queries.log_view(conn, who, "discrepancies", {"source": source}, len(rows))
         return render(
             request,
             "discrepancy_list.html",
             "discrepancies",
             source=source,
-            rows=rows[:LIST_ROWS],
-            total=len(rows),
-            kinds=queries.discrepancy_kinds(rows),
+            rows=rows,
+            total=sum(kinds.values()),
+            kinds=kinds,
         )
 
     @app.get("/scorecard", response_class=HTMLResponse)
@@ -263,12 +258,12 @@ def _keyset(after: str) -> tuple[str, int] | None:
     return batch_id, int(row)
 
 
-def _discrepancies(conn, source: str, known: list[str]) -> list[dict]:
+def _discrepancies(conn, source: str, known: list[str], limit: int | None = None) -> list[dict]:
     if source not in known:
         raise HTTPException(404, f"no source {source!r} in the registry")
     if not queries.exists(conn, f"marts.discrepancies_{source}"):
         return []
-    return queries.discrepancies(conn, source)
+    return queries.discrepancies(conn, source, limit)
 
 
 def _share_measures() -> list[str]:
