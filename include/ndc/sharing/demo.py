@@ -1,8 +1,8 @@
 """The once-only lookup service shown at work (``ndc serve demo``, the end of ``make demo``):
 a key for an agency with a legal basis and one for an agency without, ``ndc serve`` started
 on a free port (uvicorn, real HTTP), one lookup each, and the two calls found in
-``ops.access_log``. The keys are created with ``ndc serve key create`` as an operator would,
-and revoked at the end, so a demo leaves no working key behind."""
+``ops.access_log``. The keys are created as ``ndc serve key create`` creates them, and revoked
+at the end, so a demo leaves no working key behind."""
 
 from __future__ import annotations
 
@@ -64,14 +64,13 @@ def a_living_citizen(population_url: str) -> str:
     return row[0]
 
 
-def create_key(agency: str) -> str:
-    """A key made by ``ndc serve key create <agency>`` (its stdout is the key)."""
-    done = subprocess.run(
-        [*NDC, "serve", "key", "create", agency], capture_output=True, text=True, timeout=120
-    )
-    if done.returncode != 0:
-        raise LookupDemoError(f"ndc serve key create {agency} failed: {done.stderr[-2000:]}")
-    return done.stdout.strip().splitlines()[-1]
+def create_key(warehouse_url: str, agency: str) -> str:
+    """A key for the agency, made as ``ndc serve key create <agency>`` makes it (in this
+    process: a second ``ndc`` process costs seconds of imports for one insert)."""
+    from ndc.sharing import keys
+
+    with connect(warehouse_url) as conn:
+        return keys.create_key(conn, agency)
 
 
 def free_port() -> int:
@@ -134,8 +133,8 @@ def run_lookup_demo(settings: Settings, log: Callable[[str], None] = print) -> d
     fields = [f for f in WANTED if f in product.elements] or product.elements[:2]
     keys = {}
     for agency in (entitled, refused):
-        keys[agency] = create_key(agency)
-        log(f"lookup: key {key_id_of(keys[agency])} for {agency} (ndc serve key create)")
+        keys[agency] = create_key(settings.warehouse_url, agency)
+        log(f"lookup: key {key_id_of(keys[agency])} for {agency} (as ndc serve key create)")
     port = free_port()
     calls = []
     with tempfile.TemporaryDirectory(prefix="ndc-serve-") as tmp:
