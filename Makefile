@@ -15,7 +15,7 @@ help:
 	@echo "make test-fast - unit tests only: Python, DAG integrity, the dbt unit tests"
 	@echo "make up     - start Airflow (UI on http://localhost:8080); make down stops it"
 	@echo "              (make up EXECUTOR=celery: CeleryExecutor, two workers, the machine's Redis)"
-	@echo "make bench  - benchmarks: load, generate, scale, linkage (ONLY=scale PERSONS=100000 make bench;"
+	@echo "make bench  - benchmarks: load, generate, scale, linkage, ui (ONLY=scale PERSONS=100000 make bench;"
 	@echo "              the scale run in an Airflow and databases of its own)"
 	@echo "make lint   - ruff"
 

@@ -280,7 +280,12 @@ def _ndc_pages_in_a_browser(stack):
         frame.locator("#batches").wait_for(timeout=30_000)
         page.screenshot(path=ARTEFACTS / "menu-reconciliation.png", full_page=True)
         page.goto(f"{ndc}/reconciliation")
-        shown = page.eval_on_selector_all("#batches tr[data-batch]", _TABLE, "batch")
+        shown = {}
+        while True:  # 100 batches a page
+            shown |= page.eval_on_selector_all("#batches tr[data-batch]", _TABLE, "batch")
+            if page.locator("#next").count() == 0:
+                break
+            page.click("#next")
         expected = _rows(
             warehouse,
             "select l.batch_id, l.rows_at_source, l.rows_extracted, l.rows_landed, l.rows_loaded, "
@@ -296,6 +301,7 @@ def _ndc_pages_in_a_browser(stack):
         batch_id, landing_key, sha256 = _rows(
             warehouse, "select batch_id, landing_key, sha256 from ops.load_ledger limit 1"
         )[0]
+        page.goto(f"{ndc}/reconciliation?page={1 + list(shown).index(batch_id) // 100}")
         page.click(f'tr[data-batch="{batch_id}"] a')
         assert page.text_content('td[data-field="landing_key"]') == landing_key
         assert page.text_content('td[data-field="sha256"]') == sha256

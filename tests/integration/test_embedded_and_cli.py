@@ -72,3 +72,41 @@ def test_dictionary_export_writes_the_page_and_csvs(tmp_path):
     page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert 'type="search"' in page and "personal_id" in page
     assert (tmp_path / "out" / "elements.csv").read_text(encoding="utf-8").startswith("group,")
+
+
+def test_serve_demo_shows_an_entitled_lookup_a_refused_one_and_their_log(ndc_env):
+    """`ndc serve demo` (the end of `make demo`): over real HTTP, social insurance's lookup
+    answers the citizen's facts, education's (no api product) is refused with 403, both are
+    in ops.access_log, and the demo's keys no longer work."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "up"]).exit_code == 0
+    with connect(f"{PG_URL}/{ndc_env}_population") as conn:
+        conn.execute(
+            "insert into citizen (personal_id, full_name, date_of_birth, sex_code) values "
+            "('001090000001', 'Nguyễn Văn An', '1990-03-04', '1'), "
+            "('001090000002', 'Trần Thị Bình', '1991-05-06', '2')"
+        )
+        conn.execute("update citizen set date_of_death = '2024-01-01' where personal_id = %s",
+                     ("001090000001",))  # fmt: skip
+    result = runner.invoke(main, ["serve", "demo"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    purpose = "citizen_verification_for_social_insurance"
+    url = f"/v1/citizens/001090000002?fields=full_name,date_of_birth,is_deceased&purpose={purpose}"
+    assert (
+        f"  social_insurance: GET {url} -> 200 full_name=Trần Thị Bình, "
+        "date_of_birth=1991-05-06, is_deceased=False"
+    ) in lines
+    refused = next(line for line in lines if line.startswith("  education: "))
+    assert refused.startswith(f"  education: GET {url} -> 403 agency education has no legal basis")
+    with connect(f"{PG_URL}/{ndc_env}_warehouse") as conn:
+        logged = conn.execute(
+            "select agency, personal_id, purpose, outcome, status from ops.access_log order by id"
+        ).fetchall()
+        active = conn.execute("select count(*) from ops.api_key where revoked_at is null")
+        assert active.fetchone()[0] == 0
+    assert logged == [
+        ("social_insurance", "001090000002", purpose, "allowed", 200),
+        ("education", "001090000002", purpose, "forbidden", 403),
+    ]
+    assert f"    education  001090000002  {purpose}  forbidden  403" in lines

@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 
+from ndc.settings import REPO_ROOT
 from ndc.ui import queries
 from ndc.ui.app import create_app
 from ndc.warehouse import OPS_DDL, connect
@@ -111,25 +119,272 @@ def test_discrepancy_csv_is_the_mart_and_missing_pages_say_so(client, warehouse)
     assert "ops.sharing_log does not exist yet" in logs
 
 
-def test_scorecard_trend_and_logs_when_their_tables_exist(client, warehouse):
+def test_logs_when_their_tables_exist(client, warehouse):
     with connect(warehouse, autocommit=True) as conn:
         conn.execute(
             """
-            create table marts.quality_scorecard as
-            select 'residence' as source, 'clean' as property, d::date as scored_on,
-                   0.9 + n / 100.0 as value
-            from generate_series(0, 2) n, lateral (select date '2026-12-01' + n as d) days;
             create table ops.access_log (id bigserial, logged_at timestamptz default now(),
                 agency text, personal_id text);
             insert into ops.access_log (agency, personal_id) values ('moh', '001090012345');
             """
         )
-    page = client.get("/scorecard").text
-    assert "<polyline" in page and "residence clean 2026-12-03: 0.92" in page
-    assert page.count("<tr>") == 1 + 3  # header and the three days
     logs = client.get("/logs").text
     assert "001090012345" in logs and "ops.sharing_log does not exist yet" in logs
     with connect(warehouse) as conn:
         assert conn.execute("select page, rows_shown from ops.ui_access_log").fetchall() == [
             ("logs", 1)
         ]
+
+
+@pytest.fixture
+def two_day_warehouse(built_warehouse, tmp_path):
+    """The session's built warehouse copied, then a second day extracted, loaded and built
+    by the real path (dbt's incremental models included): a scorecard with two days of
+    history, as a second daily run leaves it."""
+    import shutil
+
+    from ndc.extract import extract_source
+    from ndc.landing import LocalLandingZone
+    from ndc.load import load_source
+    from ndc.registry import load_registry
+    from ndc.warehouse import drop_database
+    from tests.conftest import PG_URL
+    from tests.integration.conftest import run_dbt
+
+    data = built_warehouse.data
+    name = f"ndc_test_ui_{uuid.uuid4().hex[:8]}"
+    url = f"{PG_URL}/{name}"
+    with connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        source_db = built_warehouse.url.rsplit("/", 1)[1]
+        conn.execute(f'create database "{name}" template "{source_db}"')
+    landing_root = tmp_path / "landing"
+    shutil.copytree(data.parent / "landing", landing_root)
+    landing = LocalLandingZone(landing_root)
+    # The next day, residence's database changed a few rows (their updated_at moves on).
+    database = tmp_path / "residence.sqlite"
+    shutil.copy(data / "residence" / "residence.sqlite", database)
+    with sqlite3.connect(database) as db:
+        for table in ("cu_tru_bien_dong", "thanh_vien_ho"):
+            db.execute(
+                f"update {table} set updated_at = datetime((select max(updated_at) from {table}), "
+                "'+1 day') "
+                f"where rowid in (select rowid from {table} limit 3)"
+            )
+    source = load_registry()["residence"]
+    extracted = extract_source(source, f"sqlite:///{database}", landing, "2025-07-02")
+    assert len(extracted.landed) == 2, extracted
+    load_source(url, landing, source)
+    try:
+        run_dbt(url, tmp_path, "run")
+        yield url
+    finally:
+        drop_database(url)
+
+
+def _cells(page: str, table: str) -> list[dict[str, str]]:
+    """The rows of a page's table as ``{data-field: text}`` plus the row's data attributes."""
+    from html.parser import HTMLParser
+
+    rows: list[dict[str, str]] = []
+
+    class Parser(HTMLParser):
+        inside, field = False, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "table":
+                self.inside = a.get("id") == table
+            elif self.inside and tag == "tr" and len(a) > (1 if "class" in a else 0):
+                rows.append({k[5:]: v for k, v in a.items() if k.startswith("data-")})
+            elif self.inside and tag == "td" and rows:
+                self.field = a.get("data-field")
+                if self.field:
+                    rows[-1][self.field] = ""
+
+        def handle_endtag(self, tag):
+            if tag == "table":
+                self.inside = False
+            self.field = None if tag == "td" else self.field
+
+        def handle_data(self, text):
+            if self.field:
+                rows[-1][self.field] = rows[-1].get(self.field, "") + text.strip()
+
+    Parser().feed(page)
+    return rows
+
+
+def test_scorecard_shows_the_dbt_built_mart_and_a_point_per_day(two_day_warehouse):
+    """The page over marts.quality_scorecard as dbt builds it: every figure of the latest
+    day equals the mart's, the trend's shares are the mart's sums, and each property's line
+    has one point per day of the history."""
+    url = two_day_warehouse
+    app = create_app(lambda: url, lambda: [], lambda: "ana")
+    page = TestClient(app).get("/scorecard").text
+    with connect(url) as conn:
+        days = [r[0] for r in conn.execute("select distinct day from marts.quality_scorecard")]
+        latest = {
+            f"{r[0]}.{r[1]}.{r[2]}": r[3:]
+            for r in conn.execute(
+                """
+                select source, entity, measure, day::text, value, numerator, denominator, status
+                from marts.quality_scorecard s
+                where day = (select max(day) from marts.quality_scorecard m
+                             where m.source = s.source and m.entity = s.entity)
+                """
+            )
+        }
+        trend = {
+            (r[0], str(r[1])): round(float(r[2]), 4)
+            for r in conn.execute(
+                """
+                select property, day, sum(numerator)::numeric / sum(denominator)
+                from marts.quality_scorecard
+                where status = 'measured' and measure in (
+                    'population_agreement', 'required_completeness', 'conformed_share',
+                    'codes_mapped', 'personal_id_in_population')
+                group by 1, 2 having sum(denominator) > 0
+                """
+            )
+        }
+    assert len(days) == 2, f"the fixture should leave two days of history, not {days}"
+    shown = {r["key"]: r for r in _cells(page, "scorecard")}
+    assert set(shown) == set(latest) and len(shown) > 10
+    for key, (day, value, numerator, denominator, status) in latest.items():
+        row = shown[key]
+        assert (row["day"], row["value"], row["status"]) == (
+            day,
+            "" if value is None else str(value),
+            status,
+        ), key
+        assert row["numerator"] == ("" if numerator is None else str(numerator)), key
+        assert row["denominator"] == ("" if denominator is None else str(denominator)), key
+    trend_rows = {(r["property"], r["day"]): float(r["share"]) for r in _cells(page, "trend")}
+    assert trend_rows == trend
+    # The chart: one point (circle) per property and day, each titled with the mart's share.
+    for (prop, day), share in trend.items():
+        assert f"<title>{prop} {day}: {share:g}</title>" in page
+    assert page.count("<circle") == len(trend)
+    # Every day of the history is on the chart; the properties measured on every entity
+    # (conformance, completeness) have a point each day, the others where they were measured.
+    assert {day for _, day in trend} == {str(d) for d in days}
+    for prop in ("clean", "sufficient"):
+        assert sorted(d for p, d in trend if p == prop) == sorted(str(d) for d in days), prop
+    # A source's own page: only its rows.
+    one = next(iter(latest)).split(".")[0]
+    only = _cells(TestClient(app).get("/scorecard", params={"source": one}).text, "scorecard")
+    assert only and all(r["key"].startswith(f"{one}.") for r in only)
+
+
+# Airflow's own api-server app (with the plugins folder), signed in through POST /auth/token
+# as each user of the simple auth manager, then the ndc pages requested with the session's
+# token in the UI's `_token` cookie, as the browser does.
+AS_USERS = textwrap.dedent(
+    """
+    import json, sys
+    from airflow.settings import engine
+    from airflow.models.revoked_token import RevokedToken
+    RevokedToken.__table__.create(engine, checkfirst=True)  # what get_user checks a token in
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+    client = TestClient(create_app())
+    paths = json.loads(sys.argv[1])
+    out = {}
+    for user, password in (("olga", "pw-olga"), ("vic", "pw-vic"), ("vic", "wrong"), (None, None)):
+        cookies = {}
+        if user:
+            r = client.post("/auth/token", json={"username": user, "password": password})
+            if r.status_code != 201:
+                out[f"{user}:{password}"] = r.status_code
+                continue
+            cookies = {"_token": r.json()["access_token"]}
+        out[user or "nobody"] = {
+            p: [r.status_code, r.text] for p in paths for r in [client.get(p, cookies=cookies)]
+        }
+    print("RESULT" + json.dumps(out))
+    """
+)
+
+
+def test_a_viewer_sees_the_aggregates_and_is_refused_person_rows(warehouse, tmp_path):
+    """Signed in to Airflow: an Op sees every page; a Viewer sees the reconciliation, the
+    discrepancy counts and the scorecard, and is refused (403, saying why) the pages that
+    show person rows, and no view of person rows is logged for them; without a session every
+    page is refused (401)."""
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps({"olga": "pw-olga", "vic": "pw-vic"}))
+    env = dict(os.environ)
+    env.update(
+        {
+            "AIRFLOW_HOME": str(tmp_path),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "olga:op,vic:viewer",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+            "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
+            "AIRFLOW_CONN_NDC_WAREHOUSE": warehouse,
+        }
+    )
+    aggregates = ["/ndc/reconciliation", "/ndc/reconciliation/b1", "/ndc/discrepancies"]
+    aggregates.append("/ndc/scorecard")
+    personal = [
+        "/ndc/quarantine",
+        "/ndc/quarantine/row?source=residence&entity=resident&batch=b1&row=7",
+        "/ndc/discrepancies/residence",
+        "/ndc/discrepancies/residence.csv",
+        "/ndc/logs",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", AS_USERS, json.dumps(aggregates + personal)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.split("RESULT", 1)[1])
+    assert out["vic:wrong"] == 401
+    olga, vic, nobody = out["olga"], out["vic"], out["nobody"]
+    assert {p: s for p, (s, _) in olga.items()} == {p: 200 for p in aggregates + personal}
+    assert 'data-key="b1:1"' in olga["/ndc/quarantine"][1]
+    assert {p: s for p, (s, _) in vic.items()} == {p: 200 for p in aggregates} | {
+        p: 403 for p in personal
+    }
+    assert '<td class="n" data-field="rows_quarantined">120' in vic["/ndc/reconciliation"][1]
+    refused = vic["/ndc/quarantine"][1]
+    assert "vic: this page shows personal data" in refused and "b1:1" not in refused
+    assert "so_dinh_danh" not in vic[personal[1]][1] and "Nam" not in vic[personal[3]][1]
+    assert {s for s, _ in nobody.values()} == {401}
+    with connect(warehouse) as conn:
+        viewers = {r[0] for r in conn.execute("select airflow_user from ops.ui_access_log")}
+    assert viewers == {"olga"}
+
+
+def test_the_ui_bench_fills_tables_the_pages_read(pg_database):
+    """`ndc bench --only ui` on a small warehouse: every page it times answers with the rows
+    it filled (a full quarantine page, a scorecard), and the reconciliation pages its 150
+    batches 100 at a time, its totals those of every batch."""
+    from ndc.bench_ui import fill, time_pages
+
+    counts = fill(pg_database, 30_000, log=lambda _: None)
+    assert counts["quarantine.quarantined_rows"] == 30_000 and counts["ops.load_ledger"] == 150
+    pages = {p["page"]: p for p in time_pages(pg_database, log=lambda _: None, repeat=1)}
+    assert len(pages) == 17 and all(p["seconds"] > 0 for p in pages.values())
+    client = TestClient(create_app(lambda: pg_database, lambda: ["residence"], lambda: "b"))
+    assert client.get("/quarantine").text.count('data-key="') == queries.PAGE_SIZE
+    assert 'data-field="status">measured' in client.get("/scorecard").text
+    shown = []
+    for number in (1, 2):
+        page = client.get("/reconciliation", params={"page": number}).text
+        shown += [k.split('"')[0] for k in page.split('data-batch="')[1:]]
+    with connect(pg_database) as conn:
+        ledger = conn.execute(
+            "select batch_id from ops.load_ledger order by source, entity, loaded_at, batch_id"
+        ).fetchall()
+        loaded = conn.execute(
+            "select source, sum(rows_loaded) from ops.load_ledger group by 1 order by 1"
+        ).fetchall()
+    assert shown == [b for (b,) in ledger] and 'id="next"' not in page
+    totals = _cells(page, "totals")
+    assert [(t["source"], int(t["loaded"])) for t in totals] == loaded

@@ -1,6 +1,16 @@
 {{ config(
     pre_hook="{{ touched_keys(changed_staging_rows(quarantine_entities()) ~ ' union ' ~ changed_links()) }}",
+    indexes=[
+        {'columns': ['_batch_id', '_source_row']},
+        {'columns': ['source', 'entity', '_batch_id', '_source_row']},
+        {'columns': ['reason_code', '_batch_id', '_source_row']},
+    ],
 ) }}
+
+-- The indexes: the reconciliation counts a run's batches (_batch_id leads); the quarantine
+-- browser of the Airflow UI (include/ndc/ui) pages in (_batch_id, _source_row) order, whole
+-- or filtered by source and entity or by reason, and lists the values present of each
+-- filter (`ndc bench --only ui`: under a second a page on 1,000,000 rows).
 
 -- Every rejected row of every staging model, with its reason. Incremental: a run rewrites the
 -- staging rows conformed again or removed since its last build (macros/quarantine.sql), and

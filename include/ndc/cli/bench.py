@@ -1,4 +1,4 @@
-"""``ndc bench``: the load, generation, scale and linkage benchmarks."""
+"""``ndc bench``: the load, generation, scale, linkage and ui benchmarks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from ndc.cli.db import start_databases
 
 
 @click.command()
-@click.option("--rows", default=1_000_000, show_default=True, help="Rows for the load benchmark.")
+@click.option(
+    "--rows",
+    default=1_000_000,
+    show_default=True,
+    help="Rows for the load benchmark, and the ui benchmark's quarantined rows and discrepancies.",
+)
 @click.option(
     "--persons",
     type=int,
@@ -29,9 +34,13 @@ from ndc.cli.db import start_databases
     help="Scale: the country's seed (default 42); linkage: the evaluation set's (default 7).",
 )
 @click.option(
-    "--only", type=click.Choice(["load", "generate", "scale", "linkage", "count"]), default=None
+    "--only",
+    type=click.Choice(["load", "generate", "scale", "linkage", "count", "ui"]),
+    default=None,
 )
-@click.option("--json", "as_json", is_flag=True, help="Scale, linkage: machine-readable output.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Scale, linkage, ui: machine-readable output."
+)
 @click.option("--keep", is_flag=True, help="Scale: keep its databases and files afterwards.")
 def bench(
     rows: int,
@@ -46,13 +55,15 @@ def bench(
     (the whole flow through Airflow on a generated country, full then one more day, beside
     a plain dbt build; in an Airflow and databases of its own, <NDC_DB_PREFIX>_scale_*), and
     linkage (records without an ID: ndc vs Splink's tutorial model vs recordlinkage's ECM, on
-    FEBRL4 and a synthetic Vietnamese set; in memory, no database). ``--only count`` (not
-    part of the full run): what counting each file at the source adds to its extract, on a
-    CSV and an XML file of --rows rows and a workbook of a tenth of them."""
+    FEBRL4 and a synthetic Vietnamese set; in memory, no database), and ui (every ndc page
+    of the Airflow UI timed on a warehouse of --rows rows, <NDC_DB_PREFIX>_bench_ui).
+    ``--only count`` (not part of the full run): what counting each file at the source adds
+    to its extract, on a CSV and an XML file of --rows rows and a workbook of a tenth of
+    them."""
     import tempfile
 
-    if as_json and only not in ("scale", "linkage"):
-        raise click.UsageError("--json goes with --only scale or --only linkage")
+    if as_json and only not in ("scale", "linkage", "ui"):
+        raise click.UsageError("--json goes with --only scale, linkage or ui")
     if only == "linkage":
         _linkage(persons, seed, as_json)
         return
@@ -61,6 +72,9 @@ def bench(
 
         with tempfile.TemporaryDirectory(prefix="ndc-bench-count-") as tmp:
             click.echo(format_summary(run_count_benchmark(rows, Path(tmp), log=log)))
+        return
+    if only == "ui":
+        _ui(rows, as_json)
         return
     persons = persons or 1_000_000
     seed = 42 if seed is None else seed
@@ -92,6 +106,18 @@ def bench(
     if only is None:
         click.echo("")
         _linkage(None, None, as_json=False)
+        click.echo("")
+        _ui(rows, as_json=False)
+
+
+def _ui(rows: int, as_json: bool) -> None:
+    from ndc.bench_ui import format_summary, run_ui_benchmark
+
+    s = settings_mod.load()
+    start_databases(s)
+    with stdout_to_stderr():
+        result = run_ui_benchmark(s, rows, log=log)
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else format_summary(result))
 
 
 def _linkage(persons: int | None, seed: int | None, as_json: bool) -> None:

@@ -53,6 +53,7 @@ def transform(full_refresh: bool) -> None:
 def demo(ctx: click.Context, persons: int, seed: int, days: int, keep_up: bool) -> None:
     """The whole flow on the embedded default, end to end through Airflow, then the report."""
     from ndc.airflow_runtime import down, running
+    from ndc.cli.serve import serve_demo
     from ndc.cli.share import run_share_dags
     from ndc.flow import run_flow
     from ndc.stack import stack_up
@@ -66,6 +67,7 @@ def demo(ctx: click.Context, persons: int, seed: int, days: int, keep_up: bool) 
     try:
         run_flow(client, list(sources), log=log)
         run_share_dags(client, log)  # the sharing products' first deliveries
+        ctx.invoke(serve_demo)  # and the lookup service, for the api products
     finally:
         if not (keep_up or was_running):
             down(s, log=log)

@@ -42,6 +42,22 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port)
 
 
+@serve.command("demo")
+def serve_demo() -> None:
+    """Show the service at work: a key for an entitled agency and one for an agency without a
+    legal basis, ndc serve on a free port, one lookup each (200, then 403), both calls in
+    ops.access_log; the keys are revoked and the server stopped afterwards."""
+    from ndc.sharing.demo import LookupDemoError, format_summary, run_lookup_demo
+
+    s = settings_mod.load()
+    _warehouse(s)
+    try:
+        result = run_lookup_demo(s, log=log)
+    except LookupDemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(format_summary(result))
+
+
 @serve.group("key")
 def key() -> None:
     """The agencies' API keys (stored as salted hashes in ops.api_key)."""

@@ -46,16 +46,24 @@ def create_app(
     sources: Callable[[], list[str]],
     user: Callable[..., str],
     dependencies: list[Any] | None = None,
+    person_rows: Callable[..., Any] | None = None,
 ) -> FastAPI:
     """The app; ``user`` is a FastAPI dependency giving the signed-in user's name (refusing
-    the request when there is none), ``dependencies`` run before every route (permissions)."""
+    the request when there is none), ``dependencies`` run before every route (permissions),
+    ``person_rows`` before the routes that show person rows (the quarantine browser and its raw
+    row, a discrepancy list and its CSV, the logs): it refuses (403) a user who may see only
+    the aggregates (reconciliation, scorecard, discrepancy counts)."""
     app = FastAPI(title="ndc", dependencies=dependencies or [], docs_url=None, redoc_url=None)
+    personal = [Depends(person_rows)] if person_rows else []
 
     @app.exception_handler(HTTPException)
     async def refused(request: Request, exc: HTTPException):
         if exc.status_code in (401, 403):
             body = _env.get_template("refused.html").render(
-                status=exc.status_code, detail=exc.detail, next=str(request.url)
+                status=exc.status_code,
+                detail=exc.detail,
+                next=str(request.url),
+                base=request.scope.get("root_path", "").rstrip("/"),
             )
             return HTMLResponse(body, status_code=exc.status_code)
         return HTMLResponse(f"<p>{exc.detail}</p>", status_code=exc.status_code)
@@ -80,23 +88,21 @@ def create_app(
         return RedirectResponse(f"{base}/reconciliation")
 
     @app.get("/reconciliation", response_class=HTMLResponse)
-    def reconciliation(request: Request, _: User, conn: Conn):
-        rows = queries.batches(conn)
-        per_source: dict[str, dict[str, float]] = {}
-        for b in rows:
-            totals = per_source.setdefault(
-                b["source"],
-                {"loaded": 0, "conformed": 0, "quarantined": 0, "linked": 0, "merged": 0},
-            )
-            for stage in totals:
-                totals[stage] += b[f"rows_{stage}"] or 0
+    def reconciliation(
+        request: Request, _: User, conn: Conn, page: Annotated[int, Query(ge=1)] = 1
+    ):
+        totals, count = queries.batch_totals(conn)
+        last = max(1, -(-count // queries.BATCH_PAGE_SIZE))
         return render(
             request,
             "reconciliation.html",
             "reconciliation",
-            batches=rows,
-            totals=per_source,
-            chart=charts.bars(per_source),
+            batches=queries.batches(conn, min(page, last)),
+            totals=totals,
+            count=count,
+            page_number=min(page, last),
+            last_page=last,
+            chart=charts.bars(totals),
         )
 
     @app.get("/reconciliation/{batch_id}", response_class=HTMLResponse)
@@ -106,7 +112,7 @@ def create_app(
             raise HTTPException(404, f"no batch {batch_id} in ops.load_ledger")
         return render(request, "batch.html", "reconciliation", batch=found)
 
-    @app.get("/quarantine", response_class=HTMLResponse)
+    @app.get("/quarantine", response_class=HTMLResponse, dependencies=personal)
     def quarantine(
         request: Request,
         who: User,
@@ -137,7 +143,7 @@ def create_app(
             page_size=size,
         )
 
-    @app.get("/quarantine/row", response_class=HTMLResponse)
+    @app.get("/quarantine/row", response_class=HTMLResponse, dependencies=personal)
     def quarantined_row(
         request: Request,
         source: str,
@@ -150,10 +156,7 @@ def create_app(
         raw = queries.raw_row(conn, source, entity, batch, row)
         if raw is None:
             raise HTTPException(404, f"no row {row} of batch {batch} in raw {source}.{entity}")
-        rejected, _ = queries.quarantine_page(
-            conn, queries.QuarantineFilter(source, entity), (batch, row - 1), size=1
-        )
-        rejected = [r for r in rejected if r["_batch_id"] == batch and r["_source_row"] == row]
+        rejected = queries.rejection(conn, source, entity, batch, row)
         queries.log_view(
             conn, who, "quarantine/row", {"source": source, "batch": batch, "row": row}, 1
         )
@@ -162,7 +165,7 @@ def create_app(
             "quarantined_row.html",
             "quarantine",
             raw=raw,
-            rejected=rejected[0] if rejected else None,
+            rejected=rejected,
             reasons=queries.reason_codes(conn),
             source=source,
             entity=entity,
@@ -179,7 +182,7 @@ def create_app(
             chart=charts.bars({s: {"discrepancies": n} for s, n in counts.items()}),
         )
 
-    @app.get("/discrepancies/{source}.csv")
+    @app.get("/discrepancies/{source}.csv", dependencies=personal)
     def discrepancy_csv(source: str, who: User, conn: Conn):
         rows = _discrepancies(conn, source, sources())
         out = io.StringIO()
@@ -198,39 +201,39 @@ def create_app(
             headers={"Content-Disposition": f'attachment; filename="discrepancies_{source}.csv"'},
         )
 
-    @app.get("/discrepancies/{source}", response_class=HTMLResponse)
+    @app.get("/discrepancies/{source}", response_class=HTMLResponse, dependencies=personal)
     def discrepancy_list(source: str, request: Request, who: User, conn: Conn):
-        rows = _discrepancies(conn, source, sources())
+        rows = _discrepancies(conn, source, sources(), limit=LIST_ROWS)
+        kinds = queries.discrepancy_kinds(conn, source) if rows else {}
         if rows:
-            shown = min(len(rows), LIST_ROWS)
-            queries.log_view(conn, who, "discrepancies", {"source": source}, shown)
+            queries.log_view(conn, who, "discrepancies", {"source": source}, len(rows))
         return render(
             request,
             "discrepancy_list.html",
             "discrepancies",
             source=source,
-            rows=rows[:LIST_ROWS],
-            total=len(rows),
-            kinds=queries.discrepancy_kinds(rows),
+            rows=rows,
+            total=sum(kinds.values()),
+            kinds=kinds,
         )
 
     @app.get("/scorecard", response_class=HTMLResponse)
-    def scorecard(request: Request, _: User, conn: Conn):
+    def scorecard(request: Request, _: User, conn: Conn, source: str = ""):
         if not queries.exists(conn, SCORECARD):
             return render(request, "scorecard.html", "scorecard", rows=None)
-        types = queries.column_types(conn, SCORECARD)
-        day = queries.time_column(types)
-        rows = queries.table_rows(conn, SCORECARD, day or next(iter(types)), limit=2000)
+        trend = queries.scorecard_trend(conn, _share_measures(), source)
         return render(
             request,
             "scorecard.html",
             "scorecard",
-            rows=rows,
-            columns=list(types),
-            chart=charts.lines(_trend(rows, types, day)),
+            rows=queries.scorecard_latest(conn, source),
+            source=source,
+            sources=queries.scorecard_sources(conn),
+            trend=trend,
+            chart=charts.lines(_trend(trend)),
         )
 
-    @app.get("/logs", response_class=HTMLResponse)
+    @app.get("/logs", response_class=HTMLResponse, dependencies=personal)
     def logs(request: Request, who: User, conn: Conn):
         shown = {}
         for relation in (SHARING_LOG, ACCESS_LOG):
@@ -255,33 +258,30 @@ def _keyset(after: str) -> tuple[str, int] | None:
     return batch_id, int(row)
 
 
-def _discrepancies(conn, source: str, known: list[str]) -> list[dict]:
+def _discrepancies(conn, source: str, known: list[str], limit: int | None = None) -> list[dict]:
     if source not in known:
         raise HTTPException(404, f"no source {source!r} in the registry")
     if not queries.exists(conn, f"marts.discrepancies_{source}"):
         return []
-    return queries.discrepancies(conn, source)
+    return queries.discrepancies(conn, source, limit)
 
 
-NUMERIC = ("integer", "bigint", "numeric", "double precision", "real", "smallint")
+def _share_measures() -> list[str]:
+    """The measures whose unit is a share (include/dictionary/quality_measures.yaml): the ones
+    a trend can average; a lag in days would not sit on the same axis."""
+    from ndc.dictionary.measures import quality_measures
+
+    return [m["name"] for m in quality_measures() if m["unit"] == "share"]
 
 
-def _trend(rows, types: dict[str, str], day: str | None) -> dict[str, list[tuple[str, float]]]:
-    """Per agency (and property, when the scorecard has one) the mean of its first numeric
-    measure per day: the lines of the trend chart."""
-    if not rows or day is None:
-        return {}
-    value = next((c for c, t in types.items() if t in NUMERIC), None)
-    if value is None:
-        return {}
-    keys = [c for c in ("source", "property") if c in types]
-    sums: dict[tuple[str, str], list[float]] = {}
-    for row in rows:
-        if row[value] is None:
-            continue
-        name = " ".join(str(row[k]) for k in keys) or value
-        sums.setdefault((name, str(row[day])[:10]), []).append(float(row[value]))
+def _trend(points: list[dict]) -> dict[str, list[tuple[str, float]]]:
+    """The lines of the trend chart: one per property, in the dispatch's order, with one
+    point per day of the scorecard's history."""
+    from ndc.dictionary.measures import PROPERTIES
+
     series: dict[str, list[tuple[str, float]]] = {}
-    for (name, d), vals in sorted(sums.items()):
-        series.setdefault(name, []).append((d, round(sum(vals) / len(vals), 4)))
+    for prop in PROPERTIES:
+        for p in points:
+            if p["property"] == prop and p["share"] is not None:
+                series.setdefault(prop, []).append((str(p["day"]), round(float(p["share"]), 4)))
     return series

@@ -35,10 +35,12 @@ def _dicts(cur) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def batches(conn) -> list[dict]:
-    """Every batch of the ledger with its reconciliation (null counts while not checked)."""
-    if not exists(conn, "ops.load_ledger"):
-        return []
+BATCH_PAGE_SIZE = 100
+
+
+def _batch_select(conn) -> tuple[str, str]:
+    """The select list and from clause of a batch with its reconciliation (null counts
+    while not checked)."""
     reconciled = exists(conn, "ops.reconciliation")
     # Rows linked by the linkage step (ndc.linkage.flow): a reconciliation of an older release
     # has no such column.
@@ -53,25 +55,57 @@ def batches(conn) -> list[dict]:
         if has_column(conn, "ops", "load_ledger", "rows_at_source")
         else "null::bigint as rows_at_source"
     )
-    query = f"""
-        select l.batch_id, l.source, l.entity, l.loaded_at, {at_source}, l.rows_extracted,
-               l.rows_landed,
-               l.rows_loaded, {
+    counts = (
         f"r.rows_conformed, r.rows_quarantined, {linked} as rows_linked, r.rows_merged, r.balanced"
         if reconciled
         else "null::bigint as rows_conformed, null::bigint as rows_quarantined,"
         " null::bigint as rows_linked, null::bigint as rows_merged, null::boolean as balanced"
-    }
-        from ops.load_ledger l
-        {"left join ops.reconciliation r using (batch_id)" if reconciled else ""}
-        order by l.source, l.entity, l.loaded_at, l.batch_id
-    """
-    return _dicts(conn.execute(query))
+    )
+    columns = (
+        f"l.batch_id, l.source, l.entity, l.loaded_at, {at_source}, l.rows_extracted, "
+        f"l.rows_landed, l.rows_loaded, {counts}"
+    )
+    joined = "ops.load_ledger l" + (
+        " left join ops.reconciliation r using (batch_id)" if reconciled else ""
+    )
+    return columns, joined
+
+
+def batches(conn, page: int = 1, size: int = BATCH_PAGE_SIZE) -> list[dict]:
+    """A page of the ledger's batches (1-based) in (source, entity, load time) order, each
+    with its reconciliation."""
+    if not exists(conn, "ops.load_ledger"):
+        return []
+    columns, joined = _batch_select(conn)
+    query = (
+        f"select {columns} from {joined} order by l.source, l.entity, l.loaded_at, l.batch_id "
+        "limit %s offset %s"
+    )
+    return _dicts(conn.execute(query, (size, (page - 1) * size)))
+
+
+def batch_totals(conn) -> tuple[dict[str, dict[str, int]], int]:
+    """Per source, its rows loaded, conformed, quarantined, linked and merged over every
+    batch; and how many batches there are."""
+    if not exists(conn, "ops.load_ledger"):
+        return {}, 0
+    columns, joined = _batch_select(conn)
+    rows = conn.execute(
+        f"select source, count(*), sum(rows_loaded), sum(rows_conformed), "
+        f"sum(rows_quarantined), sum(rows_linked), sum(rows_merged) "
+        f"from (select {columns} from {joined}) b group by source order by source"
+    ).fetchall()
+    stages = ("loaded", "conformed", "quarantined", "linked", "merged")
+    totals = {r[0]: {s: int(v or 0) for s, v in zip(stages, r[2:], strict=True)} for r in rows}
+    return totals, sum(r[1] for r in rows)
 
 
 def batch(conn, batch_id: str) -> dict | None:
     """One batch: its ledger entry (landing key, sha256, source file) and reconciliation."""
-    found = [b for b in batches(conn) if b["batch_id"] == batch_id]
+    if not exists(conn, "ops.load_ledger"):
+        return None
+    columns, joined = _batch_select(conn)
+    found = _dicts(conn.execute(f"select {columns} from {joined} where batch_id = %s", (batch_id,)))
     if not found:
         return None
     cur = conn.execute(
@@ -99,21 +133,57 @@ class QuarantineFilter:
         return {k: v for k, v in vars(self).items() if v}
 
 
+# The distinct values of the leading column(s) of an index, one index probe each (a "skip
+# scan" written as a recursive query; PostgreSQL plans none by itself before release 18):
+# milliseconds where `select distinct` reads every quarantined row.
+_SKIP_SCAN = """
+with recursive found as (
+    (select {cols} from quarantine.quarantined_rows order by {cols} limit 1)
+    union all
+    select next.* from found, lateral (
+        select {cols} from quarantine.quarantined_rows
+        where ({cols}) > ({found_cols}) order by {cols} limit 1
+    ) next
+)
+select * from found
+"""
+
+
+def _distinct(conn, columns: tuple[str, ...]) -> list[tuple]:
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    found = sql.SQL(", ").join(sql.Identifier("found", c) for c in columns)
+    query = sql.SQL(_SKIP_SCAN).format(cols=cols, found_cols=found)
+    if len(columns) == 1:
+        # A one-column row comparison is not a row: compare the values themselves.
+        query = sql.SQL(_SKIP_SCAN.replace("({cols}) > ({found_cols})", "{cols} > {found_cols}"))
+        query = query.format(cols=cols, found_cols=found)
+    return conn.execute(query).fetchall()
+
+
 def quarantine_facets(conn) -> dict[str, list[str]]:
     """The sources, entities and reason codes present, for the filter's choices."""
     if not exists(conn, "quarantine.quarantined_rows"):
         return {"source": [], "entity": [], "reason": []}
+    pairs = _distinct(conn, ("source", "entity"))
     return {
-        name: [
-            r[0]
-            for r in conn.execute(
-                sql.SQL("select distinct {} from quarantine.quarantined_rows order by 1").format(
-                    sql.Identifier(column)
-                )
-            )
-        ]
-        for name, column in (("source", "source"), ("entity", "entity"), ("reason", "reason_code"))
+        "source": sorted({s for s, _ in pairs}),
+        "entity": sorted({e for _, e in pairs}),
+        "reason": [r for (r,) in _distinct(conn, ("reason_code",))],
     }
+
+
+def rejection(conn, source: str, entity: str, batch_id: str, source_row: int) -> dict | None:
+    """Why a row is in quarantine (its first reason), or None when it is not there."""
+    if not exists(conn, "quarantine.quarantined_rows"):
+        return None
+    cur = conn.execute(
+        "select source, entity, _batch_id, _source_row, record_key, reason_code, field, value "
+        "from quarantine.quarantined_rows where _batch_id = %s and _source_row = %s "
+        "and source = %s and entity = %s order by reason_code limit 1",
+        (batch_id, source_row, source, entity),
+    )
+    rows = _dicts(cur)
+    return rows[0] if rows else None
 
 
 def quarantine_page(
@@ -177,21 +247,27 @@ def discrepancy_sources(conn, sources: list[str]) -> dict[str, int]:
     return counts
 
 
-def discrepancies(conn, source: str) -> list[dict]:
-    """The source's discrepancy mart, in a stable order (entity, record, kind)."""
+def discrepancies(conn, source: str, limit: int | None = None) -> list[dict]:
+    """The source's discrepancy mart in a stable order (entity, record, kind); its first
+    ``limit`` rows when given."""
     cur = conn.execute(
-        sql.SQL("select * from {} order by entity, record_key, discrepancy").format(
-            sql.Identifier("marts", f"discrepancies_{source}")
+        sql.SQL("select * from {} order by entity, record_key, discrepancy {}").format(
+            sql.Identifier("marts", f"discrepancies_{source}"),
+            sql.SQL("limit {}").format(sql.Literal(limit)) if limit else sql.SQL(""),
         )
     )
     return _dicts(cur)
 
 
-def discrepancy_kinds(rows: list[dict]) -> dict[str, int]:
-    kinds: dict[str, int] = {}
-    for row in rows:
-        kinds[row["discrepancy"]] = kinds.get(row["discrepancy"], 0) + 1
-    return dict(sorted(kinds.items()))
+def discrepancy_kinds(conn, source: str) -> dict[str, int]:
+    """Rows of the source's discrepancy mart per kind."""
+    return dict(
+        conn.execute(
+            sql.SQL("select discrepancy, count(*) from {} group by 1 order by 1").format(
+                sql.Identifier("marts", f"discrepancies_{source}")
+            )
+        ).fetchall()
+    )
 
 
 def table_rows(conn, relation: str, order_by: str, limit: int = 500) -> list[dict] | None:
@@ -238,3 +314,44 @@ def _json(value: dict) -> str:
     import json
 
     return json.dumps(value, sort_keys=True, default=str)
+
+
+# marts.quality_scorecard (dbt_project/models/marts/quality/quality_scorecard.sql): one row per
+# source, entity, extraction day and measure. The page reads these columns by name.
+SCORECARD_COLUMNS = (
+    "source", "entity", "day", "property", "measure", "value", "target", "direction", "met",
+    "numerator", "denominator", "status",
+)  # fmt: skip
+
+
+def scorecard_latest(conn, source: str = "") -> list[dict]:
+    """Per source and entity, its figures of the latest day it delivered (every measure)."""
+    cur = conn.execute(
+        sql.SQL(
+            "select {cols} from marts.quality_scorecard s join ("
+            " select source, entity, max(day) as day from marts.quality_scorecard"
+            " where %(source)s = '' or source = %(source)s group by source, entity"
+            ") latest using (source, entity, day) order by source, entity, measure"
+        ).format(cols=sql.SQL(", ").join(sql.Identifier("s", c) for c in SCORECARD_COLUMNS)),
+        {"source": source},
+    )
+    return _dicts(cur)
+
+
+def scorecard_trend(conn, measures: list[str], source: str = "") -> list[dict]:
+    """Per property and day, the share its measured ``measures`` reach over every source and
+    entity (one source's with ``source``): the sums of their numerators over the sums of
+    their denominators, so a large agency weighs as much as its rows."""
+    cur = conn.execute(
+        "select property, day, sum(numerator)::numeric / nullif(sum(denominator), 0) as share "
+        "from marts.quality_scorecard where status = 'measured' and measure = any(%(measures)s) "
+        "and (%(source)s = '' or source = %(source)s) "
+        "group by property, day order by property, day",
+        {"measures": measures, "source": source},
+    )
+    return _dicts(cur)
+
+
+def scorecard_sources(conn) -> list[str]:
+    query = "select distinct source from marts.quality_scorecard order by 1"
+    return [r[0] for r in conn.execute(query)]
