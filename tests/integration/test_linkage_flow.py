@@ -114,7 +114,7 @@ def test_records_the_truth_links_are_linked_or_queued(linked_country):
 
 
 def test_a_review_accept_and_the_next_build_take_records_out_of_quarantine(linked_country):
-    from ndc.linkage.review import decide, labels, list_reviews
+    from ndc.linkage.review import decide, labels, list_reviews, show_review
     from ndc.reconcile import reconcile
 
     url, work = linked_country["url"], linked_country["work"]
@@ -147,6 +147,16 @@ def test_a_review_accept_and_the_next_build_take_records_out_of_quarantine(linke
     assert decided["decision"] == "accepted" and decided["decided_by"] == "clerk.a"
     key = f"{chosen['source']}/{chosen['entity']}/{chosen['_batch_id']}/{chosen['_source_row']}"
     assert labels(url)[key] == chosen["personal_id"]
+    # The decision is a labelled record for the next calibration: the record as staged, the
+    # citizen accepted, the population it was linked against.
+    from ndc.linkage.review import review_labels
+
+    labelled = review_labels(url)
+    assert labelled.accepted == {key: chosen["personal_id"]} and labelled.rejected == {}
+    record = labelled.records.set_index("record_id").loc[key]
+    staged = show_review(url, chosen["review_id"])["record"]
+    assert record["full_name"] == staged["full_name"]
+    assert chosen["personal_id"] in set(labelled.population["personal_id"])
 
     run_dbt(url, work, "build", "--exclude", "test_type:unit")
     with connect(url) as conn:

@@ -361,25 +361,66 @@ def _write(conn, source: str, entity: str, out: pd.DataFrame, version: str) -> N
         )
 
 
-def train_default(path: Path = DEFAULT_MODEL, persons: int = 5_000, seed: int = 7) -> LinkageModel:
+def train_default(
+    path: Path = DEFAULT_MODEL,
+    persons: int = 5_000,
+    seed: int = 7,
+    warehouse_url: str | None = None,
+    log=print,
+) -> LinkageModel:
     """Train the shipped model: on a synthetic labelled set (seed), calibrated on another
-    (seed + 1) to a measured precision of 99.9%. Deterministic."""
+    (seed + 1) to a measured precision of 99.9%. Deterministic. With ``warehouse_url``, the
+    clerks' review decisions kept there (``ops.link_review``) are labels too: accepted links
+    count as right and rejected ones as wrong when the threshold is chosen."""
     from ndc.linkage.model import calibrate, train
+    from ndc.linkage.review import review_labels
     from ndc.linkage.synthetic import make_linkage_set
 
+    log(f"training on a synthetic set of {persons} persons (seed {seed})")
     training = make_linkage_set(persons, seed=seed)
     calibration = make_linkage_set(persons, seed=seed + 1)
     model = train(training.records, training.population, "vietnamese", seed=42)
+    review = None
+    if warehouse_url:
+        review = review_labels(warehouse_url)
+        log(
+            f"review decisions as labels: {len(review.accepted)} accepted, "
+            f"{len(review.rejected)} rejected"
+        )
+    log(f"calibrating on a synthetic set of {persons} persons (seed {seed + 1})")
     model = calibrate(
         model,
         calibration.records,
         calibration.population,
         calibration.truth,
         label=f"the synthetic set of {persons} persons, seed {seed + 1}",
+        review=review,
     )
     model.save(path)
+    log(
+        f"model {model.version} written to {path}: auto-link at probability "
+        f"{1 / (1 + 2**-model.auto_link_weight):.4f} ({model.threshold_rule})"
+    )
     return model
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ndc.linkage.flow [--warehouse URL] [--out PATH]``: train the model again."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ndc.linkage.flow", description=main.__doc__)
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="model file to write")
+    parser.add_argument("--persons", type=int, default=5_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--warehouse",
+        metavar="URL",
+        help="a warehouse whose review decisions (ops.link_review) count as labels",
+    )
+    args = parser.parse_args(argv)
+    train_default(args.out, args.persons, args.seed, args.warehouse)
+    return 0
+
+
 if __name__ == "__main__":
-    print(train_default().version)
+    raise SystemExit(main())
