@@ -202,6 +202,7 @@ def generate(
     _release_memory()
     defects = log.frame()
     write_defects(truth, defects)
+    log.cases.write(truth)
     pq.write_table(
         pa.table(
             {
