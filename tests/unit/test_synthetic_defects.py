@@ -340,8 +340,8 @@ def test_defect_classes_are_documented(big_country: GenerationSummary) -> None:
 
 def test_hard_linkage_cases_are_labelled_with_their_person(tmp_path: Path) -> None:
     """Death and insured-person records without a usable personal ID are made harder to link
-    (a swapped date of birth, a name without marks) or have a name shared with another
-    person; truth/linkage_cases.parquet names each one's person and case, and the source holds
+    (a swapped date of birth, a name without marks), have a name shared with another person,
+    or a twin only the population database knows; truth/linkage_cases.parquet names each one's person and case, and the source holds
     exactly what the case says."""
     from ndc.synthetic.linkage_cases import ID_LESS, swapped
     from ndc.synthetic.names import strip_marks
@@ -360,6 +360,7 @@ def test_hard_linkage_cases_are_labelled_with_their_person(tmp_path: Path) -> No
         for r in read_civil_rows(tmp_path, summary.encodings)
         if r["_kind"] == "deaths"
     }
+    baseline = set(pd.read_parquet(tmp_path / "population_db" / "baseline.parquet")["personal_id"])
     seen = set()
     for c in cases.itertuples():
         assert owner[c.record_key] == c.personal_id  # an ID-less record, of that person
@@ -376,7 +377,21 @@ def test_hard_linkage_cases_are_labelled_with_their_person(tmp_path: Path) -> No
             got_dob, got_name = row["ngay_sinh"], row["ho_ten"]
             want_dob = swapped(dob) and f"{swapped(dob).day}/{swapped(dob).month}/{dob.year}"
             no_marks, plain_dob = strip_marks(name), f"{dob.day}/{dob.month}/{dob.year}"
-        if c.case == "dob_swap":
+        if c.case == "twin":
+            # The record as it was; the population database knows a twin of its person.
+            assert got_dob == plain_dob
+            twins = persons[
+                (persons["date_of_birth"] == dob)
+                & (persons["household_id"] == person["household_id"])
+                & (persons.index != c.personal_id)
+            ]
+            assert len(twins) == 1, c
+            twin = twins.iloc[0]
+            assert twin["full_name"].split()[0] == name.split()[0]
+            assert twin["full_name"].split()[-1] != name.split()[-1]
+            assert twin.name in baseline and twin.name not in set(si["so_dinh_danh"])
+            assert pd.isna(twin["mother_person_id"]) == pd.isna(person["mother_person_id"])
+        elif c.case == "dob_swap":
             assert got_dob == want_dob != plain_dob
         elif c.case == "no_marks":
             assert got_name == no_marks != name and got_dob == plain_dob
@@ -386,3 +401,4 @@ def test_hard_linkage_cases_are_labelled_with_their_person(tmp_path: Path) -> No
         seen.add((c.source, c.case))
     assert {(s, k) for s in ("social_insurance", "civil_registration")
             for k in ("dob_swap", "no_marks", "common_name")} <= seen  # fmt: skip
+    assert ("social_insurance", "twin") in seen

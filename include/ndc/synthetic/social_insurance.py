@@ -243,7 +243,7 @@ class SocialInsurance:
                 self.log.count_eligible(SOURCE, cls, int(e.sum()))
         named = pick_classes(rng, n, NAME_CLASSES, self.rates, name_eligible)
         # Hard linkage cases: their own stream, so nothing else changes with them.
-        case_rng = np.random.default_rng([self.seed, 41, day.toordinal()])
+        case_rng = np.random.default_rng([self.seed, 42, day.toordinal()])
         dup_rows = []
         for j in np.flatnonzero(picked >= 0):
             cls = ROW_CLASSES[picked[j]]
