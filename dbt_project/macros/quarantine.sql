@@ -177,3 +177,14 @@
     from {{ source('ops', 'person_links') }}
     where _changed_at > {{ last_built() }}
 {%- endmacro %}
+
+{#- The version keys (social insurance code, else batch#row) of the insured-person rows whose
+    CMND link (reason CMND_UNRESOLVED) changed since the model's last build. -#}
+{% macro cmnd_link_changed_keys() -%}
+    select {{ version_key('s', 'social_insurance_code') }} as version_key
+    from {{ ref('stg_social_insurance__insured_persons') }} as s
+    where (s._batch_id, s._source_row) in (
+        select _batch_id, _source_row from ({{ changed_links() }}) as l
+        where l.source = 'social_insurance' and l.entity = 'insured_person'
+    )
+{%- endmacro %}

@@ -413,3 +413,52 @@ def test_linkage_is_scored_against_the_true_personal_id():
     assert s["precision"] == 0.5 and s["recall"] == 0.25
     assert s["f1"] == pytest.approx(2 * 0.5 * 0.25 / 0.75)
     assert (s["review"], s["review_right"], s["non_link"]) == (1, 1, 1)
+
+
+def test_linkage_is_scored_per_hard_case_too():
+    from ndc.evaluate.score import format_table, score_linkage
+
+    defects = pd.DataFrame(
+        [
+            ("social_insurance", "insured_person", f"S{i}", "so_dinh_danh", "pid_missing",
+             "quarantine", "PID_MISSING", f"00108500000{i}", "")
+            for i in range(5)
+        ],
+        columns=["source", "entity", "record_key", "field", "defect_class", "expected_handling",
+                 "reason_code", "clean_value", "raw_value"],
+    )  # fmt: skip
+    cases = pd.DataFrame(
+        [
+            ("social_insurance", "insured_person", "S0", "dob_swap", "001085000000"),
+            ("social_insurance", "insured_person", "S1", "dob_swap", "001085000001"),
+            ("social_insurance", "insured_person", "S2", "common_name", "001085000002"),
+        ],
+        columns=["source", "entity", "record_key", "case", "personal_id"],
+    )
+    links = pd.DataFrame(
+        [
+            ("social_insurance", "insured_person", "S0", "001085000000", "auto_link"),
+            ("social_insurance", "insured_person", "S1", "001085000001", "review"),
+            ("social_insurance", "insured_person", "S2", "001085000009", "auto_link"),  # wrong
+            ("social_insurance", "insured_person", "S3", "001085000003", "auto_link"),
+            ("social_insurance", "insured_person", "S4", None, "non_link"),
+        ],
+        columns=["source", "entity", "record_key", "personal_id", "band"],
+    )
+    s = score_linkage(defects, links, cases)
+    assert (s["records"], s["auto_link"], s["auto_link_right"]) == (5, 3, 2)
+    by_case = s["by_case"]
+    assert set(by_case) == {"dob_swap", "common_name", "plain"}
+    swap = by_case["dob_swap"]
+    assert (swap["records"], swap["auto_link_right"], swap["review"], swap["recall"]) == (
+        2, 1, 1, 0.5,
+    )  # fmt: skip
+    common = by_case["common_name"]
+    assert (common["auto_link"], common["auto_link_right"], common["precision"]) == (1, 0, 0.0)
+    assert (by_case["plain"]["records"], by_case["plain"]["non_link"]) == (2, 1)
+    # Without the case labels (an older country), no per-case scores.
+    assert "by_case" not in score_linkage(defects, links)
+    table = format_table(
+        {"classes": {}, "clean": {"records": 0, "wrongly_changed": 0, "rate": 0.0}, "linkage": s}
+    )
+    assert "common_name" in table and "1 wrong" in table

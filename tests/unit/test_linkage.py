@@ -167,3 +167,41 @@ def test_febrl4_subset_f1_above_floor():
     s = scores(set(zip(auto["record_id"], auto["rec_id"], strict=True)), truth)
     assert s["precision"] >= 0.995
     assert s["f1"] >= 0.98
+
+
+def test_review_decisions_are_labels_when_the_threshold_is_chosen(small_model):
+    """A clerk's rejection of a link the model would make unseen raises the auto-link
+    threshold above it; accepted and rejected decisions are named in the model."""
+    from ndc.linkage.model import ReviewLabels, calibrate
+    from ndc.linkage.synthetic import make_linkage_set
+
+    calibration = make_linkage_set(persons=2_000, records=200, seed=12)
+    before = calibrate(small_model, calibration.records, calibration.population, calibration.truth)
+    reviewed = make_linkage_set(persons=2_000, records=100, seed=13)
+    result = link(reviewed.records, reviewed.population, before)
+    auto = result[result["band"] == "auto_link"].sort_values("link_weight")
+    weakest, accepted = auto.iloc[0], auto.iloc[-1]
+    records = reviewed.records[
+        reviewed.records["record_id"].isin([weakest["record_id"], accepted["record_id"]])
+    ]
+    labels = ReviewLabels(
+        records=records,
+        population=reviewed.population,
+        accepted={accepted["record_id"]: accepted["personal_id"]},
+        rejected={weakest["record_id"]: weakest["personal_id"]},
+    )
+    after = calibrate(
+        small_model,
+        calibration.records,
+        calibration.population,
+        calibration.truth,
+        review=labels,
+    )
+    assert after.trained["review_labels"] == {"accepted": 1, "rejected": 1}
+    assert "1 accepted and 1 rejected review decisions" in after.threshold_rule
+    assert after.version != before.version
+    # The rejected link is no longer made unseen; the accepted one still is.
+    again = link(records, reviewed.population, after).set_index("record_id")
+    assert again.loc[weakest["record_id"], "band"] != "auto_link"
+    assert again.loc[accepted["record_id"], "band"] == "auto_link"
+    assert after.auto_link_weight > before.auto_link_weight

@@ -336,3 +336,69 @@ def test_defect_classes_are_documented(big_country: GenerationSummary) -> None:
             if rate > 0 and big_country.defect_eligible.get(f"{source}.{cls}", 0) * rate >= 5:
                 assert (source, cls) in emitted, (source, cls)
     assert set(defect_classes()) == set(by_name)
+
+
+def test_hard_linkage_cases_are_labelled_with_their_person(tmp_path: Path) -> None:
+    """Death and insured-person records without a usable personal ID are made harder to link
+    (a swapped date of birth, a name without marks), have a name shared with another person,
+    or a twin only the population database knows; truth/linkage_cases.parquet names each one's person and case, and the source holds
+    exactly what the case says."""
+    from ndc.synthetic.linkage_cases import ID_LESS, swapped
+    from ndc.synthetic.names import strip_marks
+
+    rates = {"civil_registration": {"pid_missing": 0.3}, "social_insurance": {"pid_missing": 0.2}}
+    summary = generate(tmp_path, persons=3000, seed=5, days=3, defect_rates=rates)
+    cases = pd.read_parquet(tmp_path / "truth" / "linkage_cases.parquet")
+    defects = read_defects(tmp_path)
+    id_less = defects[defects["defect_class"].isin(ID_LESS)]
+    owner = dict(zip(id_less["record_key"], id_less["clean_value"], strict=True))
+    persons = pd.read_parquet(tmp_path / "truth" / "persons.parquet").set_index("personal_id")
+    shared = persons["full_name"].map(legacy_upper).value_counts()
+    si = read_si(tmp_path).set_index("ma_so_bhxh")
+    deaths = {
+        r["so_dang_ky"]: r
+        for r in read_civil_rows(tmp_path, summary.encodings)
+        if r["_kind"] == "deaths"
+    }
+    baseline = set(pd.read_parquet(tmp_path / "population_db" / "baseline.parquet")["personal_id"])
+    seen = set()
+    for c in cases.itertuples():
+        assert owner[c.record_key] == c.personal_id  # an ID-less record, of that person
+        person = persons.loc[c.personal_id]
+        dob, name = person["date_of_birth"], person["full_name"]
+        if c.source == "social_insurance":
+            row = si.loc[c.record_key]
+            got_dob, got_name = row["ngay_sinh"], row["ho_ten"]
+            want_dob, no_marks = swapped(dob), strip_marks(name)
+            want_dob = want_dob and want_dob.isoformat()
+            plain_dob = dob.isoformat()
+        else:
+            row = deaths[c.record_key]
+            got_dob, got_name = row["ngay_sinh"], row["ho_ten"]
+            want_dob = swapped(dob) and f"{swapped(dob).day}/{swapped(dob).month}/{dob.year}"
+            no_marks, plain_dob = strip_marks(name), f"{dob.day}/{dob.month}/{dob.year}"
+        if c.case == "twin":
+            # The record as it was; the population database knows a twin of its person.
+            assert got_dob == plain_dob
+            twins = persons[
+                (persons["date_of_birth"] == dob)
+                & (persons["household_id"] == person["household_id"])
+                & (persons.index != c.personal_id)
+            ]
+            assert len(twins) == 1, c
+            twin = twins.iloc[0]
+            assert twin["full_name"].split()[0] == name.split()[0]
+            assert twin["full_name"].split()[-1] != name.split()[-1]
+            assert twin.name in baseline and twin.name not in set(si["so_dinh_danh"])
+            assert pd.isna(twin["mother_person_id"]) == pd.isna(person["mother_person_id"])
+        elif c.case == "dob_swap":
+            assert got_dob == want_dob != plain_dob
+        elif c.case == "no_marks":
+            assert got_name == no_marks != name and got_dob == plain_dob
+        else:
+            assert c.case == "common_name" and shared[legacy_upper(name)] > 1
+            assert got_dob == plain_dob
+        seen.add((c.source, c.case))
+    assert {(s, k) for s in ("social_insurance", "civil_registration")
+            for k in ("dob_swap", "no_marks", "common_name")} <= seen  # fmt: skip
+    assert ("social_insurance", "twin") in seen

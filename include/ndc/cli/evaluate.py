@@ -46,6 +46,7 @@ def evaluate(
     (NDC_HOME/evaluate, databases <NDC_DB_PREFIX>_eval_*) and score it against the ground
     truth: per defect class the share handled as expected, and the share of clean records
     wrongly quarantined, merged, reported or altered."""
+    from ndc.evaluate.outputs import read_linkage_cases
     from ndc.evaluate.pipeline import run_pipeline
     from ndc.evaluate.score import format_table, score
 
@@ -67,7 +68,7 @@ def evaluate(
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     log("scoring against the ground truth")
-    result = score(truth, outputs)
+    result = score(truth, outputs, read_linkage_cases(data_dir))
     result["data"] = str(data_dir)
     result["seconds"] = round(time.monotonic() - started, 1)
     if error:

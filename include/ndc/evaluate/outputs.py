@@ -74,6 +74,13 @@ def read_outputs(warehouse_url: str, entities: list[tuple[str, str]]) -> Outputs
     return Outputs(staging, quarantined, merged, discrepancies, missing, linked, links)
 
 
+def read_linkage_cases(data_dir: Path) -> pd.DataFrame | None:
+    """The hard linkage cases among the ID-less records (truth/linkage_cases.parquet of
+    ``ndc.synthetic.linkage_cases``); None for a country generated before they were labelled."""
+    path = data_dir / "truth" / "linkage_cases.parquet"
+    return pd.read_parquet(path).astype(object) if path.exists() else None
+
+
 def read_truth(data_dir: Path) -> pd.DataFrame:
     path = data_dir / "truth" / "defects.parquet"
     if not path.exists():

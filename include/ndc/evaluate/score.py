@@ -364,7 +364,7 @@ def _score_clean(defects: pd.DataFrame, ctx: _Context) -> dict:
     }
 
 
-def score(defects: pd.DataFrame, outputs: Outputs) -> dict:
+def score(defects: pd.DataFrame, outputs: Outputs, cases: pd.DataFrame | None = None) -> dict:
     """Per defect class of the truth: expected, handled as expected, rate; then clean records.
 
     ``defects`` has the columns of truth/defects.parquet. Returns the ``--json`` shape:
@@ -411,35 +411,59 @@ def score(defects: pd.DataFrame, outputs: Outputs) -> dict:
     clean = _score_clean(defects, ctx)
     out = {"classes": classes, "clean": clean, "notes": ctx.notes}
     if outputs.links is not None:
-        out["linkage"] = score_linkage(defects, outputs.links)
+        out["linkage"] = score_linkage(defects, outputs.links, cases)
     return out
 
 
 LINKAGE_CLASSES = ("pid_missing", "pid_malformed", "pid_unknown_province")
 
 
-def score_linkage(defects: pd.DataFrame, links: pd.DataFrame) -> dict:
+def score_linkage(
+    defects: pd.DataFrame, links: pd.DataFrame, cases: pd.DataFrame | None = None
+) -> dict:
     """The linkage of records without a usable ID against the truth (the true personal ID is
     the defect's clean value): precision, recall and F1 of the auto-link band over the
     records linkage scored, and the size of the review band (and how often its candidate is
-    the person)."""
+    the person). With the hard cases of truth/linkage_cases.parquet (``cases``), the same per
+    case (``by_case``; records of no hard case are ``plain``)."""
     truth = {
         (d.source, d.entity, _text(d.record_key)): _text(d.clean_value)
         for d in defects.itertuples(index=False)
         if d.defect_class in LINKAGE_CLASSES
     }
-    scored = auto = right = review = review_right = 0
+    case_of = {}
+    if cases is not None:
+        case_of = {
+            (c.source, c.entity, _text(c.record_key)): c.case for c in cases.itertuples(index=False)
+        }
+    tallies: dict[str, dict[str, int]] = {}
     for r in links.itertuples(index=False):
         key = (r.source, r.entity, _text(r.record_key))
         if key not in truth:
             continue
-        scored += 1
-        if r.band == "auto_link":
-            auto += 1
-            right += _text(r.personal_id) == truth[key]
-        elif r.band == "review":
-            review += 1
-            review_right += _text(r.personal_id) == truth[key]
+        right = _text(r.personal_id) == truth[key]
+        for name in ("all", case_of.get(key, "plain")) if case_of else ("all",):
+            t = tallies.setdefault(name, dict.fromkeys(_TALLIES, 0))
+            t["records"] += 1
+            if r.band == "auto_link":
+                t["auto_link"] += 1
+                t["auto_link_right"] += right
+            elif r.band == "review":
+                t["review"] += 1
+                t["review_right"] += right
+    out = _linkage_scores(tallies.get("all", dict.fromkeys(_TALLIES, 0)))
+    if case_of:
+        out["by_case"] = {
+            name: _linkage_scores(t) for name, t in sorted(tallies.items()) if name != "all"
+        }
+    return out
+
+
+_TALLIES = ("records", "auto_link", "auto_link_right", "review", "review_right")
+
+
+def _linkage_scores(t: dict[str, int]) -> dict:
+    auto, right, scored = t["auto_link"], t["auto_link_right"], t["records"]
     precision = right / auto if auto else 1.0
     recall = right / scored if scored else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -450,9 +474,9 @@ def score_linkage(defects: pd.DataFrame, links: pd.DataFrame) -> dict:
         "precision": precision,
         "recall": recall,
         "f1": f1,
-        "review": review,
-        "review_right": review_right,
-        "non_link": scored - auto - review,
+        "review": t["review"],
+        "review_right": t["review_right"],
+        "non_link": scored - auto - t["review"],
     }
 
 
@@ -487,6 +511,12 @@ def format_table(result: dict) -> str:
             f"{linkage['recall']:.2%}, F1 {linkage['f1']:.3f}), review {linkage['review']} "
             f"({linkage['review_right']} right), not linked {linkage['non_link']}"
         )
+        for case, c in linkage.get("by_case", {}).items():
+            lines.append(
+                f"  {case:<12} {c['records']:>5} records: auto-linked {c['auto_link']} "
+                f"({c['auto_link'] - c['auto_link_right']} wrong, recall {c['recall']:.2%}), "
+                f"review {c['review']} ({c['review_right']} right), not linked {c['non_link']}"
+            )
     for note in result.get("notes", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)

@@ -7,6 +7,12 @@ PID_UNKNOWN_PROVINCE) in the staging models that hold person records (a ``full_n
 (``staging.stg_population__citizens``) with the versioned model, and writes one row per staging
 row to ``ops.person_links``. Review-band results are queued in ``ops.link_review``.
 
+Rows that only carry an old ID card number (CMND) that names no citizen, or several, get the
+same second chance: staging conforms them with a null personal ID (they are not quarantined),
+so they are found in the staging models that have a ``cmnd`` column and are linked under the
+reason ``CMND_UNRESOLVED``. Such a link does not take a row out of quarantine (it was never
+in); it says whom the record names (``int_insured_persons_deduplicated`` takes it).
+
 A row is linked again only when it has no link yet: no result of this model version for the
 row's current version (``_loaded_at``), and no effective link (a citizen's identity never
 changes because of a later link). Effective links (auto-link, or a review accepted) take the
@@ -32,6 +38,9 @@ from ndc.linkage.model import LinkageModel, link
 from ndc.settings import libpq_url
 
 LINK_REASONS = ("PID_MISSING", "PID_MALFORMED", "PID_UNKNOWN_PROVINCE")
+# Not a quarantine reason: a conformed row whose CMND resolved to no single citizen, so its
+# personal ID is null (see stg_social_insurance__insured_persons).
+CMND_UNRESOLVED = "CMND_UNRESOLVED"
 # The model the transform links with: trained on synthetic labelled sets, calibrated to a
 # measured precision of 99.9% (`python -m ndc.linkage.flow` writes it again).
 DEFAULT_MODEL = Path(__file__).parent / "models" / "vietnamese.json"
@@ -110,17 +119,42 @@ def person_entities(conn: psycopg.Connection) -> list[tuple[str, str, str, list[
         table = _staging_table(conn, source, entity)
         if table is None:
             continue
-        columns = [
-            r[0]
-            for r in conn.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = 'staging' and table_name = %s",
-                (table,),
-            )
-        ]
-        if {"full_name", "date_of_birth", "_loaded_at"} <= set(columns):
+        columns = _columns(conn, table)
+        if {"full_name", "date_of_birth", "_loaded_at"} <= columns:
             out.append((source, entity, table, [c for c in RECORD_COLUMNS if c in columns]))
     return out
+
+
+def cmnd_entities(conn: psycopg.Connection) -> list[tuple[str, str, str, list[str]]]:
+    """(source, entity, staging table, columns to compare) of every person entity whose staging
+    model resolves an old ID card number (CMND) to a personal ID: a ``cmnd`` and a
+    ``personal_id`` column beside the person columns. The registry names the entities; the
+    staging table says whether it has the columns."""
+    from ndc.registry import load_registry
+
+    out = []
+    for source in load_registry().values():
+        for entity in source.entities:
+            table = _staging_table(conn, source.name, entity.name)
+            if table is None:
+                continue
+            columns = _columns(conn, table)
+            needed = {"cmnd", "personal_id", "full_name", "date_of_birth", "_loaded_at"}
+            if needed | {"quarantine_reason_code"} <= columns:
+                cols = [c for c in RECORD_COLUMNS if c in columns]
+                out.append((source.name, entity.name, table, cols))
+    return sorted(out)
+
+
+def _columns(conn: psycopg.Connection, table: str) -> set[str]:
+    return {
+        r[0]
+        for r in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'staging' and table_name = %s",
+            (table,),
+        )
+    }
 
 
 def _staging_table(conn: psycopg.Connection, source: str, entity: str) -> str | None:
@@ -164,6 +198,41 @@ def records_to_link(
     return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
 
 
+def unresolved_cmnd_records(
+    conn: psycopg.Connection, source: str, entity: str, table: str, columns: list[str], version
+) -> pd.DataFrame:
+    """The conformed rows of one entity that carry a CMND but no personal ID (the CMND named no
+    citizen, or several), without a link: none for their version by this model version, and no
+    effective link. A row merged into another as a duplicate is left out: its survivor speaks
+    for it."""
+    select = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns)
+    not_merged = (
+        sql.SQL("and s.duplicate_of_record_key is null")
+        if "duplicate_of_record_key" in _columns(conn, table)
+        else sql.SQL("")
+    )
+    query = sql.SQL(
+        """
+        select s._batch_id, s._source_row, s.record_key, %(reason)s as reason_code,
+            s._loaded_at, {select}
+        from staging.{table} as s
+        left join ops.person_links as l
+            on l.source = %(source)s and l.entity = %(entity)s
+            and l._batch_id = s._batch_id and l._source_row = s._source_row
+            and l._loaded_at = s._loaded_at
+        where s.quarantine_reason_code is null and s.personal_id is null
+            and s.cmnd is not null {not_merged}
+            and (l.source is null or (not l.linked and l.model_version <> %(version)s))
+        order by s._batch_id, s._source_row
+        """
+    ).format(select=select, table=sql.Identifier(table), not_merged=not_merged)
+    cur = conn.execute(
+        query,
+        {"source": source, "entity": entity, "reason": CMND_UNRESOLVED, "version": version},
+    )
+    return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
 def population(conn: psycopg.Connection) -> pd.DataFrame:
     """The population snapshot, the columns the model compares (living and dead citizens)."""
     cur = conn.execute(
@@ -171,6 +240,17 @@ def population(conn: psycopg.Connection) -> pd.DataFrame:
         f"from {POPULATION} order by personal_id"
     )
     return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
+def model_columns(records: pd.DataFrame) -> pd.DataFrame:
+    """Staging rows as the model reads them: dates as ISO text, the precision 'day' where the
+    staging model has none."""
+    recs = records.copy()
+    recs["date_of_birth"] = recs["date_of_birth"].map(lambda d: None if d is None else str(d))
+    if "date_of_birth_precision" not in recs:
+        recs["date_of_birth_precision"] = "day"
+    recs["date_of_birth_precision"] = recs["date_of_birth_precision"].fillna("day")
+    return recs
 
 
 def _results(records: pd.DataFrame, pop: pd.DataFrame, model: LinkageModel) -> pd.DataFrame:
@@ -183,10 +263,7 @@ def _results(records: pd.DataFrame, pop: pd.DataFrame, model: LinkageModel) -> p
             )
         ]
     )
-    recs["date_of_birth"] = recs["date_of_birth"].map(lambda d: None if d is None else str(d))
-    if "date_of_birth_precision" not in recs:
-        recs["date_of_birth_precision"] = "day"
-    recs["date_of_birth_precision"] = recs["date_of_birth_precision"].fillna("day")
+    recs = model_columns(recs)
     result = link(recs, pop, model).set_index("record_id")
     out = recs.join(result[["personal_id", "match_probability", "band"]], on="record_id")
     out["match_probability"] = out["match_probability"].round(PROBABILITY_DIGITS)
@@ -194,8 +271,9 @@ def _results(records: pd.DataFrame, pop: pd.DataFrame, model: LinkageModel) -> p
 
 
 def link_quarantined(warehouse_url: str, model: LinkageModel | None = None, log=print) -> dict:
-    """Link the quarantined ID rows not linked yet; write ops.person_links and the review
-    queue. Returns counts per band, the model version and the seconds it took."""
+    """Link the quarantined ID rows and the conformed rows whose CMND did not resolve, those not
+    linked yet; write ops.person_links and the review queue. Returns counts per band, the
+    model version and the seconds it took."""
     t0 = time.perf_counter()
     model = model or load_model()
     counts = {"records": 0, "auto_link": 0, "review": 0, "non_link": 0}
@@ -208,6 +286,11 @@ def link_quarantined(warehouse_url: str, model: LinkageModel | None = None, log=
                 source=source, entity=entity
             )
             for source, entity, table, cols in person_entities(conn)
+        ] + [
+            unresolved_cmnd_records(conn, source, entity, table, cols, model.version).assign(
+                source=source, entity=entity
+            )
+            for source, entity, table, cols in cmnd_entities(conn)
         ]
         frames = [f for f in frames if len(f)]
         if frames:
@@ -220,7 +303,7 @@ def link_quarantined(warehouse_url: str, model: LinkageModel | None = None, log=
             for band, n in out["band"].value_counts().items():
                 counts[band] += int(n)
         log(
-            f"linked {counts['records']} quarantined record(s) with model {model.version}: "
+            f"linked {counts['records']} record(s) without a usable ID with model {model.version}: "
             f"{counts['auto_link']} auto-linked, {counts['review']} to review, "
             f"{counts['non_link']} not linked"
         )
@@ -278,25 +361,66 @@ def _write(conn, source: str, entity: str, out: pd.DataFrame, version: str) -> N
         )
 
 
-def train_default(path: Path = DEFAULT_MODEL, persons: int = 5_000, seed: int = 7) -> LinkageModel:
+def train_default(
+    path: Path = DEFAULT_MODEL,
+    persons: int = 5_000,
+    seed: int = 7,
+    warehouse_url: str | None = None,
+    log=print,
+) -> LinkageModel:
     """Train the shipped model: on a synthetic labelled set (seed), calibrated on another
-    (seed + 1) to a measured precision of 99.9%. Deterministic."""
+    (seed + 1) to a measured precision of 99.9%. Deterministic. With ``warehouse_url``, the
+    clerks' review decisions kept there (``ops.link_review``) are labels too: accepted links
+    count as right and rejected ones as wrong when the threshold is chosen."""
     from ndc.linkage.model import calibrate, train
+    from ndc.linkage.review import review_labels
     from ndc.linkage.synthetic import make_linkage_set
 
+    log(f"training on a synthetic set of {persons} persons (seed {seed})")
     training = make_linkage_set(persons, seed=seed)
     calibration = make_linkage_set(persons, seed=seed + 1)
     model = train(training.records, training.population, "vietnamese", seed=42)
+    review = None
+    if warehouse_url:
+        review = review_labels(warehouse_url)
+        log(
+            f"review decisions as labels: {len(review.accepted)} accepted, "
+            f"{len(review.rejected)} rejected"
+        )
+    log(f"calibrating on a synthetic set of {persons} persons (seed {seed + 1})")
     model = calibrate(
         model,
         calibration.records,
         calibration.population,
         calibration.truth,
         label=f"the synthetic set of {persons} persons, seed {seed + 1}",
+        review=review,
     )
     model.save(path)
+    log(
+        f"model {model.version} written to {path}: auto-link at probability "
+        f"{1 / (1 + 2**-model.auto_link_weight):.4f} ({model.threshold_rule})"
+    )
     return model
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ndc.linkage.flow [--warehouse URL] [--out PATH]``: train the model again."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ndc.linkage.flow", description=main.__doc__)
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="model file to write")
+    parser.add_argument("--persons", type=int, default=5_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--warehouse",
+        metavar="URL",
+        help="a warehouse whose review decisions (ops.link_review) count as labels",
+    )
+    args = parser.parse_args(argv)
+    train_default(args.out, args.persons, args.seed, args.warehouse)
+    return 0
+
+
 if __name__ == "__main__":
-    print(train_default().version)
+    raise SystemExit(main())

@@ -331,6 +331,46 @@ def link(
     )
 
 
+@dataclass
+class ReviewLabels:
+    """Clerks' review decisions as labels: the records reviewed (the columns the model
+    compares), the population they were linked against, and per record the candidate a clerk
+    accepted (the record's person) or rejected (not the record's person; who is, is unknown)."""
+
+    records: pd.DataFrame
+    population: pd.DataFrame
+    accepted: dict[str, str]
+    rejected: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.accepted) + len(self.rejected)
+
+
+def _judged(best: pd.DataFrame, truth: Mapping[str, str | None]) -> pd.DataFrame:
+    """Records with a candidate, with whether the best candidate is the record's person."""
+    eligible = best[best["link_weight"].notna()]
+    pairs = zip(eligible.index, eligible["candidate_id"], strict=True)
+    right = [truth.get(r) == c for r, c in pairs]
+    return pd.DataFrame({"link_weight": eligible["link_weight"], "right": right})
+
+
+def _judged_reviews(model: LinkageModel, review: ReviewLabels, record_id: str, population_id: str):
+    """The reviewed records that say something about their best candidate: accepted ones (right
+    when the best candidate is the accepted citizen) and rejected ones whose best candidate is
+    the rejected citizen (wrong). A rejected record whose best candidate is now someone else
+    says nothing about that one, and is left out."""
+    pairs = score_pairs(
+        model, review.records, review.population, record_id=record_id, population_id=population_id
+    )
+    best = best_candidates(pairs, review.records[record_id].astype(str))
+    best = best[best["link_weight"].notna()]
+    keep = [
+        r in review.accepted or review.rejected.get(r) == c
+        for r, c in zip(best.index, best["candidate_id"], strict=True)
+    ]
+    return _judged(best[keep], review.accepted)
+
+
 def calibrate(
     model: LinkageModel,
     records,
@@ -341,23 +381,32 @@ def calibrate(
     record_id: str = "record_id",
     population_id: str = "personal_id",
     label: str = "",
+    review: ReviewLabels | None = None,
 ) -> LinkageModel:
     """Thresholds from labelled records (never the ones the model is evaluated on).
 
     review: the model's own probability 0.01. auto-link: the lowest weight at which the links at
     or above it are right at least `target_precision` of the time, and never below probability
-    0.5.
+    0.5. ``review``: clerks' decisions (``ndc review``) counted as labelled records too, so a
+    link a clerk rejected at a high probability raises the threshold above it once enough such
+    decisions make the precision fall short of the target.
     """
     records = _as_pandas(records)
     pairs = score_pairs(
         model, records, population, record_id=record_id, population_id=population_id
     )
     best = best_candidates(pairs, records[record_id].astype(str))
-    review = weight_of(DEFAULT_REVIEW_PROBABILITY)
-    eligible = best[best["link_weight"].notna()].sort_values("link_weight", ascending=False)
-    right = np.array(
-        [truth.get(r) == c for r, c in zip(eligible.index, eligible["candidate_id"], strict=True)]
-    )
+    judged = _judged(best, truth)
+    decisions = ""
+    if review is not None and len(review):
+        judged = pd.concat([judged, _judged_reviews(model, review, record_id, population_id)])
+        decisions = (
+            f" and {len(review.accepted)} accepted and {len(review.rejected)} rejected review "
+            "decisions"
+        )
+    review_weight = weight_of(DEFAULT_REVIEW_PROBABILITY)
+    eligible = judged.sort_values("link_weight", ascending=False)
+    right = eligible["right"].to_numpy(dtype=bool)
     precision = np.cumsum(right) / np.arange(1, len(right) + 1)
     ok = np.flatnonzero(precision >= target_precision)
     if len(ok) == 0:
@@ -368,13 +417,20 @@ def calibrate(
     weights = eligible["link_weight"].to_numpy()
     auto = weights[k] if k + 1 == len(weights) else (weights[k] + weights[k + 1]) / 2
     auto = max(float(auto), weight_of(MIN_AUTO_PROBABILITY))
+    trained = dict(model.trained)
+    if decisions:
+        trained["review_labels"] = {
+            "accepted": len(review.accepted),
+            "rejected": len(review.rejected),
+        }
     return replace(
         model,
         auto_link_weight=auto,
-        review_weight=review,
+        review_weight=review_weight,
+        trained=trained,
         threshold_rule=(
             f"auto-link: measured precision >= {target_precision} on {label or 'labelled records'}"
-            f" ({int(right[: k + 1].sum())} of {k + 1} right), not below probability "
+            f"{decisions} ({int(right[: k + 1].sum())} of {k + 1} right), not below probability "
             f"{MIN_AUTO_PROBABILITY}; review: probability >= {DEFAULT_REVIEW_PROBABILITY}"
         ),
     )

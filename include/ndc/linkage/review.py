@@ -4,7 +4,8 @@ A clerk accepts or rejects a queued link; the decision, who made it and when are
 queue. An accepted link acts as an auto-link (``ops.person_links.linked``, link method
 ``probabilistic_reviewed``): the next transform takes the record out of quarantine. A rejected
 one stays quarantined with its reason. :func:`labels` gives the decisions as labels for the
-next training or calibration (record -> personal ID, or none).
+next training or calibration (record -> personal ID, or none), and :func:`review_labels` as
+the labelled records the calibration reads (``python -m ndc.linkage.flow --warehouse URL``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from ndc.linkage.flow import ensure_tables
+from ndc.linkage.model import ReviewLabels
 from ndc.settings import libpq_url
 
 DECISIONS = {"accept": "accepted", "reject": "rejected"}
@@ -146,3 +148,61 @@ def labels(warehouse_url: str) -> dict[str, str | None]:
         )
         for r in rows
     }
+
+
+def review_labels(warehouse_url: str) -> ReviewLabels:
+    """The decided reviews as labelled records for calibration: each record's staging row (the
+    columns the model compares), the population snapshot, and the accepted and rejected
+    candidates by record (``source/entity/batch/row``). A record whose staging row is gone
+    (its batch loaded again) is left out: its label may no longer describe it."""
+    import pandas as pd
+
+    from ndc.linkage.flow import POPULATION, RECORD_COLUMNS, _columns, _staging_table, population
+
+    accepted: dict[str, str] = {}
+    rejected: dict[str, str] = {}
+    frames = []
+    with _connect(warehouse_url) as conn:
+        decided = conn.execute(
+            "select source, entity, _batch_id, _source_row, personal_id, decision "
+            "from ops.link_review where decision is not null order by review_id"
+        ).fetchall()
+    # Tuple rows: the flow's helpers read them by position.
+    with psycopg.connect(libpq_url(warehouse_url), autocommit=True) as conn:
+        for (source, entity), rows in _by_entity(decided).items():
+            table = _staging_table(conn, source, entity)
+            if table is None:
+                continue
+            columns = [c for c in RECORD_COLUMNS if c in _columns(conn, table)]
+            found = conn.execute(
+                f'select _batch_id, _source_row, {", ".join(columns)} from staging."{table}" '
+                "where (_batch_id, _source_row) in "
+                "(select * from unnest(%s::text[], %s::bigint[]))",
+                ([r["_batch_id"] for r in rows], [r["_source_row"] for r in rows]),
+            ).fetchall()
+            staged = {(f[0], f[1]): dict(zip(columns, f[2:], strict=True)) for f in found}
+            for r in rows:
+                row = staged.get((r["_batch_id"], r["_source_row"]))
+                if row is None:
+                    continue
+                key = f"{source}/{entity}/{r['_batch_id']}/{r['_source_row']}"
+                (accepted if r["decision"] == "accepted" else rejected)[key] = r["personal_id"]
+                frames.append({"record_id": key, **{c: row[c] for c in columns}})
+        pop = population(conn) if frames and _relation(conn, POPULATION) else None
+    from ndc.linkage.flow import model_columns
+
+    records = model_columns(pd.DataFrame(frames)) if frames else pd.DataFrame()
+    if pop is None:
+        pop = pd.DataFrame(columns=["personal_id", "full_name", "date_of_birth", "sex_code"])
+    return ReviewLabels(records=records, population=pop, accepted=accepted, rejected=rejected)
+
+
+def _relation(conn, relation: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()[0]
+
+
+def _by_entity(rows: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    out: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        out.setdefault((r["source"], r["entity"]), []).append(r)
+    return out

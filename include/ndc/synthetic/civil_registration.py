@@ -29,6 +29,7 @@ from ndc.synthetic.defects import (
     zero_part_date,
 )
 from ndc.synthetic.encodings import encode_cp1258
+from ndc.synthetic.linkage_cases import ID_LESS, swapped
 from ndc.synthetic.names import strip_marks
 from ndc.synthetic.population import REFORM
 from ndc.synthetic.provinces import (
@@ -275,10 +276,14 @@ class CivilRegistration:
 
         rng = np.random.default_rng([self.seed, 31, ev.index])
         cell_rng = np.random.default_rng([self.seed, 32, ev.index])
+        # Hard linkage cases: their own stream, so nothing else changes with them.
+        case_rng = np.random.default_rng([self.seed, 33, ev.index])
         system = "legacy" if day < REFORM else "2025"
         for entity, rows in per_entity.items():
             columns, file_prefix, key_prefix, place = ENTITIES[entity]
             out_rows = self._inject(rng, entity, rows, day, key_prefix)
+            if entity == "death":
+                self._hard_cases(case_rng, rows, day, name)
             files: dict[str, list[dict[str, str]]] = {}
             for code, row in out_rows:
                 files.setdefault(code, []).append(row)
@@ -328,8 +333,30 @@ class CivilRegistration:
                 self.log.add(SOURCE, entity, [key], f, "name_legacy_cell", [r[f]], [raw])
         return cells
 
+    def _hard_cases(self, rng, rows, day: date, names) -> None:
+        """Make some death records without a usable personal ID harder to link, labelled in
+        truth/linkage_cases.parquet (ndc.synthetic.linkage_cases). Only a record's date of
+        birth or name changes; no defect of truth/defects.parquet sits on either."""
+        ids = self._id_less
+        for _code, row, dob, _sex in rows:
+            key = row["so_dang_ky"]
+            if key not in ids:
+                continue
+            case = self.log.cases.pick(
+                rng, row["ho_ten"], dob, names, can_swap=dob.year < day.year - 1
+            )
+            if case is None:
+                continue
+            if case == "dob_swap":
+                row["ngay_sinh"] = dmy(swapped(dob))
+            elif case == "no_marks":
+                row["ho_ten"] = strip_marks(row["ho_ten"])
+            self.log.cases.add(SOURCE, "death", key, case, ids[key])
+
     def _inject(self, rng, entity, rows, day: date, key_prefix: str):
         """Apply row-level defects; return (code, row) pairs in file order."""
+        # Record key -> true personal ID of the rows left without a usable one.
+        self._id_less: dict[str, str] = {}
         classes = ROW_CLASSES[entity]
         n = len(rows)
         for cls in classes:
@@ -359,6 +386,8 @@ class CivilRegistration:
                 }[cls](clean)
                 row[f] = raw
                 log.add(SOURCE, entity, [key], f, cls, [clean], [raw])
+                if cls in ID_LESS:
+                    self._id_less[key] = clean
             elif cls == "date_unparseable":
                 f = "ngay_sinh_chong" if entity == "marriage" else "ngay_sinh"
                 raw = unparseable_date(rng, dob)

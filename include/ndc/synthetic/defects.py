@@ -125,8 +125,12 @@ class DefectLog:
     """Column-wise collector of injected defects (cheap at millions of rows)."""
 
     def __init__(self) -> None:
+        from ndc.synthetic.linkage_cases import CaseLog
+
         self._rows: list[tuple[str, ...]] = []
         self.eligible: dict[tuple[str, str], int] = {}
+        # Hard linkage cases among the ID-less records (truth/linkage_cases.parquet).
+        self.cases = CaseLog()
 
     def count_eligible(self, source: str, cls: str, n: int) -> None:
         """Add n rows that could have received the class (the denominator of its rate)."""

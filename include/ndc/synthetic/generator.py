@@ -19,6 +19,7 @@ from ndc.synthetic.civil_registration import CivilRegistration
 from ndc.synthetic.defects import DefectLog, merge_rates, write_defects
 from ndc.synthetic.education import Education
 from ndc.synthetic.land_registry import LandRegistry
+from ndc.synthetic.linkage_cases import add_twins
 from ndc.synthetic.population import write_baseline, write_truth
 from ndc.synthetic.residence import Residence
 from ndc.synthetic.social_insurance import SocialInsurance
@@ -196,12 +197,19 @@ def generate(
     del land
 
     truth = out / "truth"
+    defects = log.frame()
+    # Twins of some ID-less records' persons, in the population database only (a hard case
+    # for linkage): their own random stream, so nothing else changes with them.
+    n_baseline += add_twins(
+        rng_for(seed, 3), world.persons, out / "population_db" / "baseline.parquet", defects,
+        log.cases,
+    )  # fmt: skip
     write_truth(truth / "persons.parquet", world.persons)
     born = int(world.persons["born_during_run"].sum())
     del world
     _release_memory()
-    defects = log.frame()
     write_defects(truth, defects)
+    log.cases.write(truth)
     pq.write_table(
         pa.table(
             {

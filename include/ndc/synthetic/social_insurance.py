@@ -24,7 +24,8 @@ from ndc.synthetic.defects import (
     sex_year_mismatch_pid,
     unknown_province_pid,
 )
-from ndc.synthetic.names import legacy_upper
+from ndc.synthetic.linkage_cases import ID_LESS, swapped
+from ndc.synthetic.names import legacy_upper, strip_marks
 from ndc.synthetic.population import BASELINE, MOBILE_PREFIXES, ages_at
 from ndc.synthetic.world import DayEvents, World, iso, rng_for, stamps, ts_text
 
@@ -177,6 +178,28 @@ class SocialInsurance:
             self.cur = np.concatenate([self.cur, pad])
             self.row_of = np.concatenate([self.row_of, pad])
 
+    def _hard_case(self, rng, key, personal_id, name, dob, j, day, world, unnamed) -> None:
+        """Make an insured person without a usable personal ID harder to link, labelled in
+        truth/linkage_cases.parquet (ndc.synthetic.linkage_cases): the date of birth with day
+        and month swapped, or the name without marks (proper case: the upper case of the
+        source's legacy style is a defect class of its own, name_upper_no_diacritics) when the
+        row carries no name defect."""
+        d = date.fromisoformat(dob[j])
+        case = self.log.cases.pick(
+            rng,
+            name[j],
+            d,
+            world.persons["full_name"],
+            can_strip=unnamed,
+            can_swap=d.year < day.year - 1,
+        )
+        if case == "dob_swap":
+            dob[j] = swapped(d).isoformat()
+        elif case == "no_marks":
+            name[j] = strip_marks(name[j])
+        if case is not None:
+            self.log.cases.add(SOURCE, ENTITY, key, case, personal_id)
+
     def _enrol(self, rng, world: World, idx: np.ndarray, day: date, history: bool) -> None:
         """New insured persons (with their defects) and their open contribution periods."""
         p = world.persons
@@ -219,6 +242,8 @@ class SocialInsurance:
                 e = name_eligible.get(cls, np.ones(n, bool))
                 self.log.count_eligible(SOURCE, cls, int(e.sum()))
         named = pick_classes(rng, n, NAME_CLASSES, self.rates, name_eligible)
+        # Hard linkage cases: their own stream, so nothing else changes with them.
+        case_rng = np.random.default_rng([self.seed, 42, day.toordinal()])
         dup_rows = []
         for j in np.flatnonzero(picked >= 0):
             cls = ROW_CLASSES[picked[j]]
@@ -231,6 +256,8 @@ class SocialInsurance:
                     "pid_sex_year_mismatch": lambda c: sex_year_mismatch_pid(rng, c),
                 }[cls](pid[j])
                 self.log.add(SOURCE, ENTITY, [key], "so_dinh_danh", cls, [pid[j]], [raw])
+                if cls in ID_LESS:
+                    self._hard_case(case_rng, key, pid[j], name, dob, j, day, world, named[j] < 0)
                 pid[j] = raw
                 if cls == "pid_missing":
                     so_cmnd[j] = None  # no identifier at all (with a CMND it is cmnd_only)

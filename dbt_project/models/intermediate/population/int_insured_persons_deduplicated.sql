@@ -1,12 +1,20 @@
 {{ config(
     touched_key=[version_key(column='social_insurance_code')],
-    pre_hook="{{ touched_keys(changed_keys(ref('stg_social_insurance__insured_persons'), [version_key('changed', 'social_insurance_code') ~ ' as version_key'])) }}",
+    pre_hook="{{ touched_keys(
+        changed_keys(ref('stg_social_insurance__insured_persons'), [version_key('changed', 'social_insurance_code') ~ ' as version_key'])
+        ~ ' union ' ~ cmnd_link_changed_keys()
+    ) }}",
 ) }}
 
 -- The latest conformed version of each insured person: extraction is incremental, so a
 -- social insurance code reappears in every batch where the person changed. Incremental: a
 -- run recomputes the codes of the insured-person rows conformed again or removed since its
--- last build.
+-- last build, and of the rows whose CMND link changed.
+--
+-- A "CMND only" person whose old ID card number named no citizen, or several, is conformed
+-- with a null personal ID; linkage (ndc.linkage.flow, reason CMND_UNRESOLVED) may link the
+-- record to a citizen by name, date of birth and sex, automatically or by a clerk's review.
+-- Such a link gives the person its personal ID here (personal_id_origin 'linkage').
 {%- set touched = touched_table() %}
 
 with
@@ -24,6 +32,25 @@ insured_persons as (
         {%- endif %}
 ),
 
+cmnd_links as (
+    select _batch_id, _source_row, _loaded_at, personal_id
+    from {{ source('ops', 'person_links') }}
+    where linked and reason_code = 'CMND_UNRESOLVED'
+        and source = 'social_insurance' and entity = 'insured_person'
+),
+
+linked as (
+    select
+        insured_persons.*,
+        cmnd_links.personal_id as linked_personal_id
+    from insured_persons
+    left join cmnd_links
+        on insured_persons.personal_id is null
+        and cmnd_links._batch_id = insured_persons._batch_id
+        and cmnd_links._source_row = insured_persons._source_row
+        and cmnd_links._loaded_at = insured_persons._loaded_at
+),
+
 ranked as (
     select
         *,
@@ -32,7 +59,7 @@ ranked as (
             partition by coalesce(social_insurance_code, _batch_id || '#' || _source_row)
             order by source_updated_at desc nulls last, _loaded_at desc, _batch_id desc, _source_row desc
         ) as version_rank
-    from insured_persons
+    from linked
 ),
 
 final as (
@@ -41,7 +68,11 @@ final as (
         _source_row,
         _loaded_at,
         record_key,
-        personal_id,
+        coalesce(personal_id, linked_personal_id) as personal_id,
+        case
+            when personal_id is not null then personal_id_origin
+            when linked_personal_id is not null then 'linkage'
+        end as personal_id_origin,
         cmnd,
         full_name,
         full_name_raw,
