@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 OPERATOR_SAW = {
     "sql_unreachable": ["social_insurance: cannot connect", "Connection refused"],
     "sql_changed_while_extracted": ["nothing"],
+    "sql_late_commit": ["nothing"],
     "api_http_500": ["education: ", "/api/v1/students?page=2", "HTTP 500"],
     "api_timeout": ["education: ", "/api/v1/students?page=2", "timed out"],
     "api_truncated_page": ["education: ", "/api/v1/students?page=2", "not a page of records"],

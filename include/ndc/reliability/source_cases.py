@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime
+import json
 import os
 import shutil
 import socket
@@ -323,8 +324,8 @@ def after_first_chunk(entity_name: str, change: Callable[[], None]) -> Iterator[
     original = sql_extract._chunks
     done: list = []
 
-    def chunks(result, entity, chunk_rows, drift):
-        for i, chunk in enumerate(original(result, entity, chunk_rows, drift)):
+    def chunks(result, entity, chunk_rows, drift, **kwargs):
+        for i, chunk in enumerate(original(result, entity, chunk_rows, drift, **kwargs)):
             yield chunk
             if i == 0 and entity.name == entity_name and not done:
                 change()
@@ -399,51 +400,85 @@ def _source_rows_missing(url: str, source, warehouse_url: str) -> int:
     return missing
 
 
-def sql_changed_while_extracted(ctx: CaseContext) -> CaseResult:
-    """Rows of the social insurance database updated and inserted between two chunks of the
-    extract; the next run must bring every change (the watermark skips none)."""
-    from ndc.extract.sql import extract_sql
-    from ndc.load import load_source
-    from ndc.registry import load_registry
+def _late_commit(url: str) -> Callable[[], None]:
+    """Rows committed while the extract reads, stamped at or before the highest watermark it
+    saw (a source transaction that set updated_at when it began and committed later): one at
+    the same second as the high mark, one ten minutes earlier."""
+    import sqlalchemy as sa
 
-    name = "sql_changed_while_extracted"
-    source = load_registry()["social_insurance"]
-    tables = [e.table for e in source.entities]
-    with mariadb_source(ctx, name) as url, warehouses(ctx, name) as urls:
-        copy_name = f"{ctx.settings.db_prefix}_sf_{name[:12]}_copy"
-        clean_url = copy_mariadb(url, copy_name, tables)
-        try:
-            # Clean: a run, the same changes made after it, the next run.
-            clean_landing = landing(ctx, name, "clean")
-            first = ingest(source, clean_url, clean_landing, urls["clean"], "2025-07-01")
-            _change_insured(clean_url)()
-            ingest(source, clean_url, clean_landing, urls["clean"], "2025-07-02")
-            ctx.log(f"{name}: clean runs: {first.loaded} rows, then the changes")
-            # Faulty: the changes land between the first chunk and the second.
-            faulty = landing(ctx, name, "faulty")
-            start = time.monotonic()
-            with after_first_chunk("insured_person", _change_insured(url)) as changed:
-                result = extract_sql(source, url, faulty, "2025-07-01", chunk_rows=CHUNK_ROWS)
-            error = "\n".join(result.errors)
-            if not error:
-                load_source(urls["faulty"], faulty, source)
-            chunks_first = sum(-(-m.rows_landed // CHUNK_ROWS) for m in result.landed)
-            ctx.log(f"{name}: changed between chunks: {bool(changed)}; {result.rows} rows landed")
-            second = ingest(source, url, faulty, urls["faulty"], "2025-07-02")
-            recover_s = time.monotonic() - start
-            ctx.log(f"{name}: next run: {second.loaded} rows loaded")
-            missing = _source_rows_missing(url, source, urls["faulty"])
+    def change() -> None:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            high = conn.execute(sa.text("select max(updated_at) from insured_person")).scalar()
+            for key, at in (
+                ("9999999902", high),
+                ("9999999903", high - datetime.timedelta(minutes=10)),
+            ):
+                conn.execute(
+                    sa.text(
+                        "insert into insured_person (ma_so_bhxh, ho_ten, ngay_sinh, updated_at) "
+                        "values (:key, 'Phạm Thị Muộn', '1990-01-02', :at)"
+                    ),
+                    {"key": key, "at": at},
+                )
+        engine.dispose()
+
+    return change
+
+
+def sql_change_case(name: str, make_change: Callable[[str], Callable[[], None]]):
+    """A case of the social insurance database (MariaDB) changed by ``make_change(url)`` between
+    the first and the second chunk of the extract, then a next run. The clean reference makes
+    the same change to a copy after its first run. Besides the clean run, the warehouse is
+    checked against the source as it is at the end: a change the watermark skipped is lost."""
+
+    def run(ctx: CaseContext) -> CaseResult:
+        from ndc.extract.sql import extract_sql
+        from ndc.load import load_source
+        from ndc.registry import load_registry
+
+        source = load_registry()["social_insurance"]
+        tables = [e.table for e in source.entities]
+        with mariadb_source(ctx, name) as url, warehouses(ctx, name) as urls:
+            copy_name = f"{ctx.settings.db_prefix}_sf_{name[:12]}_copy"
+            clean_url = copy_mariadb(url, copy_name, tables)
+            try:
+                clean_landing = landing(ctx, name, "clean")
+                first = ingest(source, clean_url, clean_landing, urls["clean"], "2025-07-01")
+                make_change(clean_url)()
+                ingest(source, clean_url, clean_landing, urls["clean"], "2025-07-02")
+                ctx.log(f"{name}: clean runs: {first.loaded} rows, then the change")
+                faulty = landing(ctx, name, "faulty")
+                start = time.monotonic()
+                with after_first_chunk("insured_person", make_change(url)) as changed:
+                    result = extract_sql(source, url, faulty, "2025-07-01", chunk_rows=CHUNK_ROWS)
+                error = "\n".join(result.errors)
+                if not error:
+                    load_source(urls["faulty"], faulty, source)
+                chunks = sum(-(-m.rows_landed // CHUNK_ROWS) for m in result.landed)
+                ctx.log(f"{name}: changed between chunks: {bool(changed)}; {result.rows} rows")
+                second = ingest(source, url, faulty, urls["faulty"], "2025-07-02")
+                recover_s = time.monotonic() - start
+                missing = _source_rows_missing(url, source, urls["faulty"])
+                ctx.log(f"{name}: next run: {second.loaded} rows loaded; {missing} row(s) of "
+                        "the source in no batch")  # fmt: skip
+            finally:
+                drop_mariadb(copy_name)
             return compare(
                 name, [source], urls,
-                operator_saw=error or second.error or "nothing: the next run brought the changes",
+                operator_saw=error or second.error or (
+                    "nothing: the next run brought the changes" if not missing else
+                    "nothing: no run failed, no message"),
                 recovered=bool(changed) and not error and not second.error,
                 recover_s=recover_s,
+                action="have the source stamp the rows again (updated_at = now()): the next "
+                "run takes them",
                 lost_to_source=missing,
-                detail={"chunks_first_run": chunks_first, "next_run_loaded": second.loaded,
+                detail={"chunks_first_run": chunks, "next_run_loaded": second.loaded,
                         "source_rows_missing": missing},
             )  # fmt: skip
-        finally:
-            drop_mariadb(copy_name)
+
+    return run
 
 
 # The REST API --------------------------------------------------------------------------------
@@ -698,6 +733,7 @@ def concurrent_ingest(ctx: CaseContext) -> CaseResult:
         (registry["social_insurance"], f"sqlite:///{insurance}"),
     ]
     errors: list[str] = []
+    overlapped: dict[str, bool] = {}
     with warehouses(ctx, name) as urls:
         for source, location in sources:
             ingest(source, location, landing(ctx, name, "clean"), urls["clean"])
@@ -707,12 +743,16 @@ def concurrent_ingest(ctx: CaseContext) -> CaseResult:
             barrier = threading.Barrier(2)
             runs: list[Run] = []
 
-            def one(source=source, location=location, barrier=barrier, runs=runs):
+            spans: list[tuple[float, float]] = []
+
+            def one(source=source, location=location, barrier=barrier, runs=runs, spans=spans):
                 barrier.wait()
+                began = time.monotonic()
                 try:
                     runs.append(ingest(source, location, zone, urls["faulty"]))
                 except Exception as exc:  # noqa: BLE001 - reported as what the operator saw
                     runs.append(Run(f"{type(exc).__name__}: {exc}"))
+                spans.append((began, time.monotonic()))
 
             threads = [threading.Thread(target=one) for _ in range(2)]
             for t in threads:
@@ -720,14 +760,17 @@ def concurrent_ingest(ctx: CaseContext) -> CaseResult:
             for t in threads:
                 t.join()
             errors += [r.error for r in runs if r.error]
+            # The two runs were at once: each began before the other ended.
+            overlapped[source.name] = max(b for b, _ in spans) < min(e for _, e in spans)
             ctx.log(f"{name}: {source.name}: two runs at once loaded "
                     f"{[r.loaded for r in runs]} rows")  # fmt: skip
         recover_s = time.monotonic() - start
         return compare(
             name, [s for s, _ in sources], urls,
             operator_saw="\n".join(errors) or "nothing: the second run found the batches landed",
-            recovered=not errors,
+            recovered=not errors and all(overlapped.values()),
             recover_s=recover_s,
+            detail={"runs_overlapped": overlapped},
         )  # fmt: skip
 
 
@@ -735,7 +778,11 @@ CASES: list[FaultCase] = [
     FaultCase("sql_unreachable", "the SQL source refuses connections (wrong port), then is "
               "back", sql_unreachable, bounded=True),
     FaultCase("sql_changed_while_extracted", "rows of the SQL source updated and inserted "
-              "between two chunks of the extract", sql_changed_while_extracted),
+              "between two chunks of the extract",
+              sql_change_case("sql_changed_while_extracted", _change_insured)),
+    FaultCase("sql_late_commit", "rows committed while the extract reads, stamped at or "
+              "before the highest watermark it saw",
+              sql_change_case("sql_late_commit", _late_commit)),
     FaultCase("api_http_500", "the API answers a page with HTTP 500",
               api_case("http_500", "HTTP 500 on page 2")),
     FaultCase("api_timeout", "the API does not answer a page in time",
@@ -753,3 +800,70 @@ CASES: list[FaultCase] = [
     FaultCase("concurrent_ingest", "two runs of the same ingest at once (files and SQL)",
               concurrent_ingest),
 ]  # fmt: skip
+
+
+def run_cases(
+    settings, names: list[str] | None = None, bounded: bool = False, log=print
+) -> list[CaseResult]:
+    """Run the cases (all, the named ones, or the bounded ones) in a temporary work folder."""
+    chosen = [c for c in CASES if (not names or c.name in names) and (c.bounded or not bounded)]
+    unknown = set(names or []) - {c.name for c in CASES}
+    if unknown:
+        raise ValueError(f"no source fault case {sorted(unknown)}; the cases: "
+                         f"{', '.join(c.name for c in CASES)}")  # fmt: skip
+    results = []
+    with tempfile.TemporaryDirectory(prefix="ndc-source-faults-") as work:
+        for case in chosen:
+            log(f"== {case.name}: {case.what}")
+            results.append(case.run(CaseContext(settings, Path(work), log=log)))
+    return results
+
+
+def table(results: list[CaseResult]) -> str:
+    """The results as a Markdown table."""
+    lines = [
+        "| case | rows lost | rows doubled | recovered | seconds | the operator saw |",
+        "|---|---:|---:|---|---:|---|",
+    ]
+    for r in results:
+        how = "by itself" if r.recovered else f"no: {r.operator_action}"
+        seconds = f"{r.recover_s:.2f}" if r.recover_s is not None else "-"
+        saw = r.operator_saw.splitlines()[0] if r.operator_saw else ""
+        lines.append(f"| {r.case} | {r.rows_lost} | {r.rows_duplicated} | {how} | {seconds} "
+                     f"| {saw[:160]} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ndc.reliability.source_cases [--bounded] [--json] [CASE ...]``: run the
+    cases against the configured PostgreSQL server (databases ``<prefix>_sf_*``, dropped
+    afterwards) and the machine's MariaDB; exits 1 when a case lost or doubled rows."""
+    import argparse
+
+    from ndc.settings import load
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n", 1)[0])
+    parser.add_argument("cases", nargs="*", help="case names (default: every case)")
+    parser.add_argument("--bounded", action="store_true", help="only the cases CI runs")
+    parser.add_argument("--json", action="store_true", help="the results as JSON")
+    args = parser.parse_args(argv)
+    settings = load()
+    if settings.embedded:
+        from ndc import embedded
+
+        embedded.start(settings.pgdata, settings.pg_port)
+    start = time.monotonic()
+    results = run_cases(settings, args.cases, args.bounded)
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=1))
+    else:
+        print(table(results))
+        bad = [r.case for r in results if not r.recovered]
+        print(f"{len(results)} case(s) in {time.monotonic() - start:.0f} s: "
+              f"{len(results) - len(bad)} recovered, {len(bad)} not{': ' if bad else ''}"
+              f"{', '.join(bad)}")  # fmt: skip
+    return 0 if all(r.recovered for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
