@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -853,7 +854,9 @@ def main(argv: list[str] | None = None) -> int:
 
         embedded.start(settings.pgdata, settings.pg_port)
     start = time.monotonic()
-    results = run_cases(settings, args.cases, args.bounded)
+    # With --json, the progress goes to stderr and stdout holds the JSON alone.
+    log = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else print
+    results = run_cases(settings, args.cases, args.bounded, log=log)
     if args.json:
         print(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=1))
     else:
