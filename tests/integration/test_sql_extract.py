@@ -276,7 +276,8 @@ def test_the_windows_count_is_the_batchs_and_a_dropped_row_fails(
     assert result.landed == []
     assert result.errors == [
         "social_insurance.insured_person: table insured_person where updated_at in "
-        "(2025-06-01 09:30:00, 2025-06-02 10:00:00]: the source counts 1 row(s), the "
+        "(2025-06-01 09:30:00, 2025-06-02 10:00:00], and in (2025-06-01 08:30:00, "
+        "2025-06-01 09:30:00] the rows no landed batch holds: the source counts 1 row(s), the "
         "extractor read 0: batch not landed (a count mismatch is the extractor's bug: rows "
         "dropped?)"
     ]

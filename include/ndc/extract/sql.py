@@ -215,7 +215,9 @@ def _extract_entity(conn, source, entity, landing, day, chunk_rows) -> Manifest 
         where = f"{wm} <= :high" + ("" if since is None else f" and {wm} > :low")
         order = f"{wm}, {order}"
         params = {"high": top, "low": since}
-        span = f"<= {top}" if since is None else f"in ({since}, {top}]"
+        span = f"<= {top}" if low is None else f"in ({low}, {top}]"
+        if floor is not None:
+            span += f", and in ({floor}, {low}] the rows no landed batch holds"
         window = f"table {entity.table} where {entity.watermark_column} {span}"
         if floor is not None:
             skip = landed_rows_since(landing, source.name, entity, floor)
