@@ -325,8 +325,8 @@ def after_first_chunk(entity_name: str, change: Callable[[], None]) -> Iterator[
     original = sql_extract._chunks
     done: list = []
 
-    def chunks(result, entity, chunk_rows, drift, **kwargs):
-        for i, chunk in enumerate(original(result, entity, chunk_rows, drift, **kwargs)):
+    def chunks(result, entity, *args, **kwargs):
+        for i, chunk in enumerate(original(result, entity, *args, **kwargs)):
             yield chunk
             if i == 0 and entity.name == entity_name and not done:
                 change()
