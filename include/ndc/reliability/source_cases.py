@@ -10,8 +10,9 @@ bootstrapped here, dropped afterwards). It then compares the raw tables row by r
 ``_source_row``) and checks the load's side of the reconciliation of every batch: extracted =
 landed = loaded = rows in the raw table (the staging terms need dbt, which these cases do not
 run). The sources are a tiny synthetic country (ndc.synthetic.generate): its civil
-registration files, its social insurance database on the machine's MariaDB (or SQLite), and
-its education API served in this process behind a proxy that injects the API's faults.
+registration files, its social insurance database on the machine's MariaDB (its SQLite file
+in the concurrent case), and its education API served in this process behind a proxy that
+injects the API's faults.
 
 The cases do not go through the scheduler: "the next run" is the ingest's extract and load
 called again, as the ingest DAG's retry or next scheduled run would.
