@@ -26,8 +26,8 @@ def landing(tmp_path):
     return LocalLandingZone(tmp_path / "landing")
 
 
-def _land_and_load(registry, url, inbox, landing, name, keys):
-    write_csv(inbox / name, HEADER, [[k] + ROW[1:] for k in keys])
+def _land_and_load(registry, url, inbox, landing, name, keys, registered=ROW[1]):
+    write_csv(inbox / name, HEADER, [[k, registered] + ROW[2:] for k in keys])
     source = registry["civil_registration"]
     extract_source(source, str(inbox), landing, "2025-06-01")
     (batch,) = load_source(url, landing, source).loaded
@@ -137,7 +137,10 @@ def test_an_older_batch_merged_into_a_new_one_is_checked_again(
     old = _land_and_load(registry, pg_database, inbox, landing, "births_01_a.csv", ["KS-1"])
     _build_staging(pg_database)
     assert _checked(reconcile(pg_database, registry)) == [old]
-    new = _land_and_load(registry, pg_database, inbox, landing, "births_01_b.csv", ["KS-1"])
+    # (Registered again the next day: the same bytes under another name would be set aside.)
+    new = _land_and_load(
+        registry, pg_database, inbox, landing, "births_01_b.csv", ["KS-1"], "2/6/2025"
+    )
     # The next day's record of the same birth survives; the older row is merged into it.
     _build_staging(pg_database)
     with connect(pg_database) as conn:

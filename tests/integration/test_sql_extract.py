@@ -118,6 +118,33 @@ def test_incremental_extraction_lands_only_new_rows(insured_only, source_url, tm
     assert second[0].watermark_to == "2025-06-02 10:00:00"
 
 
+def test_rows_committed_late_land_with_the_next_run_once(insured_only, source_url, tmp_path):
+    """A row stamped at or before the watermark the last extract reached, committed after it
+    read (a source transaction that set updated_at when it began): the next run's look-back
+    lands it, and nothing it landed before a second time."""
+    url = _sqlalchemy(source_url)
+    _create(url, ROWS)
+    landing = LocalLandingZone(tmp_path / "landing")
+    first = extract_source(insured_only, url, landing, "2025-06-01").landed[0]
+    assert first.watermark_to == "2025-06-01 09:30:00"
+
+    late = [
+        ("0101000004", None, "Phạm Văn Muộn", None, 1, "TA0001A", "2025-06-01 09:30:00"),
+        ("0101000005", None, "Đỗ Thị Trễ", None, 0, "TA0001A", "2025-06-01 09:20:00"),
+    ]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        _insert(conn, late)
+    engine.dispose()
+    second = extract_source(insured_only, url, landing, "2025-06-02").landed
+    assert [m.rows_landed for m in second] == [2]
+    assert second[0].watermark_from == second[0].watermark_to == "2025-06-01 09:30:00"
+    with landing.local_path(second[0].key) as path:
+        landed = sorted(r["ma_so_bhxh"] for r in pq.read_table(path).to_pylist())
+    assert landed == ["0101000004", "0101000005"]
+    assert extract_source(insured_only, url, landing, "2025-06-03").landed == []  # once
+
+
 def test_source_down_is_a_clear_error(registry, tmp_path):
     url = "mysql+pymysql://root@127.0.0.1:1/nowhere"
     with pytest.raises(ExtractError, match="social_insurance: cannot connect"):
@@ -249,7 +276,8 @@ def test_the_windows_count_is_the_batchs_and_a_dropped_row_fails(
     assert result.landed == []
     assert result.errors == [
         "social_insurance.insured_person: table insured_person where updated_at in "
-        "(2025-06-01 09:30:00, 2025-06-02 10:00:00]: the source counts 1 row(s), the "
+        "(2025-06-01 09:30:00, 2025-06-02 10:00:00], and in (2025-06-01 08:30:00, "
+        "2025-06-01 09:30:00] the rows no landed batch holds: the source counts 1 row(s), the "
         "extractor read 0: batch not landed (a count mismatch is the extractor's bug: rows "
         "dropped?)"
     ]

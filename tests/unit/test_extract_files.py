@@ -81,6 +81,34 @@ def test_changed_file_with_same_name_is_a_new_batch(registry, inbox, landing):
     assert second[0].rows_landed == 2
 
 
+def test_the_same_bytes_under_another_name_are_set_aside_not_loaded_twice(registry, inbox, landing):
+    source = registry["civil_registration"]
+    write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW])
+    first = extract_source(source, str(inbox), landing, "2025-06-01").landed[0]
+    # Sent again the next day as a copy under another name, and twice in one delivery.
+    (inbox / "births_01_20250601 (1).csv").write_bytes(
+        (inbox / "births_01_20250601.csv").read_bytes()
+    )
+    write_csv(inbox / "births_02_20250602.csv", HEADER, [ROW[:0] + ["KS-02-1"] + ROW[1:]])
+    (inbox / "births_02_20250602_copy.csv").write_bytes(
+        (inbox / "births_02_20250602.csv").read_bytes()
+    )
+    second = extract_source(source, str(inbox), landing, "2025-06-02")
+    assert [m.source_file for m in second.landed] == ["births_02_20250602.csv"]
+    aside = {r.file: r for r in second.set_aside}
+    assert set(aside) == {"births_01_20250601 (1).csv", "births_02_20250602_copy.csv"}
+    assert {r.reason for r in aside.values()} == {"duplicate_file"}
+    assert first.batch_id in aside["births_01_20250601 (1).csv"].message
+    # Files of a header alone are often the same bytes: they land, holding no row to double.
+    write_csv(inbox / "births_03_20250603.csv", HEADER, [])
+    write_csv(inbox / "births_04_20250603.csv", HEADER, [])
+    third = extract_source(source, str(inbox), landing, "2025-06-03")
+    assert sorted(m.source_file for m in third.landed) == [
+        "births_03_20250603.csv",
+        "births_04_20250603.csv",
+    ]
+
+
 def test_windows_1258_file_is_detected_and_decoded(registry, inbox, landing):
     row = ROW[:3] + [CP1258_NAME] + ROW[4:7] + [CP1258_NAME, ROW[8]]
     path = write_csv(inbox / "births_79_20250601.csv", HEADER, [row], encoding="cp1258")

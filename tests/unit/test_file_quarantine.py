@@ -65,8 +65,8 @@ def test_bad_files_are_set_aside_with_their_reason_and_the_good_one_lands(regist
     ]
     assert _files(tmp_path / "landing") == before
 
-    # A corrected file (other bytes) under the same name lands normally.
-    write_csv(inbox / "births_02_missing.csv", HEADER, [ROW])
+    # A corrected file (other bytes, not those of births_03) under the same name lands.
+    write_csv(inbox / "births_02_missing.csv", HEADER, [["KS-02-1", *ROW[1:]]])
     fixed = extract_source(source, str(inbox), landing, "2025-06-03")
     assert [m.source_file for m in fixed.landed] == ["births_02_missing.csv"]
     assert [r.file for r in fixed.set_aside] == ["births_01_empty.csv"]
@@ -82,8 +82,8 @@ def test_hostile_file_names_stay_inside_the_landing_zone(registry, tmp_path):
         "births_\nnewline.csv",
         "births_...csv",
     ]
-    for name in names:
-        write_csv(inbox / name, HEADER, [ROW])
+    for i, name in enumerate(names):  # rows of their own: the same bytes would be set aside
+        write_csv(inbox / name, HEADER, [[f"KS-{i}", *ROW[1:]]])
     (inbox / "births_bad $(reboot).csv").write_bytes(b"")
     landing_root = tmp_path / "zone" / "landing"
     landing = LocalLandingZone(landing_root)

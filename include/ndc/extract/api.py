@@ -114,6 +114,34 @@ def _pages(
         first = False
 
 
+def _refuse_repeats(
+    source: str,
+    entity: Entity,
+    page_url: str,
+    records: list[dict],
+    row_no: int,
+    seen: dict[tuple, tuple[str, int]],
+) -> None:
+    """Fail on a record received twice with the same content in one extraction: the API
+    repeated a page (or part of one), and landing it would load those rows twice. A record
+    received again with other content (updated while the pages were read) is a new version,
+    kept as such."""
+    for i, record in enumerate(records):
+        key = tuple(text(record.get(c)) for c in entity.primary_key)
+        digest = hash(json.dumps(record, sort_keys=True, default=str))
+        earlier = seen.get(key)
+        if earlier is not None and earlier[1] == digest:
+            raise ExtractError(
+                f"{source}.{entity.name}: {page_url}: record {row_no + i} "
+                f"({', '.join(entity.primary_key)} {', '.join(map(str, key))}) repeats the same "
+                f"record received from {earlier[0]}: the API repeated a page; nothing landed, "
+                "the next run reads the pages again",
+                reason="repeated_page",
+                row=row_no + i,
+            )
+        seen[key] = (page_url, digest)
+
+
 def _entity_chunks(
     source: str, entity: Entity, pages: Iterator[tuple[str, list[dict]]], state: dict
 ) -> Iterator[pa.RecordBatch]:
@@ -122,10 +150,12 @@ def _entity_chunks(
     manifest's) and their values kept in the record's ``_extra``."""
     arrow_schema = schema(entity.columns)
     declared = frozenset(entity.columns)
+    seen: dict[tuple, tuple[str, int]] = {}  # primary key -> (page URL, record's digest)
     row_no = 1
     for page_url, records in pages:
         if not records:
             continue
+        _refuse_repeats(source, entity, page_url, records, row_no, seen)
         columns: list[list[str | None]] = [[] for _ in entity.columns]
         extra: list[str | None] = []
         drifted = False

@@ -31,7 +31,7 @@ from ndc.extract.batch import (
 from ndc.extract.source_count import count_csv, count_xlsx, count_xml_records
 from ndc.extract.xml import declared_encoding, xml_chunks
 from ndc.file_quarantine import SetAside, safe_component, set_aside, set_aside_record
-from ndc.landing import LandingZone
+from ndc.landing import MANIFEST_SUFFIX, LandingZone
 from ndc.registry import Entity, Source, SourceKind
 
 log = logging.getLogger(__name__)
@@ -454,6 +454,7 @@ def extract_files(
     counts: dict = {}  # an XML file's record counts, all its entities in one pass
     for entity in source.entities:
         landed = landing.landed_batch_ids(source.name, entity.name)
+        by_bytes = _landed_by_bytes(landed)
         for name in (n for n in names if fnmatch.fnmatch(n, entity.pattern or "")):
             path = inbox / name
             digest = sha256_file(path)
@@ -469,6 +470,18 @@ def extract_files(
             )
             if batch_id in landed:
                 result.skipped.append(batch_id)
+                continue
+            twin = by_bytes.get(digest[:12])
+            if twin is not None and _rows_landed(landing, source.name, entity.name, twin):
+                # The same bytes delivered again under another name: landing them would load
+                # every row twice. Set aside, naming the batch that holds them.
+                record = set_aside(
+                    landing, source.name, entity.name, name, digest, "duplicate_file",
+                    f"{source.name}: {name}: the same bytes as batch {twin}, "
+                    "already landed: not landed again (its rows would be loaded twice)",
+                )  # fmt: skip
+                log.warning("set aside [duplicate_file]: %s", record.message)
+                result.set_aside.append(record)
                 continue
             before = set_aside_record(landing, source.name, entity.name, name, digest)
             if before is not None:
@@ -525,6 +538,7 @@ def extract_files(
                 result.set_aside.append(record)
                 continue
             result.landed.append(manifest)
+            by_bytes[digest[:12]] = batch_id
     return result
 
 
@@ -552,6 +566,22 @@ def _counter(path: Path, source: Source, entity: Entity, known: dict[str, int]):
             ) from exc
 
     return count
+
+
+def _landed_by_bytes(batch_ids: set[str]) -> dict[str, str]:
+    """The landed batches of an entity by the digest their id ends with (the file's sha256,
+    first 12 hex digits): a file whose bytes are landed already, under any name."""
+    return {b.rsplit("-", 1)[-1]: b for b in sorted(batch_ids)}
+
+
+def _rows_landed(landing: LandingZone, source: str, entity: str, batch_id: str) -> int:
+    """The rows a landed batch holds (from its manifest). A file of a header alone is left to
+    land again under another name: two provinces' empty files are often the same bytes."""
+    suffix = f"/{batch_id}{MANIFEST_SUFFIX}"
+    for key in landing.manifests(source, entity):
+        if key.endswith(suffix):
+            return landing.read_manifest(key).rows_landed
+    return 0
 
 
 def _set_aside_for(

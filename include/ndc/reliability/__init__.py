@@ -5,6 +5,9 @@
 - :mod:`ndc.reliability.cases`: the shape every fault-injection case shares
   (:class:`FaultCase`, :class:`CaseResult`) and how rows lost and duplicated are counted
   (:func:`row_multiset_diff`).
+- :mod:`ndc.reliability.source_cases`: the source and delivery fault cases (a SQL source down
+  or changing while read, an API failing or repeating a page, files sent twice, corrected or
+  out of order, two ingests at once), ``python -m ndc.reliability.source_cases``.
 
 A fault case runs from a clean state through the real path (the scheduler, the real databases,
 the landing zone), injects its fault, lets the flow recover (by Airflow's retry, or by the
