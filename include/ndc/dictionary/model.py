@@ -104,6 +104,13 @@ def reason_codes(path: Path = REASON_CODES_FILE) -> list[dict[str, str]]:
     return rows
 
 
+def quarantine_reason_codes(path: Path = REASON_CODES_FILE) -> set[str]:
+    """The reason codes a quarantined row may carry: every code but those marked
+    ``quarantine: false`` (a reason a record carries elsewhere, e.g. into linkage)."""
+    entries = load_document(path)["reason_codes"]
+    return {e["code"] for e in entries if e.get("quarantine", True) is not False}
+
+
 def source_mappings(path: Path) -> list[dict[str, str]]:
     """A code list's `source_mappings` as rows (mapping, source_value, code), in file order."""
     document = load_document(path)
