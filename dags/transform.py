@@ -68,7 +68,7 @@ from cosmos.constants import (
 from ndc import settings
 from ndc.assets import PERSON_LINKS, TRANSFORM_MARTS, transform_assets
 from ndc.cosmos_watcher import trim_node_event_pushes
-from ndc.dag_defaults import DEFAULT_ARGS, START_DATE
+from ndc.dag_defaults import DEFAULT_ARGS, START_DATE, WATCHER_POOL
 from ndc.dbt_profile import connection_env_template, profile_config
 from ndc.registry import load_registry
 from ndc.settings import DBT_PROJECT_DIR, POPULATION_CONN_ID, WAREHOUSE_CONN_ID
@@ -187,6 +187,15 @@ def transform():
             "mode": "poke",
         },
     )
+
+    # The watchers poke in their own pool (ndc.airflow_runtime.WATCHER_POOL), one slot fewer
+    # than the DAG may run at once, so a slot is always left for the producer. Without it a
+    # producer killed mid-build (its retry waiting for a slot) deadlocked: the model watchers
+    # held every slot of the DAG, waiting for that retry's results (found by the reliability
+    # suite's kill_transform_build case, ndc.reliability.process_cases).
+    for node in dbt.children.values():
+        if hasattr(node, "model_unique_id"):
+            node.pool = WATCHER_POOL
 
     @task(outlets=list(TRANSFORM_MARTS.values()))
     def reconcile(prepared: dict) -> dict:

@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ndc import workers
+from ndc.dag_defaults import MAX_ACTIVE_TASKS_PER_DAG, WATCHER_POOL_ARGS
 from ndc.processes import Processes
 from ndc.registry import Source
 from ndc.settings import (
@@ -86,7 +87,7 @@ def airflow_env(settings: Settings, sources: dict[str, Source]) -> dict[str, str
             # other DAGs' tasks while a transform runs. On Celery the same 8 slots are the
             # workers' (2 x NDC_CELERY_CONCURRENCY 4 by default).
             "AIRFLOW__CORE__PARALLELISM": "8",
-            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "6",
+            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(MAX_ACTIVE_TASKS_PER_DAG),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
@@ -160,17 +161,14 @@ def running(settings: Settings) -> dict[str, int]:
 
 
 def migrate(env: dict[str, str]) -> None:
-    """Create or upgrade Airflow's metadata database."""
-    proc = subprocess.run(
-        [shutil.which("airflow", path=env["PATH"]) or "airflow", "db", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise AirflowError(
-            f"airflow db migrate failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-        )
+    """Create or upgrade Airflow's metadata database, and the transform watchers' pool."""
+    airflow = shutil.which("airflow", path=env["PATH"]) or "airflow"
+    for argv in ([airflow, "db", "migrate"], [airflow, "pools", "set", *WATCHER_POOL_ARGS]):
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise AirflowError(
+                f"{' '.join(argv[:3])} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
 
 
 def check_broker(settings: Settings) -> None:

@@ -53,6 +53,7 @@ PARSE = textwrap.dedent(
         "watchers": {t.task_id: t.model_unique_id for t in watchers},
         "deferrable": sorted({t.deferrable for t in watchers}),
         "mode": sorted({t.mode for t in watchers}),
+        "pools": {"producer": producer.pool, "watchers": sorted({t.pool for t in watchers})},
     }
     print("RESULT" + json.dumps(out))
     """
@@ -202,6 +203,17 @@ def test_transform_build_is_in_process_threaded_and_skips_unit_tests(parsed):
     flags = producer["dbt_cmd_flags"]
     assert flags[flags.index("--threads") + 1] == str(DBT_THREADS)
     assert flags[flags.index("--exclude") + 1] == "test_type:unit"
+
+
+def test_watchers_poke_in_a_pool_that_leaves_the_producer_a_slot(parsed):
+    """A killed producer's retry must find a slot: the watchers waiting for its results never
+    hold every slot the transform DAG may use (the reliability suite's kill_transform_build)."""
+    from ndc.dag_defaults import MAX_ACTIVE_TASKS_PER_DAG, WATCHER_POOL, WATCHER_POOL_SLOTS
+
+    pools = parsed["producer"]["pools"]
+    assert pools["watchers"] == [WATCHER_POOL]
+    assert pools["producer"] != WATCHER_POOL
+    assert WATCHER_POOL_SLOTS < MAX_ACTIVE_TASKS_PER_DAG
 
 
 def test_transform_full_refresh_param(parsed):
