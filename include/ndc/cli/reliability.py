@@ -61,7 +61,12 @@ def _table(cases: list[dict]) -> str:
 @click.command()
 @click.option("--bounded", is_flag=True, help="Only the cases cheap enough for CI.")
 @click.option("--soak", is_flag=True, help="Also the soak: --days days of changes with faults.")
-@click.option("--cases", "names", default=None, help="Comma-separated case names (default: all).")
+@click.option(
+    "--cases",
+    "names",
+    default=None,
+    help="Comma-separated case names (default: all; none: the soak alone).",
+)
 @click.option("--corpus-only", is_flag=True, help="Only the bad-input corpus (seconds).")
 @click.option("--persons", default=300, show_default=True, help="The cases' country.")
 @click.option("--days", default=30, show_default=True, help="Soak: days of changes.")

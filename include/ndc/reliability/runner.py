@@ -57,7 +57,10 @@ def all_cases() -> list[FaultCase]:
 
 
 def select(cases: list[FaultCase], names: list[str] | None, bounded: bool) -> list[FaultCase]:
-    """The cases named (all when none), only the bounded ones with ``bounded``."""
+    """The cases named (all when none; ``none``: no case, for a soak alone), only the bounded
+    ones with ``bounded``."""
+    if names == ["none"]:
+        return []
     if names:
         known = {c.name: c for c in cases}
         unknown = [n for n in names if n not in known]
@@ -302,9 +305,11 @@ SOAK_FAULTS = (
 def soak_plan(days: int, seed: int, faults: int | None = None) -> dict[int, str]:
     """Which fault strikes on which day (fixed by ``seed``): about one day in two."""
     rng = random.Random(seed)
-    count = faults if faults is not None else max(1, days // 2)
+    count = faults if faults is not None else (days + 1) // 2
     chosen = sorted(rng.sample(range(1, days + 1), min(count, days)))
-    return {day: rng.choice(SOAK_FAULTS) for day in chosen}
+    # Different faults first: a short soak still strikes different stages.
+    kinds = rng.sample(SOAK_FAULTS, len(SOAK_FAULTS))
+    return {day: kinds[n % len(kinds)] for n, day in enumerate(chosen)}
 
 
 def run_soak(stack: Stack, days: int, persons: int, seed: int) -> dict:
