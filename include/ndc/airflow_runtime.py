@@ -322,6 +322,10 @@ class AirflowClient:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
         return self._call("GET", path, params={"full_content": "true"})["content"]
 
+    def fail_run(self, dag_id: str, run_id: str) -> None:
+        """Mark a run failed (what an operator does with a run that cannot finish)."""
+        self._call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"})
+
     def clear_failed(self, dag_id: str, run_id: str) -> None:
         """What an operator's "Clear" on a failed run does: its failed tasks run again."""
         self._call(

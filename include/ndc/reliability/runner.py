@@ -153,7 +153,7 @@ class Stack:
         from ndc.stack import databases_up, load_baseline_snapshot
         from ndc.warehouse import drop_database
 
-        self.client.wait_idle(self._dag_ids())
+        self._stop_stalled()
         for role in ("warehouse", "population"):
             drop_database(self.settings.database_url(role))
         landing = landing_from_settings(self.settings)
@@ -163,6 +163,21 @@ class Stack:
         databases_up(self.settings, self.sources, log=lambda _: None)
         load_baseline_snapshot(self.settings, log=lambda _: None)
         self.log("clean state: fresh warehouse and population databases, empty landing zone")
+
+    def _stop_stalled(self) -> None:
+        """Wait for the runs in flight; a run a case left stalled is marked failed, so the next
+        case starts with nothing running."""
+        from ndc.airflow_runtime import TERMINAL_STATES, AirflowError
+
+        try:
+            self.client.wait_idle(self._dag_ids(), timeout=120)
+        except AirflowError:
+            for dag_id in self._dag_ids():
+                for r in self.client.runs(dag_id):
+                    if r["state"] not in TERMINAL_STATES:
+                        self.log(f"{dag_id} {r['dag_run_id']} still {r['state']}: marked failed")
+                        self.client.fail_run(dag_id, r["dag_run_id"])
+            time.sleep(10)
 
     def _dag_ids(self) -> list[str]:
         from ndc.flow import ndc_dag_ids
