@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ndc.reliability import process_cases
+from ndc.reliability.process_cases import pick_message
 from ndc.reliability.runner import SOAK_FAULTS, all_cases, select, soak_plan
 
 
@@ -30,3 +31,25 @@ def test_the_soak_plan_is_fixed_by_its_seed_and_strikes_different_faults():
     assert len(plan) == 15 and all(1 <= day <= 30 for day in plan)
     # The first seven struck days strike seven different faults.
     assert len(set(list(plan.values())[: len(SOAK_FAULTS)])) == len(SOAK_FAULTS)
+
+
+def test_what_the_operator_saw_names_the_exception_of_the_failed_try():
+    log = [
+        {"event": "Trying to run dbtRunner", "level": "info"},
+        {
+            "event": "Task failed with exception",
+            "level": "error",
+            "exception": [
+                {
+                    "exc_type": "OperationalError",
+                    "exc_value": "terminating connection due to administrator command",
+                    "frames": [],
+                }
+            ],
+        },
+    ]
+    assert pick_message(log) == (
+        "Task failed with exception: OperationalError: "
+        "terminating connection due to administrator command"
+    )
+    assert pick_message([{"event": "done", "level": "info"}]) == "done"

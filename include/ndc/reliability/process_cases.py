@@ -111,10 +111,25 @@ def _message(client, dag_id: str, run_id: str, task_id: str, try_number: int) ->
         content = client.task_log(dag_id, run_id, task_id, try_number)
     except Exception as exc:  # a log that cannot be read is reported, not fatal
         return f"(log not readable: {exc})"
+    return pick_message(content)
+
+
+def pick_message(content: list) -> str:
+    """From a try's log events: its last two errors, each with the exception it carries
+    (structlog's dict traceback, under ``exception`` or ``error_detail``), else its last line."""
     events = [e for e in content if isinstance(e, dict)]
     errors = [e for e in events if str(e.get("level", "")).lower() in ("error", "critical")]
-    picked = (errors or events)[-2:]
-    return " | ".join(str(e.get("event", ""))[:300] for e in picked)
+    return " | ".join(_line(e) for e in (errors or events)[-2:])
+
+
+def _line(event: dict) -> str:
+    text = str(event.get("event", ""))
+    for key in ("exception", "error_detail"):
+        chain = event.get(key)
+        if isinstance(chain, list) and chain and isinstance(chain[-1], dict):
+            text += f": {chain[-1].get('exc_type')}: {chain[-1].get('exc_value')}"
+            break
+    return text[:400]
 
 
 def _struck_task(client, record: dict) -> dict:
