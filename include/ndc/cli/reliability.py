@@ -55,7 +55,7 @@ def _table(cases: list[dict]) -> str:
     ]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(line.format(*r) for r in [head, *rows])
+    return "\n".join(line.format(*r).rstrip() for r in [head, *rows])
 
 
 @click.command()
