@@ -5,6 +5,10 @@
 - :mod:`ndc.reliability.cases`: the shape every fault-injection case shares
   (:class:`FaultCase`, :class:`CaseResult`) and how rows lost and duplicated are counted
   (:func:`row_multiset_diff`).
+- :mod:`ndc.reliability.faults`: the named fault points in ndc's code a case arms;
+  :mod:`ndc.reliability.outage`: database cuts and the S3 gate.
+- :mod:`ndc.reliability.process_cases`: the process and service cases;
+  :mod:`ndc.reliability.runner`: runs cases and the soak in a stack of their own.
 
 A fault case runs from a clean state through the real path (the scheduler, the real databases,
 the landing zone), injects its fault, lets the flow recover (by Airflow's retry, or by the
