@@ -6,7 +6,7 @@ NDC := $(BIN)/ndc
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-nodeps.txt pyproject.toml | cksum | cut -d' ' -f1)
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: help install demo up down test test-fast lint bench services browser clean
+.PHONY: help install demo up down test test-fast lint bench reliability services browser clean
 
 help:
 	@echo "make demo   - the whole flow end to end on the embedded default, then the summary"
@@ -17,6 +17,8 @@ help:
 	@echo "              (make up EXECUTOR=celery: CeleryExecutor, two workers, the machine's Redis)"
 	@echo "make bench  - benchmarks: load, generate, scale, linkage, ui (ONLY=scale PERSONS=100000 make bench;"
 	@echo "              the scale run in an Airflow and databases of its own)"
+	@echo "make reliability - every fault case, the bad-input corpus and the soak (DAYS=30"
+	@echo "              SOAK_PERSONS=100000 by default: hours; DAYS=3 SOAK_PERSONS=300 for a taste)"
 	@echo "make lint   - ruff"
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
@@ -85,6 +87,11 @@ lint: install
 ONLY ?=
 bench: install
 	$(NDC) bench $(if $(ONLY),--only $(ONLY)) $(if $(filter command line environment,$(origin PERSONS)),--persons $(PERSONS))
+
+DAYS ?= 30
+SOAK_PERSONS ?= 100000
+reliability: install
+	$(NDC) reliability --soak --days $(DAYS) --soak-persons $(SOAK_PERSONS)
 
 clean: down
 	rm -rf .ndc dbt_project/target dbt_project/logs

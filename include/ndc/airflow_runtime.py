@@ -307,6 +307,31 @@ class AirflowClient:
             if not page["task_instances"] or len(found) >= page["total_entries"]:
                 return found
 
+    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict:
+        return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+
+    def task_tries(self, dag_id: str, run_id: str, task_id: str) -> list[dict]:
+        """Every try of a task instance, the current one included, oldest first."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/tries"
+        return sorted(self._call("GET", path)["task_instances"], key=lambda t: t["try_number"])
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> list:
+        """A try's log: its structured events (dicts with ``event``, ``level``)."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        return self._call("GET", path, params={"full_content": "true"})["content"]
+
+    def fail_run(self, dag_id: str, run_id: str) -> None:
+        """Mark a run failed (what an operator does with a run that cannot finish)."""
+        self._call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"})
+
+    def clear_failed(self, dag_id: str, run_id: str) -> None:
+        """What an operator's "Clear" on a failed run does: its failed tasks run again."""
+        self._call(
+            "POST",
+            f"/dags/{dag_id}/clearTaskInstances",
+            json={"dry_run": False, "dag_run_id": run_id, "only_failed": True},
+        )
+
     def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
         return self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")[
             "state"

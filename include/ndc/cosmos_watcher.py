@@ -37,12 +37,15 @@ def trim_node_event_pushes() -> frozenset[str]:
         raise RuntimeError(f"Cosmos no longer reports {NODE_EVENTS_KEPT} to watchers")
     base._DBT_EVENT_ALLOWLIST = base._DBT_ERROR_EVENTS_TYPES | frozenset(NODE_EVENTS_KEPT)
     if not getattr(base._process_dbt_log_event, "_ndc_skips_tests", False):
+        from ndc.reliability.faults import point as fault_point
+
         pushes_event = base._process_dbt_log_event
 
         def push_unless_test(task_instance, dbt_log: dict) -> None:
             node = (dbt_log.get("data") or {}).get("node_info") or {}
             if node.get("resource_type") != "test":
                 pushes_event(task_instance, dbt_log)
+                fault_point("transform.build")  # a model has finished: mid-build
 
         push_unless_test._ndc_skips_tests = True
         base._process_dbt_log_event = push_unless_test

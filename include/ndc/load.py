@@ -19,6 +19,7 @@ from ndc.file_quarantine import record_set_aside
 from ndc.landing import LandingZone, Manifest, pending_key
 from ndc.phones import e164_column, to_e164
 from ndc.registry import EXTRA_COLUMN, Source, raw_table
+from ndc.reliability.faults import point as fault_point
 from ndc.warehouse import connect, ensure_raw_table, hold_off_bootstrap
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def copy_parquet(
                 sink = pa.BufferOutputStream()
                 pacsv.write_csv(batch, sink, _CSV_OPTIONS)
                 out.write(sink.getvalue())
+                fault_point("load.copy")  # reliability cases strike here
         return cur.rowcount
 
 

@@ -26,6 +26,7 @@ from ndc.population_history import (
     persons_query,
     versions_query,
 )
+from ndc.reliability.faults import point as fault_point
 from ndc.warehouse import (
     POPULATION_CHANGE_TABLE,
     POPULATION_SNAPSHOT_COLUMNS,
@@ -285,6 +286,7 @@ def sync_citizens(
             target = f"citizen_incoming ({cols}, {MART_CHANGE_COLUMN})"
         _stream(src, query, dst, target)
         incoming = dst.execute("select count(*) from citizen_incoming").fetchone()[0]
+        fault_point("sync.upsert")  # reliability cases strike here (ndc.reliability.faults)
         inserted, updated = dst.execute(UPSERT).fetchone()
         # The golden record's versions of the citizens with a version written since the last
         # sync (by the same watermark), or all of them; then the citizen columns they set.

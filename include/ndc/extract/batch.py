@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from ndc.landing import LandingZone, Manifest, batch_key
 from ndc.registry import EXTRA_COLUMN, Entity
+from ndc.reliability.faults import point as fault_point
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +273,7 @@ class BatchWriter:
             rows_at_source=rows_at_source,
             **fields,
         )
+        fault_point("extract.land")  # reliability cases strike here (ndc.reliability.faults)
         landing.put_file(key, self.path)
         landing.write_manifest(manifest)  # last: the batch counts as landed from here on
         log.info("landed %s: %d rows -> %s", batch_id, manifest.rows_landed, landing.uri(key))

@@ -8,6 +8,10 @@
 - :mod:`ndc.reliability.source_cases`: the source and delivery fault cases (a SQL source down
   or changing while read, an API failing or repeating a page, files sent twice, corrected or
   out of order, two ingests at once), ``python -m ndc.reliability.source_cases``.
+- :mod:`ndc.reliability.faults`: the named fault points in ndc's code a case arms;
+  :mod:`ndc.reliability.outage`: database cuts and the S3 gate.
+- :mod:`ndc.reliability.process_cases`: the process and service cases;
+  :mod:`ndc.reliability.runner`: runs cases and the soak in a stack of their own.
 
 A fault case runs from a clean state through the real path (the scheduler, the real databases,
 the landing zone), injects its fault, lets the flow recover (by Airflow's retry, or by the
