@@ -9,13 +9,10 @@ from ndc.reliability.process_cases import pick_message
 from ndc.reliability.runner import SOAK_FAULTS, all_cases, select, soak_plan
 
 
-def test_the_process_cases_are_all_there_and_two_are_bounded():
+def test_the_process_cases_are_all_there_and_one_is_bounded():
     names = [c.name for c in all_cases()]
     assert set(SOAK_FAULTS) <= set(names)
-    assert [c.name for c in select(process_cases.CASES, None, bounded=True)] == [
-        "kill_load_copy",
-        "kill_sync",
-    ]
+    assert [c.name for c in select(process_cases.CASES, None, bounded=True)] == ["kill_load_copy"]
 
 
 def test_cases_by_name_none_for_the_soak_alone_and_unknown_names_refused():
