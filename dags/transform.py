@@ -67,7 +67,7 @@ from cosmos.constants import (
 
 from ndc import settings
 from ndc.assets import PERSON_LINKS, TRANSFORM_MARTS, transform_assets
-from ndc.cosmos_watcher import trim_node_event_pushes
+from ndc.cosmos_watcher import rebuild_on_retry, trim_node_event_pushes
 from ndc.dag_defaults import DEFAULT_ARGS, START_DATE, WATCHER_POOL
 from ndc.dbt_profile import connection_env_template, profile_config
 from ndc.registry import load_registry
@@ -78,6 +78,9 @@ DBT_THREADS = _SETTINGS.dbt_threads
 WAVE_WAIT_S = _SETTINGS.wave_wait_s
 # The producer pushes a node's dbt event to its watcher once, when it ends (ndc.cosmos_watcher).
 trim_node_event_pushes()
+# A retry of the producer builds again (Cosmos skips it and leaves each watcher to run its own
+# model, which cannot load the seeds: ndc.cosmos_watcher.rebuild_on_retry).
+rebuild_on_retry()
 # Watchers poke in a worker slot (a sensor in "poke" mode: one process per watcher, an XCom read
 # every few seconds), not deferred to the triggerer. Deferred, each watcher cost two task
 # processes (defer, then resume), and on Airflow 3.3 a trigger that fires at once races the

@@ -67,3 +67,35 @@ def test_a_test_nodes_event_is_not_pushed():
     assert ti.pushed == []
     base._process_dbt_log_event(ti, _event("NodeFinished", "success", "SELECT 3"))
     assert [k for k, _ in ti.pushed] == ["model__ndc__citizens_dbt_event"]
+
+
+class RetriedTaskInstance(RecordingTaskInstance):
+    try_number = 2
+
+
+class FirstTaskInstance(RecordingTaskInstance):
+    try_number = 1
+
+
+def test_a_retried_producer_builds_again_where_cosmos_would_skip(monkeypatch):
+    """Cosmos's producer skips every try after the first; ndc's builds again (its watchers
+    cannot run their own models: the seeds load only in the build)."""
+    from cosmos.operators.watcher import DbtProducerWatcherOperator
+
+    from ndc.cosmos_watcher import rebuild_on_retry
+
+    def cosmos_execute(self, context, **kwargs):
+        """Stands in for Cosmos's execute: what it sees of the try, and its XCom pushes."""
+        context["ti"].xcom_push("build", "started")
+        return "skipped" if context["ti"].try_number > 1 else "built"
+
+    monkeypatch.setattr(DbtProducerWatcherOperator, "execute", cosmos_execute)
+    rebuild_on_retry()
+    ti = RetriedTaskInstance()
+    producer = object.__new__(DbtProducerWatcherOperator)
+    assert DbtProducerWatcherOperator.execute(producer, {"ti": ti}) == "built"
+    # The pushes reach the real task instance, which keeps its own try number.
+    assert ti.pushed == [("build", "started")] and ti.try_number == 2
+    # A first try goes straight through; patching twice wraps once.
+    rebuild_on_retry()
+    assert DbtProducerWatcherOperator.execute(producer, {"ti": FirstTaskInstance()}) == "built"
