@@ -49,7 +49,7 @@ def _table(cases: list[dict]) -> str:
             str(c["rows_lost"]),
             str(c["rows_duplicated"]),
             "yes" if c["recovered"] else "no",
-            "-" if c["recover_s"] is None else f"{c['recover_s']}",
+            "-" if c["recover_s"] is None else f"{c['recover_s']:.2f}",
         )
         for c in cases
     ]
