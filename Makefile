@@ -35,7 +35,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 # (include/ndc/dbt_profile.py), so its first `dbt build` reuses target/partial_parse.msgpack.
 # The fan-in models read the registry's entities from macros/registry.sql, generated here
 # (include/ndc/dbt_registry.py; not in git).
-$(MANIFEST): $(STAMP) $(wildcard include/sources/*.yaml) $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v target/)
+$(MANIFEST): $(STAMP) $(wildcard include/sources/*.yaml) $(wildcard include/sharing/*.yaml) $(shell find dbt_project -name '*.sql' -o -name '*.yml' -o -name '*.csv' | grep -v target/)
 	$(BIN)/python -m ndc.dbt_registry
 	eval "$$($(BIN)/python -m ndc.dbt_profile)" && cd dbt_project && \
 		../$(BIN)/dbt parse --profiles-dir . --profile ndc --target warehouse --quiet

@@ -11,7 +11,11 @@ One **check_<source>** task per source agency reads that source's latest day and
 naming the agency, each entity and measure below its target, the figure and its counts
 (e.g. `Ministry of Justice (Bộ Tư pháp) (civil_registration): civil_registration.birth
 clean/conformed_share on 2025-07-01 is 0.75 (9 of 12), target >= 0.95`). Measures the
-platform cannot measure yet (the sharing deliveries) say `not_measured` and are not checked.
+platform cannot measure yet (an expected population count no source declares) say
+`not_measured` and are not checked. **check_sharing** holds the platform's own deliveries to
+the shared property: it fails naming each data product and its consumer whose latest
+delivery period was missed, late or short of an element (the scorecard's source `sharing`,
+read live: a delivery made after the transform counts at once).
 
 **Owner:** ndc data engineering. **When it fails:** the failed task's log names the agency and
 the figures; send them to the agency (the discrepancy marts and `quarantine.quarantined_rows`
@@ -57,6 +61,24 @@ def quality_scorecard():
             return {"measured": len(measured), "figures": len(figures)}
 
         check(source.name, source.owner_agency)
+
+    @task
+    def check_sharing() -> dict:
+        """Fail naming each data product (and its consumer) whose latest delivery period was
+        missed, late or short of an element."""
+        from ndc.connections import postgres_url
+        from ndc.scorecard import check_sharing as check
+        from ndc.sharing.registry import load_sharing_registry
+
+        consumers = {name: p.consumer.name for name, p in load_sharing_registry().items()}
+        figures = check(postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID)), consumers)
+        if not figures:
+            print("no data product has been delivered yet: nothing to check")
+        for f in figures:
+            print(f.describe(f"deliveries to {consumers.get(f.entity)}"), f"[{f.status}]")
+        return {"figures": len(figures)}
+
+    check_sharing()
 
 
 quality_scorecard()

@@ -42,3 +42,16 @@
 {% macro quality_share(numerator, denominator) -%}
     trim_scale(round({{ numerator }}::numeric / nullif({{ denominator }}, 0), 6))
 {%- endmacro %}
+
+{#- The day of the data a batch holds: its data interval (ops.load_ledger.extracted_at, an ISO
+    date), not when it was loaded, so a day-by-day run and a rebuild date a batch alike; a
+    batch landed without one (a manual load) is dated by its local load day. -#}
+{% macro extraction_day(extracted_at='extracted_at', loaded_at='loaded_at') -%}
+    coalesce(left({{ extracted_at }}, 10)::date, {{ local_load_date(loaded_at) }})
+{%- endmacro %}
+
+{#- The time the scorecard's shared measures are read at: a delivery period is due once it has
+    ended (a macro, so a unit test can fix it). -#}
+{% macro scorecard_clock() -%}
+    now()
+{%- endmacro %}

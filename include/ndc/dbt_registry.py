@@ -1,4 +1,4 @@
-"""The source registry as the dbt project sees it: `dbt_project/macros/registry.sql`.
+"""The source and sharing registries as dbt sees them: `dbt_project/macros/registry.sql`.
 
 dbt resolves a model's `ref()`s when it parses the project, before any database or graph is
 available, so the fan-in models (quarantined and merged rows, the discrepancies) cannot find
@@ -16,6 +16,7 @@ import yaml
 
 from ndc.registry import ADMIN_CODE_SYSTEMS, ADMIN_UNITS, ColumnKind, Source, load_registry
 from ndc.settings import DBT_PROJECT_DIR, DICTIONARY_DIR
+from ndc.sharing.registry import DeliveryKind, Product, load_sharing_registry, period_unit
 
 MACRO = DBT_PROJECT_DIR / "macros" / "registry.sql"
 # Where a transition between the two administrative code systems is defined.
@@ -137,7 +138,32 @@ def sources(registry: dict[str, Source]) -> list[dict]:
     ]
 
 
-def render(registry: dict[str, Source]) -> str:
+def sharing_products(products: dict[str, Product]) -> list[dict]:
+    """Every files product of the sharing registry as `sharing_products()` lists it (the
+    scorecard's shared measures): its consumer, the period it delivers once in and the
+    elements it grants."""
+    return [
+        {
+            "product": p.name,
+            "consumer": p.consumer.agency,
+            "period": period_unit(p.frequency),
+            "elements": p.columns,
+        }
+        for p in sorted(products.values(), key=lambda p: p.name)
+        if p.delivery.kind is DeliveryKind.FILES
+    ]
+
+
+def _macro(name: str, comment: str, items: list[dict]) -> str:
+    lines = "".join(f"        {_literal(i)},\n" for i in items)
+    return (
+        f"{{#- {comment} -#}}\n{{% macro {name}() -%}}\n"
+        f"    {{{{ return([\n{lines}    ]) }}}}\n{{%- endmacro %}}\n"
+    )
+
+
+def render(registry: dict[str, Source], products: dict[str, Product] | None = None) -> str:
+    products = load_sharing_registry() if products is None else products
     lines = ",\n".join(f"        {_literal(e)}" for e in entities(registry))
     source_lines = ",\n".join(f"        {_literal(s)}" for s in sources(registry))
     # Two macros, so a model reading only the sources is not rebuilt when an entity changes.
@@ -152,14 +178,25 @@ def render(registry: dict[str, Source]) -> str:
         + "{% macro registry_sources() -%}\n"
         + "    {{ return([\n"
         + source_lines
-        + ",\n    ]) }}\n{%- endmacro %}\n"
+        + ",\n    ]) }}\n{%- endmacro %}\n\n"
+        + _macro(
+            "sharing_products",
+            "Every files product of the sharing registry (include/sharing/*.yaml): its\n"
+            "    consumer, the period it delivers once in and the elements it grants (the\n"
+            "    quality scorecard's shared measures).",
+            sharing_products(products),
+        )
     )
 
 
-def write(path: Path = MACRO, registry: dict[str, Source] | None = None) -> bool:
+def write(
+    path: Path = MACRO,
+    registry: dict[str, Source] | None = None,
+    products: dict[str, Product] | None = None,
+) -> bool:
     """Write the macro when its content changed (a rewrite would make dbt parse again);
     returns whether it wrote."""
-    text = render(registry if registry is not None else load_registry())
+    text = render(registry if registry is not None else load_registry(), products)
     if path.exists() and path.read_text() == text:
         return False
     path.write_text(text)

@@ -297,6 +297,12 @@ class Entity(_Strict):
         return self
 
 
+# Names a source may not take: the quality scorecard's rows of the platform's own deliveries.
+RESERVED_SOURCE_NAMES = {
+    "sharing": "the quality scorecard's source of the data products' deliveries"
+}
+
+
 class Source(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -312,6 +318,10 @@ class Source(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Source:
+        if self.name in RESERVED_SOURCE_NAMES:
+            raise ValueError(
+                f"name: {self.name!r} is reserved ({RESERVED_SOURCE_NAMES[self.name]})"
+            )
         for entity in self.entities:
             if self.kind is SourceKind.FILES and entity.mode is not Mode.FILE:
                 raise ValueError(

@@ -15,6 +15,9 @@ from ndc.dictionary.measures import PROPERTIES
 from ndc.warehouse import connect
 
 SCORECARD_TABLE = "marts.quality_scorecard"
+# The scorecard's source of the shared measures: the data products the platform delivers, the
+# product as the entity (dbt_project/models/marts/quality/quality_scorecard.sql).
+SHARING_SOURCE = "sharing"
 
 # Per source and entity, the rows of its latest day (the newest extraction day it delivered).
 _LATEST = """
@@ -102,6 +105,24 @@ def check_source(warehouse_url: str, source: str, agency: str | None = None) -> 
         raise ScorecardError(
             f"{len(failing)} figure(s) of {agency or source} miss their target:\n"
             + "\n".join(f.describe(agency) for f in failing)
+        )
+    return figures
+
+
+def check_sharing(warehouse_url: str, consumers: dict[str, str]) -> list[Figure]:
+    """The latest delivery period's shared figures of every data product delivered so far;
+    raise ScorecardError naming each product, its consumer (``consumers``: product -> the
+    consumer's name) and the figure when one misses its target. None delivered yet: no
+    figures, and nothing to fail (a product's DAG is off until an operator turns it on)."""
+    figures = latest_figures(warehouse_url, SHARING_SOURCE)
+    failing = missed(figures)
+    if failing:
+        raise ScorecardError(
+            f"{len(failing)} delivery figure(s) of the National Data Center miss their target:\n"
+            + "\n".join(
+                f.describe(f"deliveries to {consumers.get(f.entity, 'an unregistered consumer')}")
+                for f in failing
+            )
         )
     return figures
 

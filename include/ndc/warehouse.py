@@ -330,6 +330,10 @@ def bootstrap(warehouse_url: str, sources: dict[str, Source]) -> None:
         from ndc.linkage.flow import DDL as PERSON_LINKS_DDL
 
         conn.execute(PERSON_LINKS_DDL)
+        # The deliveries of the data products, which the scorecard's shared measures read.
+        from ndc.sharing.delivery import SHARING_DDL
+
+        conn.execute(SHARING_DDL)
         for source in sources.values():
             for entity in source.entities:
                 ensure_raw_table(

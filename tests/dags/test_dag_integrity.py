@@ -142,9 +142,9 @@ def test_downstream_dags_are_scheduled_on_assets(parsed):
     assert "Asset" in parsed["dags"]["quality_scorecard"]["schedule"]
 
 
-def test_scorecard_checks_each_agency_in_its_own_task(parsed):
+def test_scorecard_checks_each_agency_and_the_deliveries_in_their_own_task(parsed):
     assert parsed["dags"]["quality_scorecard"]["tasks"] == sorted(
-        f"check_{name}" for name in load_registry()
+        [f"check_{name}" for name in load_registry()] + ["check_sharing"]
     )
 
 

@@ -224,3 +224,66 @@ def test_ndc_share_run_by_hand(warehouse, tmp_path, monkeypatch):
     assert "2026-12-full: delivered, full" in out.output
     out = CliRunner().invoke(main, ["share", "log"])
     assert "births_by_commune_to_education: 2026-12-full (full" in out.output
+
+
+def shared_rows(url: str, name: str) -> dict[tuple[str, str], tuple]:
+    with connect(url) as conn:
+        return {
+            (r[0].isoformat(), r[1]): r[2:]
+            for r in conn.execute(
+                "select day, measure, numerator, denominator, status, met "
+                "from marts.quality_scorecard where source = 'sharing' and entity = %s",
+                (name,),
+            )
+        }
+
+
+def test_the_scorecard_holds_the_deliveries_to_their_schedule(warehouse, tmp_path):
+    """The shared property, read live from the sharing log: one row per delivery period of a
+    product from its first delivery on; a period delivered after it ended is late, one that
+    ended without a delivery is missed with no element delivered, the open period counts once
+    delivered; the DAG's check names the product and its consumer while the latest period
+    misses."""
+    from ndc.scorecard import ScorecardError, check_sharing
+
+    deaths = product("deaths_to_social_insurance")
+    consumers = {deaths.name: deaths.consumer.name}
+    target = LocalLandingZone(tmp_path)
+    assert shared_rows(warehouse, deaths.name) == {}  # nothing delivered: nothing due yet
+    assert check_sharing(warehouse, consumers) == []
+    deliver(warehouse, deaths, target, DAY1)
+    deliver(warehouse, deaths, target, DAY3)
+    with connect(warehouse) as conn:
+        [elements] = conn.execute(
+            "select distinct elements from ops.sharing_log where product = %s", (deaths.name,)
+        ).fetchone()
+        today = conn.execute("select (now() at time zone 'UTC')::date").fetchone()[0]
+    assert elements == deaths.columns
+    rows = shared_rows(warehouse, deaths.name)
+    n = len(deaths.columns)
+    # Made today, for periods that ended days ago: late, with every element.
+    for day in ("2026-12-01", "2026-12-03"):
+        assert rows[(day, "deliveries_on_time")] == (0, 1, "measured", False)
+        assert rows[(day, "elements_delivered")] == (n, n, "measured", True)
+    # The days between, and up to yesterday, ended without one: missed.
+    missed_days = [
+        d for d, m in rows if m == "deliveries_on_time" and d not in ("2026-12-01", "2026-12-03")
+    ]
+    assert missed_days and max(missed_days) < today.isoformat()
+    for day in missed_days:
+        assert rows[(day, "deliveries_on_time")] == (0, 1, "measured", False)
+        assert rows[(day, "elements_delivered")] == (0, n, "measured", False)
+    assert today.isoformat() not in {d for d, _ in rows}  # open, not delivered: not due yet
+    with pytest.raises(ScorecardError) as failed:
+        check_sharing(warehouse, consumers)
+    assert deaths.name in str(failed.value) and deaths.consumer.name in str(failed.value)
+    # Today's delivery, made today: on time, and the latest period meets its targets.
+    deliver(warehouse, deaths, target, datetime.now(UTC))
+    rows = shared_rows(warehouse, deaths.name)
+    assert rows[(today.isoformat(), "deliveries_on_time")] == (1, 1, "measured", True)
+    assert rows[(today.isoformat(), "elements_delivered")] == (n, n, "measured", True)
+    figures = check_sharing(warehouse, consumers)
+    assert {(f.measure, f.met) for f in figures} == {
+        ("deliveries_on_time", True),
+        ("elements_delivered", True),
+    }

@@ -29,7 +29,7 @@ FIGURES = [
     _figure("conformed_share", "clean", "0.91", "0.95", False, numerator=91, denominator=100),
     _figure("conformed_share", "clean", "0.99", "0.95", True, entity="death"),
     _figure("schedule_lag_days", "live", "0", "0", True, direction="at_most"),
-    _figure("deliveries_on_time", "shared", None, "0.98", None, status="not_measured"),
+    _figure("population_coverage", "sufficient", None, "0.95", None, status="not_measured"),
 ]
 
 
@@ -52,7 +52,7 @@ def test_the_summary_gives_each_property_its_verdict_and_worst_figure():
         "target": 0.95,
     }
     assert props["live"]["met"] is True
-    assert props["shared"] == {
+    assert props["sufficient"] == {
         "day": "2025-07-02",
         "met": None,
         "status": "not_measured",

@@ -14,7 +14,7 @@ QUALITY_MEASURES_FILE = DICTIONARY_DIR / "quality_measures.yaml"
 PROPERTIES = ("correct", "sufficient", "clean", "live", "unified", "shared")
 UNITS = ("share", "days", "count")
 DIRECTIONS = ("at_least", "at_most")
-APPLIES_TO = ("all_entities", "person_entities")
+APPLIES_TO = ("all_entities", "person_entities", "sharing_products")
 MEASURE_FIELDS = (
     "name",
     "property",

@@ -37,11 +37,18 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from ndc.landing import LandingZone, open_landing_zone
-from ndc.sharing.registry import DeliveryKind, GroupBy, Level, Product, dictionary_elements
+from ndc.sharing.registry import (
+    MEASURE_COLUMN,
+    DeliveryKind,
+    GroupBy,
+    Level,
+    Product,
+    dictionary_elements,
+    period_unit,
+)
 from ndc.warehouse import connect
 
 CHANGE_COLUMN = "_change"
-MEASURE_COLUMN = "count"
 _CHUNK = 50_000
 
 SHARING_DDL = """
@@ -60,6 +67,9 @@ create table if not exists ops.sharing_log (
     delivered_at timestamptz not null default now(),
     primary key (product, delivery_id)
 );
+-- The data elements the file holds (its columns, the change column aside): what the quality
+-- scorecard's shared/elements_delivered counts. Null on a delivery logged before it was kept.
+alter table ops.sharing_log add column if not exists elements text[];
 -- What each consumer holds after its last delivery: the key and hash of every row delivered.
 create table if not exists ops.sharing_state (
     product text not null,
@@ -115,13 +125,15 @@ def ensure_tables(warehouse_url: str) -> None:
 
 
 def period_of(frequency: str, as_of: datetime) -> str:
-    """The period a delivery at ``as_of`` belongs to, by the product's frequency: a day
-    (``@daily`` and cron expressions), an ISO week, a month or a year."""
-    if frequency == "@monthly":
+    """The period a delivery at ``as_of`` belongs to, by the product's frequency
+    (``registry.period_unit``): a day (``@daily`` and cron expressions), an ISO week, a month
+    or a year."""
+    unit = period_unit(frequency)
+    if unit == "month":
         return as_of.strftime("%Y-%m")
-    if frequency in ("@yearly", "@annually"):
+    if unit == "year":
         return as_of.strftime("%Y")
-    if frequency == "@weekly":
+    if unit == "week":
         year, week, _ = as_of.isocalendar()
         return f"{year}-W{week:02d}"
     return as_of.strftime("%Y-%m-%d")
@@ -193,7 +205,7 @@ def product_query(
         # Checked by the registry: dictionary elements compared with literals, no ';'.
         where = sql.SQL(" where ") + sql.SQL(bind_current_date(product.row_filter, as_of))
     if product.level is Level.IDENTIFIED:
-        columns = list(product.elements)
+        columns = product.columns
         identifiers = [c for c in columns if elements[c]["type"] == "identifier"]
         query = sql.SQL("select distinct {} from {}{}").format(
             sql.SQL(", ").join(map(sql.Identifier, columns)), source, where
@@ -218,8 +230,7 @@ def product_query(
         where,
         sql.SQL(", ").join(sql.Literal(i + 1) for i in range(len(dims))),
     )
-    columns = [c for c, _ in dims]
-    return ProductQuery(query, [*columns, MEASURE_COLUMN], columns)
+    return ProductQuery(query, product.columns, [c for c, _ in dims])
 
 
 # -- where the files go -----------------------------------------------------------------------
@@ -421,8 +432,8 @@ def _record(conn: psycopg.Connection, product: Product, delivery: dict, files: l
     consumer = product.consumer.agency
     conn.execute(
         "insert into ops.sharing_log (product, delivery_id, consumer, legal_basis, purpose,"
-        " kind, as_of, window_from, rows, files)"
-        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " kind, as_of, window_from, rows, files, elements)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             product.name,
             delivery["delivery_id"],
@@ -434,6 +445,7 @@ def _record(conn: psycopg.Connection, product: Product, delivery: dict, files: l
             delivery["window"]["from"],
             delivery["rows"],
             Jsonb(files),
+            [c["name"] for c in delivery["columns"] if c["name"] != CHANGE_COLUMN],
         ),
     )
     conn.execute(

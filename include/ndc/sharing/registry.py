@@ -38,6 +38,23 @@ from ndc.sharing.fields import CITIZEN_FIELDS
 
 # The smallest count open data may publish (issue 11: no count under 5 is published).
 OPEN_DATA_MIN_COUNT = 5
+# The column of an aggregated product's count.
+MEASURE_COLUMN = "count"
+# The period a files product delivers once in, by its frequency (a cron expression: a day).
+PERIOD_UNITS = {
+    "@daily": "day",
+    "@weekly": "week",
+    "@monthly": "month",
+    "@yearly": "year",
+    "@annually": "year",
+}
+
+
+def period_unit(frequency: str | None) -> str:
+    """``day``, ``week`` (ISO), ``month`` or ``year``: PostgreSQL's date_trunc units."""
+    return PERIOD_UNITS.get(frequency or "@daily", "day")
+
+
 PERSONAL_CLASSES = ("basic", "sensitive")
 
 
@@ -193,6 +210,15 @@ class Product(_Strict):
         if self.row_filter is not None and ";" in self.row_filter:
             raise ValueError("row_filter: one SQL condition, no ';'")
         return self
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns a delivery's file holds (the elements the registry grants the
+        consumer): the elements (identified), or the group-by dimensions and the count
+        (aggregated). The change column of a changes file is not one of them."""
+        if self.aggregation is None:
+            return list(self.elements)
+        return [d.column or d.element for d in self.aggregation.group_by] + [MEASURE_COLUMN]
 
     def cite(self) -> str:
         """The legal basis as one line, or why none is needed."""

@@ -1,8 +1,12 @@
+{{ config(materialized='view') }}
+
 -- The six-property scorecard (include/dictionary/quality_measures.yaml): per source, entity,
--- extraction day and measure, the value, its numerator and denominator, the target and whether
--- it is met. One row per day a source delivered, so the history is the table itself. A table
--- rebuilt every run from the small per-day counts (int_quality_counts, incremental) and the
--- load ledger: nothing in it depends on when it was built.
+-- day and measure, the value, its numerator and denominator, the target and whether it is
+-- met. One row per day a source delivered, so the history is the table itself; and one row per
+-- delivery period of each data product the platform shares (source `sharing`, the product as
+-- the entity). A view over the small per-day counts (int_quality_counts, incremental), the load
+-- ledger and the sharing log, never over a table a build swaps (dbt drops a swapped table's
+-- dependent views): it is read live, so a delivery made after the transform counts at once.
 
 with
 
@@ -11,7 +15,11 @@ counts as (
 ),
 
 batches as (
-    select * from {{ ref('stg_ops__load_batches') }}
+    select
+        source,
+        entity,
+        {{ extraction_day() }} as extraction_day
+    from {{ source('ops', 'load_ledger') }}
 ),
 
 measures as (
@@ -100,6 +108,104 @@ figures as (
         or (measures.applies_to = 'person_entities' and days.person_entity)
 ),
 
+-- The shared property: the sharing registry's files products, each due once per period of
+-- its frequency (a day, an ISO week, a month, a year; the period its delivery id names) from
+-- its first delivery on. A period's delivery is on time when it was made within the period;
+-- a period that has ended without one is a delivery missed, with no element delivered; an
+-- open period not delivered yet is not due yet. A snapshot an operator asked for (`-full`)
+-- is no scheduled delivery. A product never delivered has no row (its DAG is off).
+products as (
+    {%- set products = sharing_products() %}
+    {%- if products %}
+    select * from (
+        values
+        {%- for p in products %}
+        ('{{ p.product }}', '{{ p.period }}', array[{% for e in p.elements %}'{{ e }}'{% if not loop.last %}, {% endif %}{% endfor %}]::text[])
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as products (product, period, granted)
+    {%- else %}
+    select null::text as product, null::text as period, null::text[] as granted where false
+    {%- endif %}
+),
+
+-- A period's first delivery (one per period, unless the product's frequency changed).
+logged as (
+    select distinct on (log.product, period_start)
+        log.product,
+        date_trunc(products.period, log.as_of at time zone 'UTC') as period_start,
+        log.delivered_at,
+        log.elements
+    from {{ source('ops', 'sharing_log') }} as log
+    join products
+        on products.product = log.product
+    where log.delivery_id not like '%-full'
+    order by log.product, period_start, log.delivered_at
+),
+
+periods as (
+    select
+        products.product,
+        products.granted,
+        period_start,
+        (period_start + ('1 ' || products.period)::interval) at time zone 'UTC' as due_at
+    from products
+    join (
+        select product, min(period_start) as first_period from logged group by product
+    ) as first_delivery
+        on first_delivery.product = products.product
+    cross join lateral generate_series(
+        first_delivery.first_period,
+        date_trunc(products.period, {{ scorecard_clock() }} at time zone 'UTC'),
+        ('1 ' || products.period)::interval
+    ) as period_start
+),
+
+shared as (
+    select
+        periods.product,
+        periods.period_start::date as day,
+        cardinality(periods.granted) as elements_granted,
+        case
+            when logged.product is null then 0
+            -- logged before the elements were kept: not known
+            when logged.elements is null then null
+            else cardinality(array(
+                select g from unnest(periods.granted) as g where g = any(logged.elements)
+            ))
+        end as elements_delivered,
+        case when logged.delivered_at <= periods.due_at then 1 else 0 end as on_time
+    from periods
+    left join logged
+        on logged.product = periods.product
+        and logged.period_start = periods.period_start
+    where logged.product is not null or periods.due_at <= {{ scorecard_clock() }}
+),
+
+shared_figures as (
+    select
+        'sharing'::text as source,
+        shared.product as entity,
+        shared.day as extraction_day,
+        measures.measure,
+        measures.property,
+        measures.unit,
+        measures.target,
+        measures.direction,
+        measures.measured,
+        case measures.measure
+            when 'elements_delivered' then shared.elements_delivered
+            when 'deliveries_on_time' then shared.on_time
+        end as numerator,
+        case measures.measure
+            when 'elements_delivered' then shared.elements_granted
+            when 'deliveries_on_time' then 1
+        end as denominator
+    from shared
+    join measures
+        on measures.applies_to = 'sharing_products'
+),
+
 valued as (
     select
         figures.*,
@@ -108,7 +214,11 @@ valued as (
             when figures.unit = 'days' then greatest(figures.numerator - figures.denominator, 0)
             else {{ quality_share('figures.numerator', 'figures.denominator') }}
         end as value
-    from figures
+    from (
+        select * from figures
+        union all
+        select * from shared_figures
+    ) as figures
 ),
 
 final as (

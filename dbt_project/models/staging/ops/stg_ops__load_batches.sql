@@ -16,10 +16,8 @@ final as (
         rows_extracted,
         rows_landed,
         rows_loaded,
-        -- The day of the data the batch holds (its data interval, ISO date), not when it was
-        -- loaded: a day-by-day run and a rebuild date a batch alike (the quality scorecard's
-        -- day). A batch landed without one (a manual load) is dated by its local load day.
-        coalesce(left(extracted_at, 10)::date, {{ local_load_date('loaded_at') }}) as extraction_day,
+        -- The day of the data the batch holds (macros/quality.sql; the scorecard's day).
+        {{ extraction_day() }} as extraction_day,
         loaded_at
     from ledger
 )
