@@ -10,7 +10,7 @@ from ndc.dictionary.measures import PROPERTIES
 from ndc.file_quarantine import OPEN_SET_ASIDE
 from ndc.population import citizen_count
 from ndc.registry import Source, raw_table
-from ndc.scorecard import latest_figures
+from ndc.scorecard import SHARING_SOURCE, latest_figures
 from ndc.scorecard import summary as scorecard_summary
 from ndc.warehouse import connect, has_column
 
@@ -120,7 +120,11 @@ def build_report(warehouse_url: str, population_url: str, sources: dict[str, Sou
         # Per source and property: the latest day, met (None: nothing measured), the worst
         # figure; {} while the scorecard is not built.
         "scorecard": scorecard_summary(
-            [f for f in latest_figures(warehouse_url) if f.source in sources]
+            [
+                f
+                for f in latest_figures(warehouse_url)
+                if f.source in sources or f.source == SHARING_SOURCE
+            ]
         ),
         "set_aside": aside,
         "sharing": sharing,

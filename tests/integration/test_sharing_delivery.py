@@ -287,3 +287,15 @@ def test_the_scorecard_holds_the_deliveries_to_their_schedule(warehouse, tmp_pat
         ("deliveries_on_time", True),
         ("elements_delivered", True),
     }
+    # The scorecard page shows the product's latest period as the mart holds it.
+    from fastapi.testclient import TestClient
+
+    from ndc.ui.app import create_app
+    from tests.integration.test_ui_pages import _cells
+
+    app = create_app(lambda: warehouse, lambda: [], lambda: "ana")
+    page = TestClient(app).get("/scorecard", params={"source": "sharing"}).text
+    shown = {r["key"]: r for r in _cells(page, "scorecard")}
+    for measure in ("deliveries_on_time", "elements_delivered"):
+        row = shown[f"sharing.{deaths.name}.{measure}"]
+        assert (row["day"], row["value"], row["status"]) == (today.isoformat(), "1", "measured")
