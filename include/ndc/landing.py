@@ -251,8 +251,28 @@ class LocalLandingZone(LandingZone):
         return self._path(key).resolve().as_uri()
 
 
+class LandingZoneError(RuntimeError):
+    """The landing zone could not be read or written (its server down, refused, erring): the
+    platform's trouble, not the source file's. The task fails and its retry finds the zone
+    back; a file being landed is never set aside for it."""
+
+
+@contextmanager
+def _landing_errors(action: str, uri: str) -> Iterator[None]:
+    """Raise LandingZoneError, naming the action and the object, for what the S3 client or
+    its connection raises."""
+    from minio.error import MinioException
+    from urllib3.exceptions import HTTPError
+
+    try:
+        yield
+    except (MinioException, HTTPError, OSError) as exc:
+        raise LandingZoneError(f"landing zone: {action} {uri} failed: {exc!r}") from exc
+
+
 class MinioLandingZone(LandingZone):
-    """A bucket on MinIO or any S3-compatible server, through the ``minio`` client."""
+    """A bucket on MinIO or any S3-compatible server, through the ``minio`` client. What the
+    client raises reaches the caller as LandingZoneError."""
 
     def __init__(self, client, bucket: str, prefix: str = ""):
         self.client = client
@@ -281,42 +301,51 @@ class MinioLandingZone(LandingZone):
         return self.prefix + key
 
     def put_file(self, key: str, path: Path) -> None:
-        self.client.fput_object(self.bucket, self._name(key), str(path))
+        with _landing_errors("put", self.uri(key)):
+            self.client.fput_object(self.bucket, self._name(key), str(path))
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self.client.put_object(self.bucket, self._name(key), io.BytesIO(data), len(data))
+        with _landing_errors("put", self.uri(key)):
+            self.client.put_object(self.bucket, self._name(key), io.BytesIO(data), len(data))
 
     def get_bytes(self, key: str) -> bytes:
-        response = self.client.get_object(self.bucket, self._name(key))
-        try:
-            return response.read()
-        finally:
-            response.close()
-            response.release_conn()
+        with _landing_errors("get", self.uri(key)):
+            response = self.client.get_object(self.bucket, self._name(key))
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
 
     def exists(self, key: str) -> bool:
         from minio.error import S3Error
 
-        try:
-            self.client.stat_object(self.bucket, self._name(key))
-        except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
-                return False
-            raise
+        with _landing_errors("stat", self.uri(key)):
+            try:
+                self.client.stat_object(self.bucket, self._name(key))
+            except S3Error as exc:
+                if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                    return False
+                raise
         return True
 
     def delete(self, key: str) -> None:
-        self.client.remove_object(self.bucket, self._name(key))
+        with _landing_errors("delete", self.uri(key)):
+            self.client.remove_object(self.bucket, self._name(key))
 
     def list(self, prefix: str) -> list[str]:
-        objects = self.client.list_objects(self.bucket, prefix=self._name(prefix), recursive=True)
-        return sorted(o.object_name[len(self.prefix) :] for o in objects)
+        with _landing_errors("list", self.uri(prefix)):
+            objects = self.client.list_objects(
+                self.bucket, prefix=self._name(prefix), recursive=True
+            )
+            return sorted(o.object_name[len(self.prefix) :] for o in objects)
 
     @contextmanager
     def local_path(self, key: str) -> Iterator[Path]:
         with tempfile.TemporaryDirectory(prefix="ndc-landing-") as tmp:
             path = Path(tmp) / key.rsplit("/", 1)[-1]
-            self.client.fget_object(self.bucket, self._name(key), str(path))
+            with _landing_errors("get", self.uri(key)):
+                self.client.fget_object(self.bucket, self._name(key), str(path))
             yield path
 
     def uri(self, key: str) -> str:

@@ -70,3 +70,36 @@ def test_a_second_load_from_s3_lists_only_the_new_batch(
     assert [m.batch_id for m in minio_landing.pending("civil_registration")] == [new.batch_id]
     assert load_source(pg_database, minio_landing, source).loaded == [(new.batch_id, 2)]
     assert load_source(pg_database, minio_landing, source).loaded == []
+
+
+def test_s3_down_while_a_file_lands_fails_the_extract_and_sets_nothing_aside(
+    registry, s3_server, tmp_path
+):
+    """The landing zone's server going away while a batch is put is the platform's trouble,
+    not the file's: the extract fails naming the landing zone and the object (the task's retry
+    finds the zone back), and the file is not set aside: it lands on the next extract."""
+    from ndc.landing import LandingZoneError, MinioLandingZone
+    from ndc.reliability.outage import TcpGate
+
+    endpoint, key, secret = s3_server
+    gate = TcpGate(("127.0.0.1", int(endpoint.rsplit(":", 1)[1])))
+    zone = open_landing_zone(f"s3://ndc-landing-{uuid.uuid4().hex[:8]}/zone", gate.url, key, secret)
+
+    class ServerGoneOnPut(MinioLandingZone):
+        def put_file(self, k, path):
+            if k.endswith(".parquet"):  # the batch's data: the server goes away now
+                gate.down()
+            super().put_file(k, path)
+
+    inbox = tmp_path / "inbox"
+    write_csv(inbox / "births_01_20250601.csv", HEADER, [ROW, ROW])
+    source = registry["civil_registration"]
+    struck = ServerGoneOnPut(zone.client, zone.bucket, "zone")
+    try:
+        with pytest.raises(LandingZoneError, match=r"landing zone: put s3://ndc-landing-.*parquet"):
+            extract_source(source, str(inbox), struck, "2025-06-01")
+    finally:
+        gate.up()
+    landed = extract_source(source, str(inbox), zone, "2025-06-01")
+    assert [m.rows_landed for m in landed.landed] == [2] and landed.set_aside == []
+    gate.down()

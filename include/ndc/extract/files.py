@@ -31,7 +31,7 @@ from ndc.extract.batch import (
 from ndc.extract.source_count import count_csv, count_xlsx, count_xml_records
 from ndc.extract.xml import declared_encoding, xml_chunks
 from ndc.file_quarantine import SetAside, safe_component, set_aside, set_aside_record
-from ndc.landing import MANIFEST_SUFFIX, LandingZone
+from ndc.landing import MANIFEST_SUFFIX, LandingZone, LandingZoneError
 from ndc.registry import Entity, Source, SourceKind
 
 log = logging.getLogger(__name__)
@@ -533,6 +533,8 @@ def extract_files(
                 log.error("%s", exc)
                 result.errors.append(str(exc))
                 continue
+            except LandingZoneError:  # the platform's trouble, not the file's: the task fails
+                raise
             except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
                 record = _set_aside_for(landing, source.name, entity.name, name, digest, exc)
                 result.set_aside.append(record)
