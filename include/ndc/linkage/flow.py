@@ -287,19 +287,57 @@ def unresolved_cmnd_records(
 
 def population(conn: psycopg.Connection) -> pd.DataFrame:
     """The population snapshot, the columns the model compares (living and dead citizens):
-    name, date of birth, sex and the commune (2025 codes).
-
-    No mother's name: the population database holds none. One taken from the conformed birth
-    registrations that carry the child's personal ID was tried and measured (the 20,000-person
-    evaluation, seed 90210): it linked no record right and one wrong, an ID-less birth record
-    auto-linked to the registered twin born the same day to the same mother (the record's own
-    child was not in the population database yet). A mother's name says which family, not
-    which child, and newborns are the only citizens birth registrations name."""
+    name, date of birth, sex, the commune (2025 codes) and, where a conformed record with the
+    citizen's personal ID names one mother (a birth registration), the mother's name."""
+    mothers = _mother_names(conn)
     cur = conn.execute(
-        f"select personal_id, full_name, date_of_birth, sex_code, commune_code, "
-        f"'2025'::text as commune_code_system from {POPULATION} order by personal_id"
+        sql.SQL(
+            """
+            select c.personal_id, c.full_name, c.date_of_birth, c.sex_code,
+                c.commune_code, '2025'::text as commune_code_system, m.mother_name
+            from {population} as c
+            left join ({mothers}) as m on m.personal_id = c.personal_id
+            order by c.personal_id
+            """
+        ).format(population=sql.SQL(POPULATION), mothers=mothers)
     )
     return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
+def _mother_names(conn: psycopg.Connection) -> sql.Composable:
+    """SQL of (personal_id, mother_name): the mother's name conformed records with a personal
+    ID give, where they give one (the registry's entities conforming mother_full_name)."""
+    from ndc.registry import ColumnKind, load_registry
+
+    parts = []
+    for source in sorted(load_registry().values(), key=lambda s: s.name):
+        for entity in source.entities:
+            tos = {c.to: c.kind for c in entity.conform.values()}
+            if tos.get(MOTHER_ELEMENT) is not ColumnKind.PERSON_NAME:
+                continue
+            if tos.get("personal_id") is not ColumnKind.PERSONAL_ID:
+                continue
+            table = _staging_table(conn, source.name, entity.name)
+            if table is None or not {
+                MOTHER_ELEMENT,
+                "personal_id",
+                "quarantine_reason_code",
+            } <= _columns(conn, table):
+                continue
+            parts.append(
+                sql.SQL(
+                    "select personal_id, {m} as mother_name from staging.{t} "
+                    "where quarantine_reason_code is null and personal_id is not null "
+                    "and {m} is not null"
+                ).format(m=sql.Identifier(MOTHER_ELEMENT), t=sql.Identifier(table))
+            )
+    if not parts:
+        return sql.SQL("select null::text as personal_id, null::text as mother_name where false")
+    # A citizen two records give two different mothers is left without one: never guessed.
+    return sql.SQL(
+        "select personal_id, min(mother_name) as mother_name from ({}) as given "
+        "group by personal_id having count(distinct mother_name) = 1"
+    ).format(sql.SQL(" union all ").join(parts))
 
 
 def model_columns(records: pd.DataFrame) -> pd.DataFrame:
