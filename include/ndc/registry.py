@@ -142,6 +142,16 @@ class Conformed(_Strict):
         return self
 
 
+class Linkage(_Strict):
+    """Staging columns record linkage compares (ndc.linkage.flow) that `conform` does not
+    declare: a commune code kept as received (`commune_code`, the staging column) and its code
+    system. Without a system, the source's declaration (code_lists.administrative_units) gives
+    it, and under a transition, where the row has no date to pick one, 'either'."""
+
+    commune_code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    commune_code_system: Literal["2025", "legacy", "either"] | None = None
+
+
 # What the discrepancy marts compare with the population database, each kind shown to the
 # agency under the source column that carries it (dbt_project/macros/discrepancies.sql).
 DISCREPANCY_KINDS = ("date_of_birth", "sex", "full_name", "pid_sex_year")
@@ -195,6 +205,7 @@ class Entity(_Strict):
     duplicates: bool = False
     discrepancies: Discrepancies | None = None
     xml: XmlEntity | None = None  # files.format: xml
+    linkage: Linkage | None = None  # what record linkage compares beyond `conform`
 
     @property
     def phone_columns(self) -> list[str]:
@@ -372,6 +383,16 @@ class Source(_Strict):
                             f"{where}.date: required under the transition {declared!r} (the "
                             "row's date picks legacy or 2025 codes)"
                         )
+
+    def linkage_code_system(self, entity: Entity) -> str | None:
+        """The code system of `entity.linkage.commune_code`: as declared there, else the
+        source's fixed system, else (a transition, and the row has no date) 'either'."""
+        if entity.linkage is None:
+            return None
+        if entity.linkage.commune_code_system is not None:
+            return entity.linkage.commune_code_system
+        declared = self.code_lists.get(ADMIN_UNITS)
+        return declared if declared in ADMIN_CODE_SYSTEMS else "either"
 
     def staging_model(self, entity: Entity) -> str:
         """The dbt staging model that conforms an entity of this source."""

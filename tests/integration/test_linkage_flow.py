@@ -3,7 +3,8 @@ insured-person and student records often lose their ID, built by the real path, 
 transform's linkage step (ndc.linkage.flow), built again. The truth (the defect's clean value)
 says which citizen each record names. Some insured persons carry only an old ID card number
 (CMND) that the population database does not know, or knows for two citizens: they are
-conformed without a personal ID and linked too."""
+conformed without a personal ID and linked too. Land owners lose their ID too: they carry a
+residence commune, and births a mother's name, which the linkage compares."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ RATES = {
     "civil_registration": {"pid_missing": 0.15, "pid_malformed": 0.1},
     "social_insurance": {"pid_missing": 0.1, "pid_unknown_province": 0.05, "cmnd_only": 0.3},
     "education": {"pid_missing": 0.1},
+    "land_registry": {"pid_malformed": 0.3},
 }
+# What the flow compares beyond name, date of birth and sex, where the record has it.
+EXTRA_COLUMNS = ("commune_code", "commune_code_system", "mother_name")
 PID_CLASSES = ("pid_missing", "pid_malformed", "pid_unknown_province")
 
 
@@ -63,6 +67,7 @@ def linked_country(tmp_path_factory):
                     "select reason_code, count(*) from quarantine.quarantined_rows group by 1"
                 ).fetchall()
             )
+        dry = _dry_run(url)
         first = link_quarantined(url)
         again = link_quarantined(url)
         truth = pd.read_parquet(work / "country" / "truth" / "defects.parquet")
@@ -72,6 +77,7 @@ def linked_country(tmp_path_factory):
             "first": first,
             "again": again,
             "before": before,
+            "dry": dry,
             "truth": truth[
                 truth.defect_class.isin(PID_CLASSES)
                 | ((truth.defect_class == "cmnd_only") & truth.record_key.isin(unresolved))
@@ -82,6 +88,40 @@ def linked_country(tmp_path_factory):
     finally:
         drop_database(url)
         drop_database(population_url)
+
+
+def _dry_run(url: str) -> dict:
+    """Every record the flow would link, as it reads them (ndc.linkage.flow), and the
+    population, scored twice: with the columns the flow compares, and with name, date of
+    birth and sex alone (the flow before communes and mothers' names were compared)."""
+    import psycopg
+
+    from ndc.linkage import flow
+    from ndc.settings import libpq_url
+
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        flow.ensure_tables(conn)
+        frames = [
+            reader(conn, source, entity, table, cols, "dry-run").assign(
+                source=source, entity=entity
+            )
+            for reader, entities in (
+                (flow.records_to_link, flow.person_entities(conn)),
+                (flow.unresolved_cmnd_records, flow.cmnd_entities(conn)),
+            )
+            for source, entity, table, cols in entities
+        ]
+        population = flow.population(conn)
+    records = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    model = flow.load_model()
+    base = [c for c in records.columns if c not in EXTRA_COLUMNS]
+    return {
+        "records": records,
+        "population": population,
+        "model": model,
+        "full": flow._results(records, population, model),
+        "base": flow._results(records[base], population.drop(columns=list(EXTRA_COLUMNS)), model),
+    }
 
 
 def _links(url: str) -> pd.DataFrame:
@@ -214,3 +254,133 @@ def test_insured_persons_whose_cmnd_names_no_single_citizen_are_linked(linked_co
         ).fetchone()[0]
     assert got == dict(zip(auto.record_key, auto.personal_id, strict=True))
     assert quarantined == 0
+
+
+def test_communes_and_mothers_names_reach_the_model(linked_country):
+    """Land owners' residence communes (read in both code systems: an owner row has no date
+    to tell) and births' mothers' names are compared, from the registry's declarations; the
+    population side has its communes (2025 codes)."""
+    dry = linked_country["dry"]
+    records, population = dry["records"], dry["population"]
+    owners = records[(records.source == "land_registry") & (records.entity == "owner")]
+    assert len(owners) and owners.commune_code.notna().all()
+    assert set(owners.commune_code_system) == {"either"}
+    births = records[(records.source == "civil_registration") & (records.entity == "birth")]
+    assert len(births) and births.mother_name.notna().any()
+    others = records[~records.index.isin(owners.index.union(births.index))]
+    assert others.commune_code.isna().all() and others.mother_name.isna().all()
+    assert population.commune_code.notna().all()
+    assert set(population.commune_code_system) == {"2025"}
+
+
+def test_nothing_linked_on_name_and_date_alone_is_lost(linked_country):
+    """Every record auto-linked on name, date of birth and sex alone keeps its citizen with the
+    communes and mothers' names compared too: auto-linked, or, when its commune is in another
+    province than the population database's (a move, a stale address there), queued for a
+    clerk's review with that citizen; an owner whose commune agrees is linked with a higher
+    probability."""
+    from ndc.linkage.admin import commune_options, province_of_2025
+
+    dry = linked_country["dry"]
+    full = dry["full"].set_index("record_id")
+    base = dry["base"].set_index("record_id")
+    auto = base[base.band == "auto_link"]
+    assert len(auto)
+    assert (full.loc[auto.index, "personal_id"] == auto.personal_id).all()
+    pop = dry["population"].set_index("personal_id").commune_code
+    now = full.loc[auto.index]
+    moved = now[now.band != "auto_link"]
+    assert (moved.band == "review").all()
+    for r in moved.itertuples():
+        provinces = {province_of_2025(c) for c in commune_options(r.commune_code, "either")}
+        assert province_of_2025(pop[r.personal_id]) not in provinces
+    assert len(moved) <= 0.05 * len(auto)
+    owners = full[(full.source == "land_registry") & (full.band == "auto_link")]
+    assert len(owners)
+    assert (owners.match_probability >= base.loc[owners.index, "match_probability"]).all()
+    # Found by the full comparison, or queued, at least as often as by name and date alone.
+    found = {k for k, r in full.iterrows() if r.band != "non_link"}
+    assert {k for k, r in base.iterrows() if r.band != "non_link"} <= found
+
+
+def _namesake(citizen: pd.Series, personal_id: str, **changes) -> pd.DataFrame:
+    """Another citizen of the same name, date of birth and sex."""
+    return pd.DataFrame([{**citizen.to_dict(), "personal_id": personal_id, **changes}])
+
+
+def test_a_commune_tells_namesakes_born_the_same_day_apart(linked_country):
+    """An owner with an unusable ID, and a namesake born the same day in another province:
+    on name and date alone the two cannot be told apart; the owner's commune links the owner."""
+    from ndc.linkage import flow
+    from ndc.linkage.admin import commune_options, province_of_2025
+
+    dry = linked_country["dry"]
+    full = dry["full"]
+    pop = dry["population"]
+    owners = full[(full.source == "land_registry") & (full.band == "auto_link")]
+    record_id = owners.record_id.iloc[0]
+    record = dry["records"][
+        [f"{s}/{e}/{b}/{r}" == record_id for s, e, b, r in
+         zip(dry["records"].source, dry["records"].entity, dry["records"]._batch_id,
+             dry["records"]._source_row, strict=True)]
+    ]  # fmt: skip
+    citizen = pop[pop.personal_id == owners.personal_id.iloc[0]].iloc[0]
+    province = province_of_2025(citizen.commune_code)
+    elsewhere = next(c for c in pop.commune_code if province_of_2025(c) != province)
+    assert citizen.commune_code in commune_options(record.commune_code.iloc[0], "either")
+    population = pd.concat(
+        [pop, _namesake(citizen, "999999999999", commune_code=elsewhere)], ignore_index=True
+    )
+    model = dry["model"]
+    with_commune = flow._results(record, population, model).iloc[0]
+    assert (with_commune.band, with_commune.personal_id) == ("auto_link", citizen.personal_id)
+    base = [c for c in record.columns if c not in EXTRA_COLUMNS]
+    alone = flow._results(record[base], population.drop(columns=list(EXTRA_COLUMNS)), model).iloc[0]
+    assert alone.band != "auto_link"
+    assert alone.match_probability < with_commune.match_probability
+
+
+def test_a_mothers_name_tells_namesakes_born_the_same_day_apart(linked_country):
+    """A birth record with an unusable ID names the child's mother. Once the population knows
+    the child with its mother (a birth registration with the child's ID says who she is) and a
+    namesake born the same day in the same commune to another mother, the mother's name links
+    the record; on name, date and sex alone the two cannot be told apart. (The child of a
+    birth record is a newborn the population database rarely holds yet: both citizens are
+    added here, the record is the flow's.)"""
+    from ndc.linkage import flow
+
+    dry = linked_country["dry"]
+    records, pop = dry["records"], dry["population"]
+    births = records[
+        (records.source == "civil_registration")
+        & (records.entity == "birth")
+        & records.mother_name.notna()
+        & records.sex_code.notna()
+    ]
+    assert len(births)
+    record = births.iloc[[0]]
+    r = record.iloc[0]
+    child = {
+        "personal_id": "999999999997",
+        "full_name": r.full_name,
+        "date_of_birth": r.date_of_birth,
+        "sex_code": r.sex_code,
+        "commune_code": pop.commune_code.iloc[0],
+        "commune_code_system": "2025",
+        "mother_name": r.mother_name,
+    }
+    population = pd.concat(
+        [
+            pop,
+            pd.DataFrame([child]),
+            _namesake(pd.Series(child), "999999999998", mother_name="Lò Thị Mây"),
+        ],
+        ignore_index=True,
+    )
+    model = dry["model"]
+    with_mother = flow._results(record, population, model).iloc[0]
+    assert (with_mother.band, with_mother.personal_id) == ("auto_link", child["personal_id"])
+    base = [c for c in record.columns if c not in EXTRA_COLUMNS]
+    alone = flow._results(record[base], population.drop(columns=list(EXTRA_COLUMNS)), model).iloc[0]
+    assert alone.band != "auto_link"
+    assert alone.match_probability < with_mother.match_probability

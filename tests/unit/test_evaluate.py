@@ -423,6 +423,10 @@ def test_linkage_is_scored_per_hard_case_too():
             ("social_insurance", "insured_person", f"S{i}", "so_dinh_danh", "pid_missing",
              "quarantine", "PID_MISSING", f"00108500000{i}", "")
             for i in range(5)
+        ]
+        + [
+            ("land_registry", "owner", "01-00000001/1", "so_dinh_danh", "pid_malformed",
+             "quarantine", "PID_MALFORMED", "001085000005", "00108500005")
         ],
         columns=["source", "entity", "record_key", "field", "defect_class", "expected_handling",
                  "reason_code", "clean_value", "raw_value"],
@@ -432,6 +436,7 @@ def test_linkage_is_scored_per_hard_case_too():
             ("social_insurance", "insured_person", "S0", "dob_swap", "001085000000"),
             ("social_insurance", "insured_person", "S1", "dob_swap", "001085000001"),
             ("social_insurance", "insured_person", "S2", "common_name", "001085000002"),
+            ("land_registry", "owner", "01-00000001/1", "reform_commune", "001085000005"),
         ],
         columns=["source", "entity", "record_key", "case", "personal_id"],
     )
@@ -442,13 +447,16 @@ def test_linkage_is_scored_per_hard_case_too():
             ("social_insurance", "insured_person", "S2", "001085000009", "auto_link"),  # wrong
             ("social_insurance", "insured_person", "S3", "001085000003", "auto_link"),
             ("social_insurance", "insured_person", "S4", None, "non_link"),
+            ("land_registry", "owner", "01-00000001/1", "001085000005", "auto_link"),
         ],
         columns=["source", "entity", "record_key", "personal_id", "band"],
     )
     s = score_linkage(defects, links, cases)
-    assert (s["records"], s["auto_link"], s["auto_link_right"]) == (5, 3, 2)
+    assert (s["records"], s["auto_link"], s["auto_link_right"]) == (6, 4, 3)
     by_case = s["by_case"]
-    assert set(by_case) == {"dob_swap", "common_name", "plain"}
+    assert set(by_case) == {"dob_swap", "common_name", "reform_commune", "plain"}
+    reform = by_case["reform_commune"]
+    assert (reform["records"], reform["auto_link_right"], reform["recall"]) == (1, 1, 1.0)
     swap = by_case["dob_swap"]
     assert (swap["records"], swap["auto_link_right"], swap["review"], swap["recall"]) == (
         2, 1, 1, 0.5,
@@ -462,3 +470,4 @@ def test_linkage_is_scored_per_hard_case_too():
         {"classes": {}, "clean": {"records": 0, "wrongly_changed": 0, "rate": 0.0}, "linkage": s}
     )
     assert "common_name" in table and "1 wrong" in table
+    assert "  reform_commune     1 records: auto-linked 1 (0 wrong" in table

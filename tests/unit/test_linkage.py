@@ -82,6 +82,32 @@ def test_commune_levels_read_legacy_wards_through_the_reform():
     )
 
 
+def test_a_code_of_either_system_is_read_both_ways():
+    """A commune code whose row cannot tell its system (a land owner's) names the 2025 commune
+    of that code and the communes the legacy ward of that code became: all compared."""
+    from ndc.linkage.admin import commune_options
+
+    assert commune_options("00004", "either") == ("00004",)  # Ba Đình; Trúc Bạch became it
+    assert set(commune_options("00007", "legacy")) <= set(commune_options("00007", "either"))
+    legacy = {"id": 2, "commune_code": "00007", "commune_code_system": "either"}
+    assert _level_of("commune", {"id": 1, "commune_code": "00008"}, legacy) in (
+        "same 2025 commune",
+        "a 2025 commune the legacy ward was split into",
+    )
+
+
+def test_a_commune_in_another_province_is_not_proof_of_another_person(small_model):
+    """Addresses change (moves, a stale population database): the commune's levels keep an m
+    of at least the spec's floor, so a true match with an old address can still be found."""
+    floor = VIETNAMESE.m_floors["commune"]
+    (commune,) = [
+        c for c in small_model.settings["comparisons"] if c["output_column_name"] == "commune"
+    ]
+    ms = [lv["m_probability"] for lv in commune["comparison_levels"] if "m_probability" in lv]
+    assert min(ms) >= floor * (1 - 1e-9)
+    assert sum(ms) == pytest.approx(1.0)
+
+
 @pytest.fixture(scope="module")
 def small_set():
     from ndc.linkage.synthetic import make_linkage_set

@@ -341,13 +341,28 @@ def test_defect_classes_are_documented(big_country: GenerationSummary) -> None:
 def test_hard_linkage_cases_are_labelled_with_their_person(tmp_path: Path) -> None:
     """Death and insured-person records without a usable personal ID are made harder to link
     (a swapped date of birth, a name without marks), have a name shared with another person,
-    or a twin only the population database knows; truth/linkage_cases.parquet names each one's person and case, and the source holds
-    exactly what the case says."""
-    from ndc.synthetic.linkage_cases import ID_LESS, swapped
+    or a twin only the population database knows; land owners without one carry their commune
+    as the legacy ward code it had before the 2025 reform; truth/linkage_cases.parquet names
+    each one's person and case, and the source holds exactly what the case says."""
+    from ndc.linkage.admin import commune_options
+    from ndc.synthetic.linkage_cases import CASES, ID_LESS, swapped
     from ndc.synthetic.names import strip_marks
 
-    rates = {"civil_registration": {"pid_missing": 0.3}, "social_insurance": {"pid_missing": 0.2}}
+    rates = {
+        "civil_registration": {"pid_missing": 0.3},
+        "social_insurance": {"pid_missing": 0.2},
+        "land_registry": {"pid_malformed": 0.2},
+    }
     summary = generate(tmp_path, persons=3000, seed=5, days=3, defect_rates=rates)
+    # Each land owner's residence commune as written (ASCII fields: any encoding reads them).
+    owner_commune = {}
+    for path in sorted((tmp_path / "land_registry" / "inbox").glob("land_*.xml")):
+        text = path.read_bytes().decode("latin-1")
+        for parcel, body in re.findall(r'<ThuaDat MaThua="([^"]+)".*?>(.*?)</ThuaDat>', text):
+            for stt, code in re.findall(
+                r'<ChuSuDung STT="(\d+)">.*?<MaXaThuongTru>(\d*)</MaXaThuongTru>', body
+            ):
+                owner_commune[f"{parcel}/{stt}"] = code
     cases = pd.read_parquet(tmp_path / "truth" / "linkage_cases.parquet")
     defects = read_defects(tmp_path)
     id_less = defects[defects["defect_class"].isin(ID_LESS)]
@@ -360,12 +375,26 @@ def test_hard_linkage_cases_are_labelled_with_their_person(tmp_path: Path) -> No
         for r in read_civil_rows(tmp_path, summary.encodings)
         if r["_kind"] == "deaths"
     }
-    baseline = set(pd.read_parquet(tmp_path / "population_db" / "baseline.parquet")["personal_id"])
+    baseline_rows = pd.read_parquet(tmp_path / "population_db" / "baseline.parquet")
+    baseline = set(baseline_rows["personal_id"])
+    baseline_commune = dict(
+        zip(baseline_rows["personal_id"], baseline_rows["commune_code"], strict=True)
+    )
     seen = set()
     for c in cases.itertuples():
         assert owner[c.record_key] == c.personal_id  # an ID-less record, of that person
         person = persons.loc[c.personal_id]
         dob, name = person["date_of_birth"], person["full_name"]
+        if c.source == "land_registry":
+            # The legacy ward code the person's 2025 commune was made of when the record was
+            # written (the baseline's, or the commune the person has moved to since): another
+            # code, which only the conversion tells is the same place.
+            assert c.case == "reform_commune" and c.entity == "owner"
+            code = owner_commune[c.record_key]
+            communes = {person["commune_code_2025"], baseline_commune.get(c.personal_id)}
+            assert code not in communes and communes & set(commune_options(code, "legacy"))
+            seen.add((c.source, c.case))
+            continue
         if c.source == "social_insurance":
             row = si.loc[c.record_key]
             got_dob, got_name = row["ngay_sinh"], row["ho_ten"]
@@ -402,3 +431,5 @@ def test_hard_linkage_cases_are_labelled_with_their_person(tmp_path: Path) -> No
     assert {(s, k) for s in ("social_insurance", "civil_registration")
             for k in ("dob_swap", "no_marks", "common_name")} <= seen  # fmt: skip
     assert ("social_insurance", "twin") in seen
+    assert ("land_registry", "reform_commune") in seen
+    assert {k for _, k in seen} == set(CASES)

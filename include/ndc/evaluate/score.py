@@ -513,7 +513,7 @@ def format_table(result: dict) -> str:
         )
         for case, c in linkage.get("by_case", {}).items():
             lines.append(
-                f"  {case:<12} {c['records']:>5} records: auto-linked {c['auto_link']} "
+                f"  {case:<14} {c['records']:>5} records: auto-linked {c['auto_link']} "
                 f"({c['auto_link'] - c['auto_link_right']} wrong, recall {c['recall']:.2%}), "
                 f"review {c['review']} ({c['review_right']} right), not linked {c['non_link']}"
             )

@@ -33,7 +33,12 @@ def _province_of_commune() -> dict[str, str]:
 
 
 def commune_options(code: str | None, code_system: str | None) -> tuple[str, ...]:
-    """The 2025 commune codes a (code, code system) can mean; () when unknown or empty."""
+    """The 2025 commune codes a (code, code system) can mean; () when unknown or empty.
+
+    'either' is a code whose row cannot tell its system (2025 codes reuse legacy ward codes for
+    other places): the 2025 commune it names and those the legacy ward of that code became,
+    all of them, never one guessed.
+    """
     if code is None or str(code).strip() == "":
         return ()
     code = str(code).strip().zfill(5)
@@ -42,7 +47,12 @@ def commune_options(code: str | None, code_system: str | None) -> tuple[str, ...
         return (code,) if code in _province_of_commune() else ()
     if system == "legacy":
         return _legacy_to_2025().get(code, ())
-    raise ValueError(f"commune_code_system must be '2025' or 'legacy', got {code_system!r}")
+    if system == "either":
+        as_2025 = (code,) if code in _province_of_commune() else ()
+        return tuple(sorted({*as_2025, *_legacy_to_2025().get(code, ())}))
+    raise ValueError(
+        f"commune_code_system must be '2025', 'legacy' or 'either', got {code_system!r}"
+    )
 
 
 def province_of_2025(commune_code: str) -> str | None:

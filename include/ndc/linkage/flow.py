@@ -48,6 +48,9 @@ QUARANTINE = "quarantine.quarantined_rows"
 POPULATION = "staging.stg_population__citizens"
 # The columns of a staging row the model compares, when the model has them.
 RECORD_COLUMNS = ("full_name", "date_of_birth", "date_of_birth_precision", "sex_code")
+# The dictionary element of a parent's name (include/dictionary/elements/civil_event.yaml): a
+# staging column the registry conforms to it is the record's mother_name for the model.
+MOTHER_ELEMENT = "mother_full_name"
 # Term frequencies come from the data scored (the population and the records of the run), so
 # the same record linked in another run may differ in the last digits.
 PROBABILITY_DIGITS = 4
@@ -105,7 +108,7 @@ def load_model(path: Path | str | None = None) -> LinkageModel:
     return LinkageModel.load(path or DEFAULT_MODEL)
 
 
-def person_entities(conn: psycopg.Connection) -> list[tuple[str, str, str, list[str]]]:
+def person_entities(conn: psycopg.Connection) -> list[tuple[str, str, str, Columns]]:
     """(source, entity, staging table, columns to compare) of every entity with quarantined
     ID rows whose staging table holds person records."""
     found = conn.execute(
@@ -114,6 +117,9 @@ def person_entities(conn: psycopg.Connection) -> list[tuple[str, str, str, list[
         ).format(sql.SQL(QUARANTINE)),
         (list(LINK_REASONS),),
     ).fetchall()
+    from ndc.registry import load_registry
+
+    registry = load_registry()
     out = []
     for source, entity in found:
         table = _staging_table(conn, source, entity)
@@ -121,19 +127,21 @@ def person_entities(conn: psycopg.Connection) -> list[tuple[str, str, str, list[
             continue
         columns = _columns(conn, table)
         if {"full_name", "date_of_birth", "_loaded_at"} <= columns:
-            out.append((source, entity, table, [c for c in RECORD_COLUMNS if c in columns]))
+            cols = comparison_columns(registry, source, entity, columns)
+            out.append((source, entity, table, cols))
     return out
 
 
-def cmnd_entities(conn: psycopg.Connection) -> list[tuple[str, str, str, list[str]]]:
+def cmnd_entities(conn: psycopg.Connection) -> list[tuple[str, str, str, Columns]]:
     """(source, entity, staging table, columns to compare) of every person entity whose staging
     model resolves an old ID card number (CMND) to a personal ID: a ``cmnd`` and a
     ``personal_id`` column beside the person columns. The registry names the entities; the
     staging table says whether it has the columns."""
     from ndc.registry import load_registry
 
+    registry = load_registry()
     out = []
-    for source in load_registry().values():
+    for source in registry.values():
         for entity in source.entities:
             table = _staging_table(conn, source.name, entity.name)
             if table is None:
@@ -141,9 +149,47 @@ def cmnd_entities(conn: psycopg.Connection) -> list[tuple[str, str, str, list[st
             columns = _columns(conn, table)
             needed = {"cmnd", "personal_id", "full_name", "date_of_birth", "_loaded_at"}
             if needed | {"quarantine_reason_code"} <= columns:
-                cols = [c for c in RECORD_COLUMNS if c in columns]
+                cols = comparison_columns(registry, source.name, entity.name, columns)
                 out.append((source.name, entity.name, table, cols))
-    return sorted(out)
+    return sorted(out, key=lambda e: e[:3])
+
+
+# What the model reads from a staging row: its input column -> the SQL giving it (over the
+# staging row ``s``).
+Columns = dict[str, sql.Composable]
+
+
+def comparison_columns(registry: dict, source: str, entity: str, staged: set[str]) -> Columns:
+    """The model's inputs a staging model has, as the registry names them: the person columns
+    (RECORD_COLUMNS); a parent's name, the column `conform` maps to the dictionary element
+    mother_full_name; a commune, the code as received and its system, from an admin_unit
+    column of `conform` (the staging model's admin_code_system says the system) or from the
+    entity's `linkage` block (its system declared, or the source's)."""
+    out: Columns = {
+        c: sql.SQL("s.{}").format(sql.Identifier(c)) for c in RECORD_COLUMNS if c in staged
+    }
+    src = registry.get(source)
+    ent = None
+    if src is not None:
+        ent = next((e for e in src.entities if e.name == entity), None)
+    if ent is None:
+        return out
+    mother = [c.to for c in ent.conform.values() if c.to == MOTHER_ELEMENT and c.to in staged]
+    if mother:
+        out["mother_name"] = sql.SQL("s.{}").format(sql.Identifier(mother[0]))
+    units = [
+        (ent.conform[c].code_column or c)
+        for c in ent.admin_unit_columns
+        if ent.legacy_address is None or ent.legacy_address.column != c
+    ]
+    units = [c for c in units if c in staged]
+    if units and "admin_code_system" in staged:
+        out["commune_code"] = sql.SQL("s.{}").format(sql.Identifier(units[0]))
+        out["commune_code_system"] = sql.SQL("s.admin_code_system")
+    elif ent.linkage is not None and ent.linkage.commune_code in staged:
+        out["commune_code"] = sql.SQL("s.{}").format(sql.Identifier(ent.linkage.commune_code))
+        out["commune_code_system"] = sql.Literal(src.linkage_code_system(ent))
+    return out
 
 
 def _columns(conn: psycopg.Connection, table: str) -> set[str]:
@@ -169,12 +215,18 @@ def _staging_table(conn: psycopg.Connection, source: str, entity: str) -> str | 
     return None
 
 
+def _select(columns: Columns) -> sql.Composable:
+    return sql.SQL(", ").join(
+        sql.SQL("{} as {}").format(expr, sql.Identifier(name)) for name, expr in columns.items()
+    )
+
+
 def records_to_link(
-    conn: psycopg.Connection, source: str, entity: str, table: str, columns: list[str], version
+    conn: psycopg.Connection, source: str, entity: str, table: str, columns: Columns, version
 ) -> pd.DataFrame:
     """The quarantined ID rows of one entity without a link: none for their content by this
     model version, and no effective link."""
-    select = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns)
+    select = _select(columns)
     query = sql.SQL(
         """
         select q._batch_id, q._source_row, q.record_key, q.reason_code, s._loaded_at, {select}
@@ -199,13 +251,13 @@ def records_to_link(
 
 
 def unresolved_cmnd_records(
-    conn: psycopg.Connection, source: str, entity: str, table: str, columns: list[str], version
+    conn: psycopg.Connection, source: str, entity: str, table: str, columns: Columns, version
 ) -> pd.DataFrame:
     """The conformed rows of one entity that carry a CMND but no personal ID (the CMND named no
     citizen, or several), without a link: none for their version by this model version, and no
     effective link. A row merged into another as a duplicate is left out: its survivor speaks
     for it."""
-    select = sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in columns)
+    select = _select(columns)
     not_merged = (
         sql.SQL("and s.duplicate_of_record_key is null")
         if "duplicate_of_record_key" in _columns(conn, table)
@@ -234,12 +286,58 @@ def unresolved_cmnd_records(
 
 
 def population(conn: psycopg.Connection) -> pd.DataFrame:
-    """The population snapshot, the columns the model compares (living and dead citizens)."""
+    """The population snapshot, the columns the model compares (living and dead citizens):
+    name, date of birth, sex, the commune (2025 codes) and, where a conformed record with the
+    citizen's personal ID names one mother (a birth registration), the mother's name."""
+    mothers = _mother_names(conn)
     cur = conn.execute(
-        f"select personal_id, full_name, date_of_birth, sex_code "
-        f"from {POPULATION} order by personal_id"
+        sql.SQL(
+            """
+            select c.personal_id, c.full_name, c.date_of_birth, c.sex_code,
+                c.commune_code, '2025'::text as commune_code_system, m.mother_name
+            from {population} as c
+            left join ({mothers}) as m on m.personal_id = c.personal_id
+            order by c.personal_id
+            """
+        ).format(population=sql.SQL(POPULATION), mothers=mothers)
     )
     return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
+def _mother_names(conn: psycopg.Connection) -> sql.Composable:
+    """SQL of (personal_id, mother_name): the mother's name conformed records with a personal
+    ID give, where they give one (the registry's entities conforming mother_full_name)."""
+    from ndc.registry import ColumnKind, load_registry
+
+    parts = []
+    for source in sorted(load_registry().values(), key=lambda s: s.name):
+        for entity in source.entities:
+            tos = {c.to: c.kind for c in entity.conform.values()}
+            if tos.get(MOTHER_ELEMENT) is not ColumnKind.PERSON_NAME:
+                continue
+            if tos.get("personal_id") is not ColumnKind.PERSONAL_ID:
+                continue
+            table = _staging_table(conn, source.name, entity.name)
+            if table is None or not {
+                MOTHER_ELEMENT,
+                "personal_id",
+                "quarantine_reason_code",
+            } <= _columns(conn, table):
+                continue
+            parts.append(
+                sql.SQL(
+                    "select personal_id, {m} as mother_name from staging.{t} "
+                    "where quarantine_reason_code is null and personal_id is not null "
+                    "and {m} is not null"
+                ).format(m=sql.Identifier(MOTHER_ELEMENT), t=sql.Identifier(table))
+            )
+    if not parts:
+        return sql.SQL("select null::text as personal_id, null::text as mother_name where false")
+    # A citizen two records give two different mothers is left without one: never guessed.
+    return sql.SQL(
+        "select personal_id, min(mother_name) as mother_name from ({}) as given "
+        "group by personal_id having count(distinct mother_name) = 1"
+    ).format(sql.SQL(" union all ").join(parts))
 
 
 def model_columns(records: pd.DataFrame) -> pd.DataFrame:

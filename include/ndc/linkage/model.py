@@ -182,7 +182,7 @@ def train(
     em_notes = []
     for rule in spec.em_blocking_rules:
         em_notes += _expectation_maximisation(linker, rule)
-    trained = _rounded(linker.misc.save_model_to_json())
+    trained = _rounded(_floored(linker.misc.save_model_to_json(), spec.m_floors))
     trained.pop("linker_uid", None)
     return LinkageModel(
         spec=spec.name,
@@ -214,6 +214,28 @@ def _expectation_maximisation(linker, rule: str) -> list[str]:
             if "below the minimum allowed value" not in str(err):
                 raise
     return [f"EM on [{rule}] skipped: an m probability underflowed to 0"]
+
+
+def _floored(settings: dict, floors: Mapping[str, float]) -> dict:
+    """Raise the m probability of each level of the comparisons in ``floors`` to the floor, the
+    comparison's other levels scaled down so that its m still sums to 1."""
+    for comparison in settings.get("comparisons", []):
+        floor = floors.get(comparison.get("output_column_name"))
+        if floor is None:
+            continue
+        levels = [
+            lv
+            for lv in comparison.get("comparison_levels", [])
+            if isinstance(lv.get("m_probability"), float)
+        ]
+        low = [lv for lv in levels if lv["m_probability"] < floor]
+        rest = sum(lv["m_probability"] for lv in levels if lv not in low)
+        if not low or rest <= 0:
+            continue
+        scale = (1.0 - floor * len(low)) / rest
+        for lv in levels:
+            lv["m_probability"] = floor if lv in low else lv["m_probability"] * scale
+    return settings
 
 
 def _rounded(settings: dict) -> dict:

@@ -156,8 +156,19 @@ def review_labels(warehouse_url: str) -> ReviewLabels:
     candidates by record (``source/entity/batch/row``). A record whose staging row is gone
     (its batch loaded again) is left out: its label may no longer describe it."""
     import pandas as pd
+    from psycopg import sql
 
-    from ndc.linkage.flow import POPULATION, RECORD_COLUMNS, _columns, _staging_table, population
+    from ndc.linkage.flow import (
+        POPULATION,
+        _columns,
+        _select,
+        _staging_table,
+        comparison_columns,
+        population,
+    )
+    from ndc.registry import load_registry
+
+    registry = load_registry()
 
     accepted: dict[str, str] = {}
     rejected: dict[str, str] = {}
@@ -173,11 +184,14 @@ def review_labels(warehouse_url: str) -> ReviewLabels:
             table = _staging_table(conn, source, entity)
             if table is None:
                 continue
-            columns = [c for c in RECORD_COLUMNS if c in _columns(conn, table)]
+            compared = comparison_columns(registry, source, entity, _columns(conn, table))
+            columns = list(compared)
             found = conn.execute(
-                f'select _batch_id, _source_row, {", ".join(columns)} from staging."{table}" '
-                "where (_batch_id, _source_row) in "
-                "(select * from unnest(%s::text[], %s::bigint[]))",
+                sql.SQL(
+                    "select s._batch_id, s._source_row, {} from staging.{} as s "
+                    "where (s._batch_id, s._source_row) in "
+                    "(select * from unnest(%s::text[], %s::bigint[]))"
+                ).format(_select(compared), sql.Identifier(table)),
                 ([r["_batch_id"] for r in rows], [r["_source_row"] for r in rows]),
             ).fetchall()
             staged = {(f[0], f[1]): dict(zip(columns, f[2:], strict=True)) for f in found}

@@ -28,6 +28,10 @@ class Spec:
     blocking_rules: list[str]
     em_blocking_rules: list[str]
     notes: dict[str, str] = field(default_factory=dict)
+    # Comparison (output column) -> the least m probability of each of its levels: evidence a
+    # true match can legitimately disagree on (an address: moves, a stale population database)
+    # is never taken as proof of another person, however rare EM found the disagreement.
+    m_floors: dict[str, float] = field(default_factory=dict)
 
 
 def _null(*cols: str) -> dict:
@@ -261,6 +265,8 @@ VIETNAMESE = Spec(
     comparisons=VN_COMPARISONS,
     blocking_rules=VN_BLOCKING,
     em_blocking_rules=VN_EM_BLOCKING,
+    # A commune in another province: about 1 true match in 100 (a move, a stale address).
+    m_floors={"commune": 0.01},
 )
 FEBRL4 = Spec(
     name="febrl4",

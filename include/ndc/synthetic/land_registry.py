@@ -14,6 +14,11 @@ admin_legacy_ambiguous for a split ward), a free-text legacy address (admin_addr
 admin_address_split for a split ward), a free-text address without its district whose ward
 name the province has twice (admin_address_ambiguous, quarantined), an owner's date of birth
 that differs from the population's (dob_conflict), a malformed personal ID (pid_malformed).
+
+A hard linkage case (ndc.synthetic.linkage_cases, truth/linkage_cases.parquet): some owners
+with a malformed personal ID carry their residence commune as the legacy ward code it had
+before the 2025 reform (``reform_commune``), where the population database holds the 2025
+code; drawn from a stream of its own, so the rest of the files are the same bytes.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ OWNER_CLASSES = ("dob_conflict", "pid_malformed")
 PARCELS_PER_PERSON = 0.25
 NEW_PER_PERSON_DAY = 0.001
 CHANGED_SHARE_PER_DAY = 0.02
+# Share of the owners with a malformed personal ID given the hard linkage case reform_commune.
+REFORM_COMMUNE = "reform_commune"
+REFORM_COMMUNE_SHARE = 0.5
 NO_PID_SHARE = 0.03  # owners on an old certificate without a personal ID (valid data)
 LAND_USES = ("ONT", "ODT", "LUC", "CLN", "BHK", "RSX", "NTS")
 
@@ -71,6 +79,8 @@ class LandRegistry:
         self.repeated_name = np.array(
             [names[(p, n)] > 1 for p, n in zip(u.legacy_province, u.legacy_ward_name, strict=True)]
         )
+        # Hard linkage cases: their own stream, so nothing else changes with them.
+        self.case_rng = rng_for(seed, 82)
         rng = rng_for(seed, 80)
         self._create(rng, world, max(10, int(world.n0 * PARCELS_PER_PERSON)), BASELINE)
 
@@ -111,6 +121,7 @@ class LandRegistry:
                 elif draw < r_dob + r_pid:
                     defect = "pid_malformed"
             real = to_date(p["date_of_birth"][person])
+            legacy = self._reform_commune(world, int(person)) if defect == "pid_malformed" else None
             out.append(
                 {
                     "person": int(person),
@@ -118,7 +129,8 @@ class LandRegistry:
                     "name": p["full_name"][person],
                     "dob": real.isoformat(),
                     "share": f"{share:g}",
-                    "commune": self.units.commune[p["commune_idx"][person]],
+                    "commune": legacy or self.units.commune[p["commune_idx"][person]],
+                    "case": REFORM_COMMUNE if legacy else None,
                     "defect": defect,
                     "pid_raw": malform_pid(rng, pid) if defect == "pid_malformed" else None,
                     "dob_raw": conflicting_date(rng, real).isoformat()
@@ -127,6 +139,21 @@ class LandRegistry:
                 }
             )
         return out
+
+    def _reform_commune(self, world: World, person: int) -> str | None:
+        """The legacy ward code of the person's commune (the code before the 2025 reform), for
+        REFORM_COMMUNE_SHARE of the owners without a usable personal ID, when that code is
+        another than the 2025 commune's and the ward became that commune. One draw each."""
+        from ndc.linkage.admin import commune_options
+
+        if self.case_rng.random() >= REFORM_COMMUNE_SHARE:
+            return None
+        p = world.persons
+        legacy = str(self.units.legacy_ward[p["ward_idx"][person]])
+        current = str(self.units.commune[p["commune_idx"][person]])
+        if legacy == current or current not in commune_options(legacy, "legacy"):
+            return None
+        return legacy
 
     def _create(self, rng, world: World, n: int, day: date) -> None:
         adults = self._adults(world)
@@ -263,6 +290,8 @@ class LandRegistry:
                 if (key, cls) not in self.logged:
                     self.logged.add((key, cls))
                     self.log.add(SOURCE, "owner", [key], field, cls, [clean], [raw])
+                    if owner.get("case"):
+                        self.log.cases.add(SOURCE, "owner", key, owner["case"], owner["pid"])
             owners.append(
                 f'<ChuSuDung STT="{stt}">'
                 f"<SoDinhDanh>{pid or ''}</SoDinhDanh><HoTen>{_text(owner['name'])}</HoTen>"

@@ -1,10 +1,11 @@
 """Hard cases for linkage among the records without a usable personal ID.
 
-A death or insured-person record whose personal ID is missing, malformed or of an unknown
-province is quarantined for it and then linked by name, date of birth and sex
-(``ndc.linkage.flow``). Some of those records are made harder the way real registers are, and
-each is labelled in ``truth/linkage_cases.parquet`` (source, entity, record key, case, the
-personal ID of the person the record belongs to), so ``ndc evaluate`` can score linkage per case:
+A death, insured-person or land-owner record whose personal ID is missing, malformed or of an
+unknown province is quarantined for it and then linked by name, date of birth, sex and, where
+the record has them, a commune and a mother's name (``ndc.linkage.flow``). Some of those
+records are made harder the way real registers are, and each is labelled in
+``truth/linkage_cases.parquet`` (source, entity, record key, case, the personal ID of the
+person the record belongs to), so ``ndc evaluate`` can score linkage per case:
 
 - ``dob_swap``: day and month of the date of birth swapped (a day <= 12);
 - ``no_marks``: the name typed without marks, in proper case (``Nguyen Van An``);
@@ -14,7 +15,11 @@ personal ID of the person the record belongs to), so ``ndc evaluate`` can score 
   knows: same mother, date of birth, household, family and middle name, another given name
   (sex the same 60% of the time) and personal ID. Such twins are added once the sources are
   written, to the population database's baseline and the truth's persons only (no source
-  has a record of them), so a record is never linked to the wrong twin unseen.
+  has a record of them), so a record is never linked to the wrong twin unseen;
+- ``reform_commune``: a land owner (land_registry) whose residence commune is written as the
+  legacy ward code it had before the 2025 reform, where the population database holds the
+  2025 commune code (``ndc.synthetic.land_registry``): linkage must compare the code in both
+  systems to find the person.
 
 The record keeps its personal-ID defect (truth/defects.parquet), whose handling is unchanged: it
 is quarantined with the reason, and linkage may take it out. Cases are drawn from their own
@@ -34,13 +39,14 @@ import pyarrow.parquet as pq
 
 from ndc.synthetic.names import legacy_upper, strip_marks
 
-CASES = ("dob_swap", "no_marks", "common_name", "twin")
+CASES = ("dob_swap", "no_marks", "common_name", "twin", "reform_commune")
 # Share of the ID-less records given each changing case (draw order); a record that cannot
 # take the drawn case (a day above 12, a name without marks) is left as it is.
 SHARES = {"dob_swap": 0.25, "no_marks": 0.25}
 # Share of the ID-less records left unchanged (no case, or common_name) whose person gets a twin.
 TWIN_SHARE = 0.2
-# The entities whose ID-less records get hard cases.
+# The entities whose ID-less records get the hard cases above but reform_commune (land owners:
+# ndc.synthetic.land_registry).
 ENTITIES = (("civil_registration", "death"), ("social_insurance", "insured_person"))
 # The defects that leave a record without a usable personal ID.
 ID_LESS = ("pid_missing", "pid_malformed", "pid_unknown_province")
