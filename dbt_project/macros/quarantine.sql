@@ -179,7 +179,8 @@
 {%- endmacro %}
 
 {#- The version keys (social insurance code, else batch#row) of the insured-person rows whose
-    CMND link (reason CMND_UNRESOLVED) changed since the model's last build. -#}
+    link (a CMND that resolved to no single citizen, or a personal ID quarantined) changed
+    since the model's last build. -#}
 {% macro cmnd_link_changed_keys() -%}
     select {{ version_key('s', 'social_insurance_code') }} as version_key
     from {{ ref('stg_social_insurance__insured_persons') }} as s

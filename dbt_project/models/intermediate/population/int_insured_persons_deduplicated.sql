@@ -14,7 +14,9 @@
 -- A "CMND only" person whose old ID card number named no citizen, or several, is conformed
 -- with a null personal ID; linkage (ndc.linkage.flow, reason CMND_UNRESOLVED) may link the
 -- record to a citizen by name, date of birth and sex, automatically or by a clerk's review.
--- Such a link gives the person its personal ID here (personal_id_origin 'linkage').
+-- So may a row quarantined for its personal ID (missing, malformed, unknown province): linked,
+-- it leaves quarantine (quarantine.linked_rows). Either link gives the person its personal ID
+-- here (personal_id_origin 'linkage'), so its contribution periods reach the citizen.
 {%- set touched = touched_table() %}
 
 with
@@ -24,31 +26,35 @@ insured_persons as (
     -- into its original (quarantine.merged_duplicates).
     -- A personal ID that disagrees with the person's own sex or birth year is reported to
     -- social insurance (marts.discrepancies_social_insurance), not made a citizen.
+    -- Rows quarantined for their personal ID only while linked (the join below).
     select * from {{ ref('stg_social_insurance__insured_persons') }} as insured
-    where quarantine_reason_code is null and duplicate_of_record_key is null
+    where (quarantine_reason_code is null or quarantine_reason_code in ({{ link_reason_codes() }}))
+        and duplicate_of_record_key is null
         and not coalesce(pid_sex_year_mismatch, false)
         {%- if touched %}
         and {{ version_key('insured', 'social_insurance_code') }} in (select version_key from {{ touched }})
         {%- endif %}
 ),
 
-cmnd_links as (
+-- The links in effect (auto-linked, or accepted in review), each for the row's version it
+-- was made for.
+links as (
     select _batch_id, _source_row, _loaded_at, personal_id
     from {{ source('ops', 'person_links') }}
-    where linked and reason_code = 'CMND_UNRESOLVED'
-        and source = 'social_insurance' and entity = 'insured_person'
+    where linked and source = 'social_insurance' and entity = 'insured_person'
 ),
 
 linked as (
     select
         insured_persons.*,
-        cmnd_links.personal_id as linked_personal_id
+        links.personal_id as linked_personal_id
     from insured_persons
-    left join cmnd_links
-        on insured_persons.personal_id is null
-        and cmnd_links._batch_id = insured_persons._batch_id
-        and cmnd_links._source_row = insured_persons._source_row
-        and cmnd_links._loaded_at = insured_persons._loaded_at
+    left join links
+        on (insured_persons.personal_id is null or insured_persons.quarantine_reason_code is not null)
+        and links._batch_id = insured_persons._batch_id
+        and links._source_row = insured_persons._source_row
+        and links._loaded_at = insured_persons._loaded_at
+    where insured_persons.quarantine_reason_code is null or links.personal_id is not null
 ),
 
 ranked as (
@@ -68,9 +74,13 @@ final as (
         _source_row,
         _loaded_at,
         record_key,
-        coalesce(personal_id, linked_personal_id) as personal_id,
+        -- A row quarantined for its ID: the linked citizen's, never the unusable value.
         case
-            when personal_id is not null then personal_id_origin
+            when quarantine_reason_code is not null then linked_personal_id
+            else coalesce(personal_id, linked_personal_id)
+        end as personal_id,
+        case
+            when quarantine_reason_code is null and personal_id is not null then personal_id_origin
             when linked_personal_id is not null then 'linkage'
         end as personal_id_origin,
         cmnd,
