@@ -167,6 +167,9 @@
     where record.social_insurance_code in (
         {{ changed_keys(ref('stg_social_insurance__insured_persons'), ['changed.social_insurance_code']) }}
         union
+        -- an insured person's link (and so its personal ID) changed
+        {{ changed_keys(ref('int_insured_persons_deduplicated'), ['changed.social_insurance_code']) }}
+        union
         select insured.social_insurance_code
         from {{ ref('stg_social_insurance__insured_persons') }} as insured
         where insured.personal_id in ({{ citizens }} union {{ deaths }})

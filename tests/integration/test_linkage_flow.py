@@ -391,3 +391,39 @@ def test_a_mothers_name_tells_namesakes_born_the_same_day_apart(linked_country):
     alone = flow._results(record[base], population.drop(columns=list(EXTRA_COLUMNS)), model).iloc[0]
     assert alone.band != "auto_link"
     assert alone.match_probability < with_mother.match_probability
+
+
+def test_a_birth_record_is_not_auto_linked_to_a_child_registered_under_another_name(
+    linked_country,
+):
+    """A person's birth is registered once. A birth record with an unusable ID that the model
+    auto-links to a citizen whose birth is registered already under another name (a twin born
+    the same day to the same mother, whose own ID the population does not hold yet, or the
+    name mistyped) is held for a clerk's review; under the same name (registered twice) it
+    stays linked; a record of another kind is not held."""
+    import psycopg
+
+    from ndc.linkage import flow
+    from ndc.settings import libpq_url
+
+    url = linked_country["url"]
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        [(source, entity, table)] = flow.birth_registrations(conn)
+        assert (source, entity) == ("civil_registration", "birth")
+        registered_id, registered_name = conn.execute(
+            f"select personal_id, full_name from staging.{table} "
+            "where quarantine_reason_code is null and personal_id is not null limit 1"
+        ).fetchone()
+        twin = registered_name.rsplit(" ", 1)[0] + " Song Sinh"
+        out = pd.DataFrame(
+            {
+                "source": [source, source, source, "land_registry"],
+                "entity": [entity, entity, entity, "owner"],
+                "full_name": [twin, f"  {registered_name.upper()} ", twin, twin],
+                "personal_id": [registered_id] * 4,
+                "band": ["auto_link", "auto_link", "review", "auto_link"],
+            }
+        )
+        held = flow.hold_registered_births(conn, out)
+    assert list(held.band) == ["review", "auto_link", "review", "auto_link"]
+    assert list(held.personal_id) == [registered_id] * 4  # the clerk sees the candidate

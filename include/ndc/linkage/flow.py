@@ -304,12 +304,13 @@ def population(conn: psycopg.Connection) -> pd.DataFrame:
     return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
 
 
-def _mother_names(conn: psycopg.Connection) -> sql.Composable:
-    """SQL of (personal_id, mother_name): the mother's name conformed records with a personal
-    ID give, where they give one (the registry's entities conforming mother_full_name)."""
+def birth_registrations(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+    """(source, entity, staging table) of the entities that register births: they conform a
+    mother's name (mother_full_name) and the child's personal ID (the registry's civil
+    registration births), staged with a quarantine column."""
     from ndc.registry import ColumnKind, load_registry
 
-    parts = []
+    found = []
     for source in sorted(load_registry().values(), key=lambda s: s.name):
         for entity in source.entities:
             tos = {c.to: c.kind for c in entity.conform.values()}
@@ -321,16 +322,25 @@ def _mother_names(conn: psycopg.Connection) -> sql.Composable:
             if table is None or not {
                 MOTHER_ELEMENT,
                 "personal_id",
+                "full_name",
                 "quarantine_reason_code",
             } <= _columns(conn, table):
                 continue
-            parts.append(
-                sql.SQL(
-                    "select personal_id, {m} as mother_name from staging.{t} "
-                    "where quarantine_reason_code is null and personal_id is not null "
-                    "and {m} is not null"
-                ).format(m=sql.Identifier(MOTHER_ELEMENT), t=sql.Identifier(table))
-            )
+            found.append((source.name, entity.name, table))
+    return found
+
+
+def _mother_names(conn: psycopg.Connection) -> sql.Composable:
+    """SQL of (personal_id, mother_name): the mother's name conformed records with a personal
+    ID give, where they give one (the registry's entities conforming mother_full_name)."""
+    parts = [
+        sql.SQL(
+            "select personal_id, {m} as mother_name from staging.{t} "
+            "where quarantine_reason_code is null and personal_id is not null "
+            "and {m} is not null"
+        ).format(m=sql.Identifier(MOTHER_ELEMENT), t=sql.Identifier(table))
+        for _, _, table in birth_registrations(conn)
+    ]
     if not parts:
         return sql.SQL("select null::text as personal_id, null::text as mother_name where false")
     # A citizen two records give two different mothers is left without one: never guessed.
@@ -338,6 +348,46 @@ def _mother_names(conn: psycopg.Connection) -> sql.Composable:
         "select personal_id, min(mother_name) as mother_name from ({}) as given "
         "group by personal_id having count(distinct mother_name) = 1"
     ).format(sql.SQL(" union all ").join(parts))
+
+
+def _name(value) -> str:
+    return " ".join(str(value).split()).casefold() if isinstance(value, str) else ""
+
+
+def hold_registered_births(conn: psycopg.Connection, out: pd.DataFrame) -> pd.DataFrame:
+    """A birth registration names a newborn, and a person's birth is registered once: a birth
+    record auto-linked to a citizen whose birth is registered already (a conformed birth
+    registration under the citizen's personal ID) under another name is held for review, not
+    linked. It is a twin, or a sibling born the same day to the same mother, whose own ID the
+    population does not hold yet, or the same child's name mistyped; a clerk tells them apart.
+    The same name registered again stays linked (a duplicate registration)."""
+    registrations = birth_registrations(conn)
+    births = {(s, e) for s, e, _ in registrations}
+    linked = (out["band"] == "auto_link") & pd.Series(
+        [(s, e) in births for s, e in zip(out["source"], out["entity"], strict=True)],
+        index=out.index,
+    )
+    candidates = sorted(set(out.loc[linked, "personal_id"].dropna()))
+    if not candidates:
+        return out
+    names: dict[str, set[str]] = {}
+    for _, _, table in registrations:
+        for personal_id, full_name in conn.execute(
+            sql.SQL(
+                "select personal_id, full_name from staging.{} "
+                "where quarantine_reason_code is null and personal_id = any(%s)"
+            ).format(sql.Identifier(table)),
+            (candidates,),
+        ):
+            names.setdefault(personal_id, set()).add(_name(full_name))
+    held = linked & pd.Series(
+        [
+            pid in names and _name(name) not in names[pid]
+            for pid, name in zip(out["personal_id"], out["full_name"], strict=True)
+        ],
+        index=out.index,
+    )
+    return out.assign(band=out["band"].where(~held, "review"))
 
 
 def model_columns(records: pd.DataFrame) -> pd.DataFrame:
@@ -394,7 +444,7 @@ def link_quarantined(warehouse_url: str, model: LinkageModel | None = None, log=
         if frames:
             records = pd.concat(frames, ignore_index=True)
             # One Splink run for all of them: a run per batch costs seconds each.
-            out = _results(records, population(conn), model)
+            out = hold_registered_births(conn, _results(records, population(conn), model))
             for (source, entity), rows in out.groupby(["source", "entity"], sort=True):
                 _write(conn, source, entity, rows, model.version)
             counts["records"] = len(out)

@@ -51,6 +51,19 @@ periods as (
     {{ conformed_latest(ref('stg_social_insurance__contribution_periods'), only=touched_records('social_insurance', 'contribution_period')) }}
 ),
 
+-- The insured person's personal ID: the citizen linkage linked it to when its latest version
+-- took its ID from a link (a CMND that named no single citizen, or a personal ID quarantined
+-- for being missing or malformed: int_insured_persons_deduplicated), else its latest
+-- conformed version's.
+linked_insured as (
+    select social_insurance_code, personal_id
+    from {{ ref('int_insured_persons_deduplicated') }}
+    where personal_id_origin = 'linkage' and social_insurance_code is not null
+        {%- if touched_table() %}
+        and social_insurance_code in (select social_insurance_code from periods)
+        {%- endif %}
+),
+
 insured_person_ids as (
     select social_insurance_code, personal_id
     from ({{ conformed_latest(
@@ -58,6 +71,9 @@ insured_person_ids as (
         only='record.social_insurance_code in (select social_insurance_code from periods)' if touched_table() else none
     ) }}) as insured
     where personal_id is not null
+        and social_insurance_code not in (select social_insurance_code from linked_insured)
+    union all
+    select social_insurance_code, personal_id from linked_insured
 ),
 
 open_periods as (
