@@ -20,6 +20,11 @@ sets it aside with its reason (`quarantine/<source>/<entity>/` in the landing zo
 and succeeds, so the good files are loaded. The same bytes are skipped with the same reason by
 later runs; drop a corrected file into the inbox and it lands normally.
 
+**A warehouse restored from a backup, or a new one against an old landing zone:** trigger
+the DAG with the param `rescan_landing` on. The load then reads every manifest of the source
+once and loads each landed batch the warehouse's ledger lacks (the pending markers of the
+batches loaded after the backup are gone), then goes back to the markers.
+
 **Owner:** ndc data engineering. **When it fails:** the task log names the source, file and
 row. Fix the source (or the registry file) and clear the failed task: landing and loading
 are idempotent, nothing is duplicated. Other sources are not affected.
@@ -27,7 +32,7 @@ are idempotent, nothing is duplicated. Other sources are not affected.
 
 from __future__ import annotations
 
-from airflow.sdk import BaseHook, dag, get_current_context, task
+from airflow.sdk import BaseHook, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from ndc.assets import raw_asset
@@ -47,6 +52,14 @@ def build_ingest_dag(source: Source):
         tags=["ingest", source.kind.value, source.name],
         doc_md=f"{__doc__}\n\n**Source:** {source.title}, owned by {source.owner_agency}. "
         f"**Legal basis:** {source.legal_basis}.",
+        params={
+            "rescan_landing": Param(
+                False,
+                type="boolean",
+                description="Load every landed batch the warehouse's ledger lacks, read from "
+                "every manifest (after restoring the warehouse), not only the pending ones.",
+            )
+        },
     )
     def ingest():
         @task
@@ -71,7 +84,7 @@ def build_ingest_dag(source: Source):
             }
 
         @task(outlets=[raw_asset(source.name)])
-        def load(extracted: dict) -> dict:
+        def load(extracted: dict, params: dict | None = None) -> dict:
             """COPY every landed batch not yet in the warehouse into the raw tables."""
             from ndc import settings
             from ndc.connections import postgres_url
@@ -83,7 +96,10 @@ def build_ingest_dag(source: Source):
             warehouse = postgres_url(BaseHook.get_connection(WAREHOUSE_CONN_ID))
             bootstrap(warehouse, load_registry())
             role = settings.load().loader_role  # ndc_loader when configured (README, Protection)
-            result = load_source(warehouse, landing_from_settings(), source, role=role)
+            rescan = bool((params or {}).get("rescan_landing"))
+            result = load_source(
+                warehouse, landing_from_settings(), source, rescan=rescan, role=role
+            )
             print(result.summary())
             if not result.loaded:
                 # Skipped, not succeeded: no raw Asset event, so no transform for nothing.

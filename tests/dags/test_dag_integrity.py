@@ -109,6 +109,11 @@ def test_one_ingest_dag_per_registry_file_one_share_dag_per_files_product(parsed
     assert len(_file_products()) >= 3
 
 
+def test_ingest_dags_take_a_param_to_rescan_the_landing_zone(parsed):
+    for name in load_registry():
+        assert parsed["dags"][f"ingest_{name}"]["params"] == {"rescan_landing": False}, name
+
+
 def test_share_dags_run_on_the_marts_they_read_and_take_a_full_snapshot_param(parsed):
     for name in _file_products():
         dag = parsed["dags"][f"share_{name}"]
