@@ -72,42 +72,6 @@ days as (
         and counts.extraction_day = deliveries.extraction_day
 ),
 
--- Each measure that applies to the day's entity, with what it divides (in words:
--- include/dictionary/quality_measures.yaml, formula). A measure the platform cannot measure
--- yet has neither.
-figures as (
-    select
-        days.source,
-        days.entity,
-        days.extraction_day,
-        measures.measure,
-        measures.property,
-        measures.unit,
-        measures.target,
-        measures.direction,
-        measures.measured,
-        case measures.measure
-            when 'population_agreement' then days.rows_conformed - days.records_disagreeing
-            when 'required_completeness' then days.rows_loaded - days.rows_missing_value
-            when 'conformed_share' then days.rows_conformed
-            when 'codes_mapped' then days.rows_loaded - days.rows_code_unknown
-            when 'personal_id_in_population' then days.personal_ids_found
-            when 'schedule_lag_days' then coalesce(days.days_since_previous, days.schedule_days)
-        end as numerator,
-        case measures.measure
-            when 'population_agreement' then days.rows_conformed
-            when 'required_completeness' then days.rows_loaded
-            when 'conformed_share' then days.rows_loaded
-            when 'codes_mapped' then days.rows_loaded
-            when 'personal_id_in_population' then days.rows_conformed
-            when 'schedule_lag_days' then days.schedule_days
-        end as denominator
-    from days
-    join measures
-        on measures.applies_to = 'all_entities'
-        or (measures.applies_to = 'person_entities' and days.person_entity)
-),
-
 -- The shared property: the sharing registry's files products, each due once per period of
 -- its frequency (a day, an ISO week, a month, a year; the period its delivery id names) from
 -- its first delivery on. A period's delivery is on time when it was made within the period;
@@ -182,11 +146,45 @@ shared as (
     where logged.product is not null or periods.due_at <= {{ scorecard_clock() }}
 ),
 
-shared_figures as (
+-- Every row a measure is taken on: a source entity's delivery day, or a data product's
+-- delivery period (source `sharing`, the product as the entity).
+measured_days as (
+    select
+        days.*,
+        false as sharing,
+        null::bigint as elements_delivered,
+        null::bigint as elements_granted,
+        null::integer as on_time
+    from days
+    union all
     select
         'sharing'::text as source,
         shared.product as entity,
         shared.day as extraction_day,
+        null::integer as days_since_previous,
+        false as person_entity,
+        null::integer as schedule_days,
+        null::bigint as rows_loaded,
+        null::bigint as rows_conformed,
+        null::bigint as rows_missing_value,
+        null::bigint as rows_code_unknown,
+        null::bigint as records_disagreeing,
+        null::bigint as personal_ids_found,
+        true as sharing,
+        shared.elements_delivered,
+        shared.elements_granted,
+        shared.on_time
+    from shared
+),
+
+-- Each measure that applies to the row, with what it divides (in words:
+-- include/dictionary/quality_measures.yaml, formula). A measure the platform cannot measure
+-- yet has neither.
+figures as (
+    select
+        days.source,
+        days.entity,
+        days.extraction_day,
         measures.measure,
         measures.property,
         measures.unit,
@@ -194,16 +192,30 @@ shared_figures as (
         measures.direction,
         measures.measured,
         case measures.measure
-            when 'elements_delivered' then shared.elements_delivered
-            when 'deliveries_on_time' then shared.on_time
+            when 'population_agreement' then days.rows_conformed - days.records_disagreeing
+            when 'required_completeness' then days.rows_loaded - days.rows_missing_value
+            when 'conformed_share' then days.rows_conformed
+            when 'codes_mapped' then days.rows_loaded - days.rows_code_unknown
+            when 'personal_id_in_population' then days.personal_ids_found
+            when 'schedule_lag_days' then coalesce(days.days_since_previous, days.schedule_days)
+            when 'elements_delivered' then days.elements_delivered
+            when 'deliveries_on_time' then days.on_time
         end as numerator,
         case measures.measure
-            when 'elements_delivered' then shared.elements_granted
+            when 'population_agreement' then days.rows_conformed
+            when 'required_completeness' then days.rows_loaded
+            when 'conformed_share' then days.rows_loaded
+            when 'codes_mapped' then days.rows_loaded
+            when 'personal_id_in_population' then days.rows_conformed
+            when 'schedule_lag_days' then days.schedule_days
+            when 'elements_delivered' then days.elements_granted
             when 'deliveries_on_time' then 1
         end as denominator
-    from shared
+    from measured_days as days
     join measures
-        on measures.applies_to = 'sharing_products'
+        on (measures.applies_to = 'all_entities' and not days.sharing)
+        or (measures.applies_to = 'person_entities' and days.person_entity)
+        or (measures.applies_to = 'sharing_products' and days.sharing)
 ),
 
 valued as (
@@ -214,11 +226,7 @@ valued as (
             when figures.unit = 'days' then greatest(figures.numerator - figures.denominator, 0)
             else {{ quality_share('figures.numerator', 'figures.denominator') }}
         end as value
-    from (
-        select * from figures
-        union all
-        select * from shared_figures
-    ) as figures
+    from figures
 ),
 
 final as (
