@@ -285,11 +285,13 @@ def unresolved_cmnd_records(
     return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
 
 
-def population(conn: psycopg.Connection) -> pd.DataFrame:
+def population(
+    conn: psycopg.Connection, registrations: list[tuple[str, str, str]] | None = None
+) -> pd.DataFrame:
     """The population snapshot, the columns the model compares (living and dead citizens):
     name, date of birth, sex, the commune (2025 codes) and, where a conformed record with the
     citizen's personal ID names one mother (a birth registration), the mother's name."""
-    mothers = _mother_names(conn)
+    mothers = _mother_names(conn, registrations)
     cur = conn.execute(
         sql.SQL(
             """
@@ -330,16 +332,18 @@ def birth_registrations(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
     return found
 
 
-def _mother_names(conn: psycopg.Connection) -> sql.Composable:
+def _mother_names(
+    conn: psycopg.Connection, registrations: list[tuple[str, str, str]] | None = None
+) -> sql.Composable:
     """SQL of (personal_id, mother_name): the mother's name conformed records with a personal
-    ID give, where they give one (the registry's entities conforming mother_full_name)."""
+    ID give, where they give one (the birth registrations: ``birth_registrations``)."""
     parts = [
         sql.SQL(
             "select personal_id, {m} as mother_name from staging.{t} "
             "where quarantine_reason_code is null and personal_id is not null "
             "and {m} is not null"
         ).format(m=sql.Identifier(MOTHER_ELEMENT), t=sql.Identifier(table))
-        for _, _, table in birth_registrations(conn)
+        for _, _, table in (birth_registrations(conn) if registrations is None else registrations)
     ]
     if not parts:
         return sql.SQL("select null::text as personal_id, null::text as mother_name where false")
@@ -354,14 +358,19 @@ def _name(value) -> str:
     return " ".join(str(value).split()).casefold() if isinstance(value, str) else ""
 
 
-def hold_registered_births(conn: psycopg.Connection, out: pd.DataFrame) -> pd.DataFrame:
+def hold_registered_births(
+    conn: psycopg.Connection,
+    out: pd.DataFrame,
+    registrations: list[tuple[str, str, str]] | None = None,
+) -> pd.DataFrame:
     """A birth registration names a newborn, and a person's birth is registered once: a birth
     record auto-linked to a citizen whose birth is registered already (a conformed birth
     registration under the citizen's personal ID) under another name is held for review, not
     linked. It is a twin, or a sibling born the same day to the same mother, whose own ID the
     population does not hold yet, or the same child's name mistyped; a clerk tells them apart.
     The same name registered again stays linked (a duplicate registration)."""
-    registrations = birth_registrations(conn)
+    if registrations is None:
+        registrations = birth_registrations(conn)
     births = {(s, e) for s, e, _ in registrations}
     linked = (out["band"] == "auto_link") & pd.Series(
         [(s, e) in births for s, e in zip(out["source"], out["entity"], strict=True)],
@@ -444,7 +453,11 @@ def link_quarantined(warehouse_url: str, model: LinkageModel | None = None, log=
         if frames:
             records = pd.concat(frames, ignore_index=True)
             # One Splink run for all of them: a run per batch costs seconds each.
-            out = hold_registered_births(conn, _results(records, population(conn), model))
+            # The birth registrations give the population its mothers' names and hold the
+            # auto-links of birth records to children registered under another name.
+            registrations = birth_registrations(conn)
+            out = _results(records, population(conn, registrations), model)
+            out = hold_registered_births(conn, out, registrations)
             for (source, entity), rows in out.groupby(["source", "entity"], sort=True):
                 _write(conn, source, entity, rows, model.version)
             counts["records"] = len(out)
